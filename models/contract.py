@@ -1,0 +1,317 @@
+"""The data contract: the columns of `creators`, `posts` and `campaigns`, their units, and their validation.
+
+`TABLES` is the single description of the contract. From it come the pandera schemas, the parsing of raw
+values (CSV strings or typed Parquet columns), the error report and the column reference in `data/README.md`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from models.vocabulary import (
+    COMPENSATIONS,
+    FORMATS,
+    MARKETPLACES,
+    NICHES,
+    PLATFORM_ALIASES,
+    PLATFORMS,
+    normalize_niche,
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One contract column: its kind (id, str, int, float, bool, datetime, date), unit and accepted values."""
+
+    name: str
+    kind: str
+    unit: str
+    description: str
+    required: bool = True
+    vocabulary: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    unique: bool = False
+
+    def accepted(self) -> str:
+        """What this column accepts, in words, for error messages."""
+        if self.vocabulary:
+            return "one of " + ", ".join(self.vocabulary)
+        words = {"id": "a non-empty id", "str": "text", "int": "a whole number", "float": "a finite number",
+                 "bool": "true/false (or 1/0, yes/no)", "datetime": "an ISO 8601 date-time",
+                 "date": "an ISO 8601 date (YYYY-MM-DD)"}[self.kind]
+        if self.minimum is not None and self.maximum is not None:
+            return f"{words} between {self.minimum:g} and {self.maximum:g}"
+        if self.minimum is not None:
+            return f"{words} >= {self.minimum:g}"
+        return words
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    key: str
+    columns: tuple[Column, ...]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+C = Column
+CREATORS = Table("creators", "creator_id", (
+    C("creator_id", "id", "", "Creator's id or handle; unique.", unique=True),
+    C("platform", "str", "", "Where the creator posts.", vocabulary=PLATFORMS),
+    C("niche", "str", "", "Main topic; unknown labels map to `other`.", vocabulary=NICHES),
+    C("followers", "int", "accounts", "Followers (subscribers on YouTube).", minimum=1),
+    C("following", "int", "accounts", "Accounts the creator follows.", required=False, minimum=0),
+    C("posts_count", "int", "posts", "Posts published in total.", required=False, minimum=0),
+    C("country", "str", "ISO 3166-1 alpha-2", "Creator's main audience country.", required=False),
+    C("avg_views", "float", "views per post", "Mean views of recent posts.", required=False, minimum=0),
+    C("audience_quality", "float", "share 0-1", "Share of followers that are real, active accounts.",
+      required=False, minimum=0, maximum=1),
+    C("sponsored_share", "float", "share 0-1", "Share of recent posts that are sponsored.",
+      required=False, minimum=0, maximum=1),
+    C("price_per_post", "float", "USD per post", "The creator's asking price for one sponsored post.",
+      required=False, minimum=0),
+    C("posts_per_week", "float", "posts per week", "Recent posting frequency.", required=False, minimum=0),
+))
+POSTS = Table("posts", "post_id", (
+    C("post_id", "id", "", "Post id; unique.", unique=True),
+    C("creator_id", "id", "", "Author; must exist in `creators`."),
+    C("posted_at", "datetime", "UTC", "When the post went out."),
+    C("engagements", "int", "interactions", "Likes + comments + shares + saves. May be left out when "
+      "`likes`, `comments`, `shares` and/or `saves` are given: it is then their sum.", minimum=0),
+    C("likes", "int", "interactions", "Likes (summed into `engagements` when that is absent).",
+      required=False, minimum=0),
+    C("comments", "int", "interactions", "Comments.", required=False, minimum=0),
+    C("shares", "int", "interactions", "Shares.", required=False, minimum=0),
+    C("saves", "int", "interactions", "Saves.", required=False, minimum=0),
+    C("sponsored", "bool", "", "Paid, gifted or affiliate content (#ad, paid partnership, code)."),
+    C("format", "str", "", "Post format.", required=False, vocabulary=FORMATS),
+    C("campaign_id", "id", "", "Campaign this post belongs to; must exist in `campaigns`; empty for "
+      "organic posts.", required=False),
+    C("impressions", "int", "views", "Times the post was shown (views on TikTok/YouTube).",
+      required=False, minimum=0),
+    C("clicks", "int", "clicks", "Clicks on the post's link or code.", required=False, minimum=0),
+    C("conversions", "int", "units", "Attributed units sold through this post (link or code).",
+      required=False, minimum=0),
+    C("cost", "float", "USD", "What the brand paid for this post (fee, gift value or commission).",
+      required=False, minimum=0),
+))
+CAMPAIGNS = Table("campaigns", "campaign_id", (
+    C("campaign_id", "id", "", "Campaign id; unique.", unique=True),
+    C("niche", "str", "", "The product's niche; unknown labels map to `other`.", vocabulary=NICHES),
+    C("product_price", "float", "USD per unit", "Retail price of the product.", minimum=0.01),
+    C("start_date", "date", "", "First day of the campaign."),
+    C("weeks", "float", "weeks", "Length of the campaign.", minimum=0.5, maximum=104),
+    C("budget", "float", "USD", "Total spend on creators (fees, gifts, shipping, commissions).", minimum=0),
+    C("baseline_units_per_month", "float", "units per month", "Sales before the campaign.", minimum=0),
+    C("compensation", "str", "", "How creators are paid: gifting (product + shipping), paid (fee per "
+      "post) or affiliate (commission per sale).", vocabulary=COMPENSATIONS),
+    C("margin", "float", "share 0-1", "Gross margin on the product.", required=False, minimum=0, maximum=1),
+    C("marketplace", "str", "", "Where the product sells.", required=False, vocabulary=MARKETPLACES),
+    C("discount_code", "bool", "", "Creators share a discount code.", required=False),
+    C("gift_value", "float", "USD per creator", "Value of product sent to each creator (gifting).",
+      required=False, minimum=0),
+    C("commission_rate", "float", "share 0-1", "Commission on each attributed sale (affiliate).",
+      required=False, minimum=0, maximum=1),
+    C("units_per_month_during", "float", "units per month", "Observed sales during the campaign.",
+      required=False, minimum=0),
+    C("units_per_month_after", "float", "units per month", "Observed sales in the month after it.",
+      required=False, minimum=0),
+))
+del C
+TABLES: dict[str, Table] = {t.name: t for t in (CREATORS, POSTS, CAMPAIGNS)}
+ENGAGEMENT_PARTS = ("likes", "comments", "shares", "saves")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One rejected value: where it is (file, 1-based data row, column), what it was and what is accepted."""
+
+    file: str
+    row: int | None
+    column: str
+    value: object
+    accepted: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}" + (f" row {self.row}" if self.row is not None else "")
+        return f"{where}, column {self.column}: got {self.value!r}; expected {self.accepted}"
+
+
+class ContractError(ValueError):
+    """Raised when data breaks the contract. Carries every failure found, not just the first."""
+
+    def __init__(self, failures: list[Failure], limit: int = 50):
+        self.failures = failures
+        lines = [str(f) for f in failures[:limit]]
+        if len(failures) > limit:
+            lines.append(f"... and {len(failures) - limit} more")
+        super().__init__(f"{len(failures)} problem(s) in the data:\n  " + "\n  ".join(lines))
+
+
+@dataclass
+class Validated:
+    """A table that passed the contract, with its warnings (e.g. unknown niches mapped to `other`)."""
+
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+_TRUE = {"true", "1", "yes", "y", "t"}
+_FALSE = {"false", "0", "no", "n", "f"}
+
+
+def _blank(raw: pd.Series) -> pd.Series:
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        return raw.isna() | raw.astype("str").str.strip().isin(["", "nan", "NaN", "None", "null", "<NA>"])
+    return raw.isna()
+
+
+def _parse(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse raw values into the column's type. Returns (parsed, mask of values that could not be parsed)."""
+    blank = _blank(raw)
+    if column.kind in ("id", "str"):
+        if pd.api.types.is_float_dtype(raw):  # ids read as numbers: 12.0 -> "12"
+            raw = raw.map(lambda v: f"{v:.0f}" if pd.notna(v) and float(v).is_integer() else v)
+        parsed = raw.astype("str").str.strip().where(~blank, None).astype(object)
+        if column.name == "platform":
+            parsed = parsed.map(lambda v: PLATFORM_ALIASES.get(v.lower(), v.lower()) if v else v)
+        elif column.vocabulary:
+            parsed = parsed.map(lambda v: v.lower() if v else v)
+        return parsed, pd.Series(False, index=raw.index)
+    if column.kind in ("int", "float"):
+        if pd.api.types.is_bool_dtype(raw):
+            raw = raw.astype("float64")
+        parsed = pd.to_numeric(raw.where(~blank, np.nan), errors="coerce").astype("float64")
+        bad = ~blank & (parsed.isna() | ~np.isfinite(parsed.fillna(0.0)))
+        if column.kind == "int":
+            bad |= parsed.notna() & np.isfinite(parsed) & (parsed != np.round(parsed))
+        return parsed.where(~bad, np.nan), bad
+    if column.kind == "bool":
+        if pd.api.types.is_bool_dtype(raw):
+            return raw.astype("boolean"), pd.Series(False, index=raw.index)
+        text = raw.astype("str").str.strip().str.lower().str.replace(r"\.0$", "", regex=True)
+        parsed = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+        parsed[text.isin(_TRUE)] = True
+        parsed[text.isin(_FALSE)] = False
+        bad = ~blank & parsed.isna()
+        return parsed, bad
+    # datetime / date
+    parsed = pd.to_datetime(raw.where(~blank, None), errors="coerce", utc=True, format="ISO8601")
+    parsed = parsed.dt.tz_convert(None)
+    if column.kind == "date":
+        parsed = parsed.dt.normalize()
+    bad = ~blank & parsed.isna()
+    return parsed.astype("datetime64[ns]"), bad
+
+
+def _checks(column: Column) -> list[pa.Check]:
+    checks = []
+    if column.vocabulary:
+        checks.append(pa.Check.isin(list(column.vocabulary), error=column.accepted()))
+    if column.minimum is not None:
+        checks.append(pa.Check.ge(column.minimum, error=column.accepted()))
+    if column.maximum is not None:
+        checks.append(pa.Check.le(column.maximum, error=column.accepted()))
+    return checks
+
+
+def schema(table: Table) -> pa.DataFrameSchema:
+    """The pandera schema of a parsed table (every contract column present, optional ones nullable).
+
+    Text columns carry no dtype check: parsing already made them strings (pandas may store them as
+    `object` or as its own string dtype).
+    """
+    dtypes = {"id": None, "str": None, "int": "float64", "float": "float64", "bool": "boolean",
+              "datetime": "datetime64[ns]", "date": "datetime64[ns]"}
+    columns = {
+        c.name: pa.Column(dtypes[c.kind], checks=_checks(c), nullable=not c.required, unique=c.unique,
+                          required=True)
+        for c in table.columns
+    }
+    return pa.DataFrameSchema(columns, strict=False, name=table.name)
+
+
+_CHECK_WORDS = {"not_nullable": None, "field_uniqueness": "a unique value (this one appears more than once)"}
+
+
+def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> Validated:
+    """Parse and check one table. Raises ContractError listing every failure; never returns a partial table."""
+    table = TABLES[table_name]
+    source = source or f"{table_name} table"
+    raw = raw.reset_index(drop=True)
+    failures: list[Failure] = []
+    warnings: list[str] = []
+    if table_name == "posts" and "engagements" not in raw.columns:
+        parts = [p for p in ENGAGEMENT_PARTS if p in raw.columns]
+        if parts:
+            numeric = {p: pd.to_numeric(raw[p], errors="coerce") for p in parts}
+            raw = raw.assign(engagements=sum(numeric[p].fillna(0) for p in parts).where(
+                pd.concat(numeric.values(), axis=1).notna().any(axis=1)))
+    missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
+    for name in missing:
+        failures.append(Failure(source, None, name, "(column missing)", "a column named " + name))
+    parsed = pd.DataFrame(index=raw.index)
+    unparsable: set[tuple[int, str]] = set()
+    for column in table.columns:
+        values = raw[column.name] if column.name in raw.columns else pd.Series(None, index=raw.index,
+                                                                              dtype=object)
+        series, bad = _parse(column, values)
+        for idx in np.flatnonzero(bad.to_numpy()):
+            failures.append(Failure(source, int(idx) + 1, column.name, values.iloc[idx], column.accepted()))
+            unparsable.add((int(idx), column.name))
+        if column.name == "niche":
+            present = series.notna()
+            mapped, n_unknown = normalize_niche(series[present].tolist())
+            if n_unknown:
+                unknown = sorted({v for v, m in zip(series[present], mapped, strict=True)
+                                  if m == "other" and v != "other"})
+                warnings.append(f"{source}: {n_unknown} row(s) with an unknown niche mapped to 'other' "
+                                f"({', '.join(map(repr, unknown[:10]))})")
+            series = series.copy()
+            series[present] = mapped
+        parsed[column.name] = series
+    if missing:  # the rest of the checks would only repeat the missing column on every row
+        raise ContractError(failures)
+    try:
+        schema(table).validate(parsed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for case in cases.itertuples(index=False):
+            row = None if pd.isna(case.index) else int(case.index)
+            if row is not None and (row, case.column) in unparsable:
+                continue
+            column = table.column(case.column)
+            accepted = _CHECK_WORDS.get(case.check, case.check)
+            if case.check == "not_nullable":
+                accepted = f"a value (required); {column.accepted()}"
+            failures.append(Failure(source, None if row is None else row + 1, case.column,
+                                    raw[case.column].iloc[row] if row is not None and case.column in raw
+                                    else case.failure_case, accepted))
+    if failures:
+        failures.sort(key=lambda f: (f.row or 0, f.column))
+        raise ContractError(failures)
+    return Validated(parsed, warnings)
+
+
+def check_references(tables: dict[str, pd.DataFrame], sources: dict[str, str]) -> list[Failure]:
+    """Dangling foreign keys: posts whose creator or campaign is not in the other tables."""
+    failures: list[Failure] = []
+    posts = tables.get("posts")
+    if posts is None:
+        return failures
+    for column, target in (("creator_id", "creators"), ("campaign_id", "campaigns")):
+        known = tables[target][TABLES[target].key] if target in tables else pd.Series([], dtype=object)
+        values = posts[column]
+        dangling = values.notna() & ~values.isin(known)
+        where = sources.get(target, target)
+        for idx in np.flatnonzero(dangling.to_numpy()):
+            failures.append(Failure(sources.get("posts", "posts"), int(idx) + 1, column, values.iloc[idx],
+                                    f"a {column} present in {where}"))
+    return failures

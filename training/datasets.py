@@ -1,0 +1,126 @@
+"""Reading and writing contract datasets: a folder holding creators, posts and campaigns as CSV or Parquet."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from models.contract import TABLES, ContractError, Failure, check_references, validate
+
+log = logging.getLogger(__name__)
+
+TRUTH_TABLES = ("truth_creators", "truth_posts", "truth_campaigns", "truth_rosters")
+FORMATS = ("csv", "parquet")
+
+
+@dataclass
+class Dataset:
+    """Validated contract tables (missing optional tables are None) plus any simulator truth tables."""
+
+    creators: pd.DataFrame
+    posts: pd.DataFrame | None = None
+    campaigns: pd.DataFrame | None = None
+    truth: dict[str, pd.DataFrame] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        found = {"creators": self.creators, "posts": self.posts, "campaigns": self.campaigns}
+        return {name: frame for name, frame in found.items() if frame is not None}
+
+
+def find_table(directory: Path, name: str) -> Path | None:
+    """The file (or folder of Parquet parts) holding table `name` in `directory`, if any."""
+    for candidate in (directory / f"{name}.parquet", directory / f"{name}.csv", directory / name):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_raw(path: Path) -> pd.DataFrame:
+    """Read a CSV (every value as text, parsed later by the contract) or Parquet file or folder."""
+    if path.is_dir() or path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    raise ValueError(f"{path}: unsupported file type {path.suffix!r}; expected .csv or .parquet")
+
+
+def load_table(path: Path, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Read and validate one contract table. Raises ContractError with every failure."""
+    checked = validate(name, read_raw(path), source=path.name)
+    return checked.frame, checked.warnings
+
+
+def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("creators",)) -> Dataset:
+    """Load and validate every contract table found in `directory`; all failures are reported together."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such data folder")
+    failures: list[Failure] = []
+    frames: dict[str, pd.DataFrame] = {}
+    sources: dict[str, Path] = {}
+    warnings: list[str] = []
+    for name in TABLES:
+        path = find_table(directory, name)
+        if path is None:
+            if name in require:
+                failures.append(Failure(str(directory), None, "-", f"(no {name}.csv or {name}.parquet)",
+                                        f"a {name} table"))
+            continue
+        sources[name] = path
+        try:
+            frames[name], found = load_table(path, name)
+            warnings.extend(found)
+        except ContractError as exc:
+            failures.extend(exc.failures)
+    if not failures:
+        failures.extend(check_references(frames, {k: v.name for k, v in sources.items()}))
+    if failures:
+        raise ContractError(failures)
+    for message in warnings:
+        log.warning(message)
+    truth = {}
+    for name in TRUTH_TABLES:
+        path = find_table(directory, name)
+        if path is not None:
+            truth[name] = read_raw(path) if path.suffix != ".csv" else pd.read_csv(path)
+    return Dataset(frames["creators"], frames.get("posts"), frames.get("campaigns"), truth, warnings, sources)
+
+
+def write_tables(tables: dict[str, pd.DataFrame], out: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
+    """Write tables into `out` so that no reader ever sees a half-written file.
+
+    Everything is written into a staging folder beside the target first; only when all tables are on disk
+    are they moved into place, one atomic rename each.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} is not supported; expected one of {', '.join(FORMATS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    written = []
+    try:
+        for name, frame in tables.items():
+            path = staging / f"{name}.{fmt}"
+            if fmt == "csv":
+                frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+            else:
+                frame.to_parquet(path, index=False)
+        for name in tables:
+            for other in FORMATS:  # a stale copy in the other format would shadow the new one
+                stale = out / f"{name}.{other}"
+                if other != fmt and stale.exists():
+                    stale.unlink()
+            target = out / f"{name}.{fmt}"
+            os.replace(staging / f"{name}.{fmt}", target)
+            written.append(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
