@@ -315,3 +315,15 @@ def check_references(tables: dict[str, pd.DataFrame], sources: dict[str, str]) -
             failures.append(Failure(sources.get("posts", "posts"), int(idx) + 1, column, values.iloc[idx],
                                     f"a {column} present in {where}"))
     return failures
+
+
+def markdown_reference() -> str:
+    """The contract as Markdown tables (one per table), as printed in data/README.md."""
+    out = []
+    for table in TABLES.values():
+        out.append(f"### `{table.name}`\n\n| column | required | unit | accepted | meaning |\n|---|---|---|---|---|")
+        for c in table.columns:
+            out.append(f"| `{c.name}` | {'yes' if c.required else 'no'} | {c.unit or '-'} | {c.accepted()} "
+                       f"| {c.description} |")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"

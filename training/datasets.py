@@ -110,7 +110,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | os.PathLike, fmt: s
         for name, frame in tables.items():
             path = staging / f"{name}.{fmt}"
             if fmt == "csv":
-                frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+                frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%S", float_format="%.8g")
             else:
                 frame.to_parquet(path, index=False)
         for name in tables:

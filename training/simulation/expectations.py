@@ -49,7 +49,7 @@ def _lookup(table: Mapping[str, float], keys: np.ndarray, default: float = 1.0) 
         return np.array([table.get(k, default) for k in keys], dtype=float)
     names = list(table)
     values = np.array([table[k] for k in names] + [default], dtype=float)
-    return values[pd.Categorical(keys, categories=names).codes]  # code -1 (unknown) picks the default
+    return values[pd.Index(names).get_indexer(keys)]  # -1 (unknown key) picks the default
 
 
 def engagement_rate(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:

@@ -1,0 +1,115 @@
+"""The simulator: deterministic, honours the contract, matches its calibration targets and the reference campaign."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.contract import markdown_reference, validate
+from training.simulation import expectations as ex
+from training.simulation.calibration import REFERENCE_UNITS_DURING, calibrate, reference_campaign, simulate_reference
+from training.simulation.generator import sample_creators, simulate
+
+
+def test_same_seed_gives_identical_tables_and_another_seed_does_not():
+    # given / when
+    first, second, other = (simulate(400, 4, seed=s, progress=False) for s in (3, 3, 4))
+    # then
+    assert first.keys() == second.keys()
+    for name in first:
+        pd.testing.assert_frame_equal(first[name], second[name])
+    assert not first["posts"]["engagements"].equals(other["posts"]["engagements"])
+
+
+def test_simulated_tables_pass_the_contract():
+    # given
+    tables = simulate(300, 5, seed=1, progress=False)
+    # when / then: validate raises on any failure
+    for name in ("creators", "posts", "campaigns"):
+        checked = validate(name, tables[name])
+        assert len(checked.frame) == len(tables[name])
+    assert tables["posts"]["campaign_id"].notna().sum() > 0
+
+
+@pytest.mark.slow
+def test_calibration_targets_are_all_in_range():
+    # given
+    tables = simulate(20_000, 300, seed=11, progress=False)
+    # when
+    report = calibrate(tables)
+    # then
+    with pd.option_context("display.width", 200, "display.max_colwidth", 50):
+        print("\n" + report.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    assert report["ok"].all(), report.loc[~report["ok"], ["target", "low", "high", "actual"]].to_string()
+
+
+@pytest.mark.slow
+def test_reference_campaign_lifts_sales_a_few_times_as_reported():
+    # given: DESIGN §2, 211 micro Instagram creators gifted ~$47 each, Amazon, baseline 542 units/month
+    runs = simulate_reference(draws=120, seed=5)
+    # when
+    low, high = runs["units_during"].quantile([0.1, 0.9])
+    multiple = runs["expected_units_during"].median() / reference_campaign()["baseline_units_per_month"]
+    print(f"\nreference: p10 {low:,.0f} p90 {high:,.0f} expected multiple {multiple:.2f} (reported 4.7)")
+    # then
+    assert (runs["creators"] == 211).all()
+    assert low <= REFERENCE_UNITS_DURING <= high
+    assert 3.0 <= multiple <= 6.5
+
+
+@pytest.fixture(scope="module")
+def creators():
+    return sample_creators(3_000, np.random.default_rng(0))
+
+
+def _campaign(**changes):
+    return {**reference_campaign(), **changes}
+
+
+def test_no_roster_gives_no_lift(creators):
+    outcome = ex.expected_campaign_outcome(_campaign(), creators.iloc[:0])
+    assert outcome["expected_incremental_units_per_month"] == 0.0
+    assert outcome["expected_cost"] == 0.0
+
+
+def test_lift_grows_with_the_roster_with_diminishing_returns(creators):
+    # given: rosters of 10, 20, 40, 80 copies of one typical creator
+    one = creators[(creators["platform"] == "instagram") & (creators["niche"] == "home")].iloc[[0]]
+    sizes = np.array([10, 20, 40, 80])
+    # when
+    lifts = np.array([ex.expected_campaign_outcome(_campaign(), pd.concat([one] * n).assign(
+        creator_id=[f"c{i}" for i in range(n)]))["expected_incremental_units_per_month"] for n in sizes])
+    # then: more creators never lower lift, and each added creator adds less than the ones before
+    per_creator_gain = np.diff(lifts) / np.diff(sizes)
+    assert (per_creator_gain > 0).all()
+    assert (np.diff(per_creator_gain) < 0).all()
+
+
+def test_a_duplicate_audience_adds_less_than_a_disjoint_one():
+    # given: one creator, plus either a twin in the same niche and platform or a twin elsewhere
+    base = sample_creators(1, np.random.default_rng(1)).assign(
+        platform="instagram", niche="home", followers=3_000_000, er_effect=0.0, conv_effect=0.0)
+    twin = base.assign(creator_id="twin")
+    elsewhere = base.assign(creator_id="elsewhere", niche="pets")
+    # when
+    alone = ex.expected_campaign_outcome(_campaign(), base)["expected_unique_impressions"]
+    shared = ex.expected_campaign_outcome(_campaign(), pd.concat([base, twin]))["expected_unique_impressions"]
+    disjoint = ex.expected_campaign_outcome(_campaign(), pd.concat([base, elsewhere]))["expected_unique_impressions"]
+    # then
+    assert shared - alone < disjoint - alone
+
+
+def test_expectations_work_for_creators_without_latent_effects(creators):
+    # given: an imported roster has no simulated latent effects
+    plain = creators.drop(columns=["er_effect", "conv_effect"]).iloc[:30]
+    # when
+    outcome = ex.expected_campaign_outcome(_campaign(compensation="paid"), plain)
+    # then: typical creators, finite positive outcome and a cost equal to expected posts x price
+    assert outcome["expected_incremental_units_per_month"] > 0
+    posts = ex.expected_posts("paid", len(plain))
+    assert outcome["expected_cost"] == pytest.approx(float((posts * plain["price_per_post"]).sum()))
+
+
+def test_data_readme_documents_every_contract_column():
+    with open("data/README.md", encoding="utf-8") as handle:
+        text = handle.read()
+    assert markdown_reference() in text
