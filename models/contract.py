@@ -179,7 +179,7 @@ def _parse(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     if column.kind in ("id", "str"):
         if pd.api.types.is_float_dtype(raw):  # ids read as numbers: 12.0 -> "12"
             raw = raw.map(lambda v: f"{v:.0f}" if pd.notna(v) and float(v).is_integer() else v)
-        parsed = raw.astype("str").str.strip().where(~blank, None).astype(object)
+        parsed = raw.astype("str").str.strip().astype(object).where(~blank, None)
         if column.name == "platform":
             parsed = parsed.map(lambda v: PLATFORM_ALIASES.get(v.lower(), v.lower()) if v else v)
         elif column.vocabulary:

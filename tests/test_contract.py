@@ -1,0 +1,349 @@
+"""The data contract: each way of breaking a table gives one exact failure, and every failure is listed at once."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.contract import ContractError, Failure, check_references, validate
+from training.simulation.generator import simulate
+
+SOURCE = {"creators": "creators.csv", "posts": "posts.csv", "campaigns": "campaigns.csv"}
+
+
+@pytest.fixture(scope="module")
+def simulated() -> dict[str, pd.DataFrame]:
+    return simulate(60, 3, seed=1, progress=False)
+
+
+def with_cell(frame: pd.DataFrame, column: str, index: int, value: object) -> pd.DataFrame:
+    """A copy of `frame` with one cell replaced; the column becomes `object` so any raw value fits."""
+    frame = frame.copy()
+    frame[column] = frame[column].astype(object)
+    frame.loc[index, column] = value
+    return frame
+
+
+def same_value(got: object, expected: object) -> bool:
+    """Equality that treats NaN as equal to NaN."""
+    if isinstance(got, float) and isinstance(expected, float) and math.isnan(got) and math.isnan(expected):
+        return True
+    return got == expected
+
+
+def as_csv_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as a CSV export reads back: every value a string, empty cells missing."""
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def failures_of(table: str, frame: pd.DataFrame) -> list[Failure]:
+    with pytest.raises(ContractError) as caught:
+        validate(table, frame, source=SOURCE[table])
+    return caught.value.failures
+
+
+# (table, column, 0-based index of the broken row, raw value, words the `accepted` text must contain)
+ONE_BAD_VALUE = [
+    pytest.param("creators", "platform", 2, "myspace", ("instagram", "tiktok", "youtube"), id="unknown-platform"),
+    pytest.param("creators", "followers", 2, "12k", ("whole number",), id="followers-not-a-number"),
+    pytest.param("creators", "followers", 2, 0, ("whole number", ">= 1"), id="followers-zero"),
+    pytest.param("creators", "followers", 2, -5, ("whole number", ">= 1"), id="followers-negative"),
+    pytest.param("creators", "followers", 2, 12.5, ("whole number",), id="followers-fractional"),
+    pytest.param("creators", "followers", 2, "12.5", ("whole number",), id="followers-fractional-text"),
+    pytest.param("creators", "followers", 2, np.nan, ("required", "whole number"), id="followers-nan"),
+    pytest.param("creators", "followers", 2, "", ("required", "whole number"), id="followers-empty"),
+    pytest.param("creators", "creator_id", 2, "", ("required", "id"), id="creator-id-empty"),
+    pytest.param("creators", "creator_id", 2, None, ("required", "id"), id="creator-id-none"),
+    pytest.param("posts", "posted_at", 2, None, ("required", "ISO 8601"), id="posted-at-none"),
+    pytest.param("posts", "sponsored", 2, "", ("required", "true/false"), id="sponsored-empty"),
+    pytest.param("creators", "platform", 2, "", ("required", "instagram", "tiktok", "youtube"),
+                 id="platform-empty"),
+    pytest.param("creators", "niche", 2, np.nan, ("required", "beauty", "other"),
+                 id="niche-nan"),
+    pytest.param("creators", "audience_quality", 2, "inf", ("finite", "between 0 and 1"), id="inf-text"),
+    pytest.param("creators", "avg_views", 2, -np.inf, ("finite", ">= 0"), id="minus-inf-float"),
+    pytest.param("creators", "audience_quality", 2, 1.5, ("between 0 and 1",), id="audience-quality-above-1"),
+    pytest.param("posts", "sponsored", 2, "maybe", ("true/false", "yes/no"), id="sponsored-not-a-boolean"),
+    pytest.param("posts", "posted_at", 2, "yesterday", ("ISO 8601",), id="posted-at-words"),
+    pytest.param("posts", "posted_at", 2, "2025-13-45", ("ISO 8601",), id="posted-at-impossible-date"),
+    pytest.param("posts", "format", 2, "carousel", ("feed", "reel", "story", "video", "short"), id="unknown-format"),
+    pytest.param("campaigns", "compensation", 1, "barter", ("gifting", "paid", "affiliate"), id="bad-compensation"),
+    pytest.param("campaigns", "start_date", 1, "next monday", ("YYYY-MM-DD",), id="start-date-words"),
+    pytest.param("campaigns", "weeks", 1, 200, ("between 0.5 and 104",), id="weeks-too-long"),
+    pytest.param("campaigns", "marketplace", 1, "ebay", ("amazon", "shopify", "retail", "other"),
+                 id="unknown-marketplace"),
+]
+
+
+@pytest.mark.parametrize(("table", "column", "index", "value", "accepted_words"), ONE_BAD_VALUE)
+def test_one_bad_value_gives_one_exact_failure(simulated, table, column, index, value, accepted_words):
+    # given a valid simulated table with one cell broken
+    frame = with_cell(simulated[table], column, index, value)
+
+    # when
+    failures = failures_of(table, frame)
+
+    # then exactly that cell is reported: file, 1-based data row, column, the raw value, what is accepted
+    assert len(failures) == 1, failures
+    failure = failures[0]
+    assert (failure.file, failure.row, failure.column) == (SOURCE[table], index + 1, column)
+    assert same_value(failure.value, value)
+    for word in accepted_words:
+        assert word in failure.accepted
+    assert f"row {index + 1}, column {column}" in str(failure)
+
+
+@pytest.mark.parametrize(("table", "column", "index"), [("posts", "format", 2), ("campaigns", "marketplace", 1)])
+def test_blank_optional_vocabulary_value_is_accepted_as_missing(simulated, table, column, index):
+    # given an optional vocabulary column left empty on one row, as a CSV export would leave it
+    frame = as_csv_text(with_cell(simulated[table], column, index, None))
+
+    # when
+    checked = validate(table, frame, source=SOURCE[table])
+
+    # then the row passes and the value is missing
+    assert len(checked.frame) == len(frame)
+    assert pd.isna(checked.frame[column].iloc[index])
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("family", "parenting"), ("interior", "home"), ("pet", "pets"),
+                                                ("Family ", "parenting"), ("FITNESS", "fitness")])
+def test_niche_alias_maps_onto_vocabulary_without_warning(simulated, raw, expected):
+    # given
+    frame = with_cell(simulated["creators"], "niche", 4, raw)
+
+    # when
+    checked = validate("creators", frame, source="creators.csv")
+
+    # then
+    assert checked.frame["niche"].iloc[4] == expected
+    assert checked.warnings == []
+
+
+@pytest.mark.parametrize("table", ["creators", "campaigns"])
+def test_unknown_niches_become_other_with_a_warning_counting_them(simulated, table):
+    # given two rows with the same unknown niche and one with another
+    frame = simulated[table].copy()
+    frame["niche"] = frame["niche"].astype(object)
+    frame.loc[[0, 2], "niche"] = "knitting"
+    frame.loc[1, "niche"] = "crypto"
+
+    # when
+    checked = validate(table, frame, source=SOURCE[table])
+
+    # then no error: they map to `other`, and one warning names the file, the count and the labels
+    assert checked.frame["niche"].iloc[:3].tolist() == ["other", "other", "other"]
+    assert len(checked.frame) == len(frame)
+    assert len(checked.warnings) == 1
+    warning = checked.warnings[0]
+    assert warning.startswith(SOURCE[table])
+    assert "3 row(s)" in warning
+    assert "'crypto'" in warning and "'knitting'" in warning
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("IG", "instagram"), ("yt", "youtube"), ("TikTok", "tiktok")])
+def test_platform_alias_and_case_are_normalized(simulated, raw, expected):
+    # given
+    frame = with_cell(simulated["creators"], "platform", 0, raw)
+
+    # when
+    checked = validate("creators", frame)
+
+    # then
+    assert checked.frame["platform"].iloc[0] == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("yes", True), ("1", True), ("1.0", True), ("TRUE", True),
+                                                ("no", False), ("0", False), ("f", False)])
+def test_boolean_spellings_are_accepted(simulated, raw, expected):
+    # given
+    frame = with_cell(simulated["posts"], "sponsored", 0, raw)
+
+    # when
+    checked = validate("posts", frame)
+
+    # then
+    assert checked.frame["sponsored"].iloc[0] == expected
+
+
+def test_duplicate_creator_id_reports_both_rows(simulated):
+    # given row 6 (index 5) repeats the id of row 3 (index 2)
+    creators = simulated["creators"]
+    duplicated = creators["creator_id"].iloc[2]
+    frame = with_cell(creators, "creator_id", 5, duplicated)
+
+    # when
+    failures = failures_of("creators", frame)
+
+    # then both rows are named, with the repeated value
+    assert [(f.file, f.row, f.column, f.value) for f in failures] == [
+        ("creators.csv", 3, "creator_id", duplicated),
+        ("creators.csv", 6, "creator_id", duplicated),
+    ]
+    assert all("unique" in f.accepted for f in failures)
+
+
+@pytest.mark.parametrize(("table", "column"), [
+    ("creators", "followers"),
+    ("posts", "posted_at"),
+    ("posts", "engagements"),
+    ("posts", "sponsored"),
+    pytest.param("creators", "platform"),
+    pytest.param("campaigns", "compensation"),
+])
+def test_missing_required_column_is_one_whole_column_failure(simulated, table, column):
+    # given
+    frame = simulated[table].drop(columns=column)
+
+    # when
+    failures = failures_of(table, frame)
+
+    # then one failure for the column, not one per row
+    assert failures == [Failure(SOURCE[table], None, column, "(column missing)", f"a column named {column}")]
+
+
+def test_missing_optional_column_is_not_a_failure(simulated):
+    # given
+    frame = simulated["creators"].drop(columns=["avg_views", "country"])
+
+    # when
+    checked = validate("creators", frame)
+
+    # then
+    assert len(checked.frame) == len(frame)
+    assert checked.frame["avg_views"].isna().all()
+
+
+def test_several_problems_are_all_reported_in_one_error(simulated):
+    # given five different problems on five rows, and one duplicated id (two more rows)
+    frame = simulated["creators"].copy().astype(object)
+    frame.loc[0, "platform"] = "myspace"
+    frame.loc[1, "followers"] = "lots"
+    frame.loc[2, "audience_quality"] = 2.0
+    frame.loc[3, "followers"] = 0
+    frame.loc[4, "sponsored_share"] = "inf"
+    frame.loc[8, "creator_id"] = frame.loc[7, "creator_id"]
+
+    # when
+    with pytest.raises(ContractError) as caught:
+        validate("creators", frame, source="creators.csv")
+
+    # then all seven are listed, in row order, and the message counts them
+    found = [(f.row, f.column) for f in caught.value.failures]
+    assert found == [(1, "platform"), (2, "followers"), (3, "audience_quality"), (4, "followers"),
+                     (5, "sponsored_share"), (8, "creator_id"), (9, "creator_id")]
+    message = str(caught.value)
+    assert message.startswith("7 problem(s)")
+    assert "creators.csv row 2, column followers: got 'lots'" in message
+
+
+def test_problems_in_several_columns_of_posts_are_all_reported(simulated):
+    # given bad values in four different kinds of column
+    frame = simulated["posts"].copy().astype(object)
+    frame.loc[0, "posted_at"] = "soon"
+    frame.loc[1, "sponsored"] = "perhaps"
+    frame.loc[2, "engagements"] = -1
+    frame.loc[3, "format"] = "carousel"
+
+    # when
+    failures = failures_of("posts", frame)
+
+    # then
+    assert [(f.row, f.column, f.value) for f in failures] == [
+        (1, "posted_at", "soon"), (2, "sponsored", "perhaps"), (3, "engagements", -1), (4, "format", "carousel")]
+
+
+def test_posts_with_likes_and_comments_get_engagements_as_their_sum(simulated):
+    # given posts with likes and comments but no engagements column
+    posts = simulated["posts"].head(5).drop(columns="engagements")
+    likes, comments = [10, 0, 3, 7, 100], [1, 2, 0, 5, 50]
+    frame = posts.assign(likes=likes, comments=comments)
+
+    # when
+    checked = validate("posts", frame)
+
+    # then
+    assert checked.frame["engagements"].tolist() == [11, 2, 3, 12, 150]
+    assert checked.frame["likes"].tolist() == likes
+
+
+def test_posts_with_engagement_parts_as_csv_text_get_their_sum(simulated):
+    # given the same, read back from CSV (strings, one empty part)
+    posts = simulated["posts"].head(3).drop(columns="engagements")
+    frame = as_csv_text(posts.assign(likes=["4", "", "6"], shares=["1", "2", "0"]))
+
+    # when
+    checked = validate("posts", frame)
+
+    # then an empty part counts as zero
+    assert checked.frame["engagements"].tolist() == [5, 2, 6]
+
+
+@pytest.mark.parametrize("form", ["typed", "csv-text"])
+@pytest.mark.parametrize("table", ["creators", "posts", "campaigns"])
+def test_valid_frame_passes_unchanged(simulated, table, form):
+    # given a valid table, as typed values or as a CSV export reads back
+    original = simulated[table]
+    frame = original if form == "typed" else as_csv_text(original)
+
+    # when
+    checked = validate(table, frame, source=SOURCE[table])
+
+    # then every row is kept, numbers are numeric and times are datetimes, values unchanged
+    parsed = checked.frame
+    assert len(parsed) == len(original)
+    assert checked.warnings == []
+    key = {"creators": "creator_id", "posts": "post_id", "campaigns": "campaign_id"}[table]
+    assert parsed[key].tolist() == original[key].tolist()
+    if table == "creators":
+        assert pd.api.types.is_numeric_dtype(parsed["followers"])
+        assert (parsed["followers"] == original["followers"]).all()
+        assert parsed["platform"].tolist() == original["platform"].tolist()
+    if table == "posts":
+        assert pd.api.types.is_datetime64_any_dtype(parsed["posted_at"])
+        assert (parsed["posted_at"] == original["posted_at"]).all()
+        assert parsed["sponsored"].tolist() == original["sponsored"].tolist()
+        assert (parsed["engagements"] == original["engagements"]).all()
+    if table == "campaigns":
+        assert pd.api.types.is_datetime64_any_dtype(parsed["start_date"])
+        assert (parsed["start_date"] == original["start_date"]).all()
+        assert np.allclose(parsed["budget"], original["budget"])
+
+
+def test_validate_does_not_modify_the_input(simulated):
+    # given
+    frame = simulated["creators"].copy()
+    frame["niche"] = frame["niche"].astype(object)
+    frame.loc[0, "niche"] = "family"
+    before = frame.copy()
+
+    # when
+    validate("creators", frame)
+
+    # then
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_check_references_names_dangling_creator_and_campaign(simulated):
+    # given posts pointing at a creator and a campaign that do not exist
+    posts = simulated["posts"].copy()
+    posts["campaign_id"] = posts["campaign_id"].astype(object)
+    posts.loc[1, "creator_id"] = "ghost"
+    posts.loc[3, "campaign_id"] = "cmp-ghost"
+    tables = {"creators": simulated["creators"], "posts": posts, "campaigns": simulated["campaigns"]}
+
+    # when
+    failures = check_references(tables, SOURCE)
+
+    # then organic posts (no campaign) are fine; the two dangling ids are named
+    assert [(f.file, f.row, f.column, f.value) for f in failures] == [
+        ("posts.csv", 2, "creator_id", "ghost"), ("posts.csv", 4, "campaign_id", "cmp-ghost")]
+    assert failures[0].accepted == "a creator_id present in creators.csv"
+    assert failures[1].accepted == "a campaign_id present in campaigns.csv"
