@@ -12,6 +12,11 @@ NICHES: tuple[str, ...] = (
 FORMATS: tuple[str, ...] = ("feed", "reel", "story", "video", "short")
 COMPENSATIONS: tuple[str, ...] = ("gifting", "paid", "affiliate")
 MARKETPLACES: tuple[str, ...] = ("amazon", "shopify", "retail", "other")
+# Audience countries the models tell apart (ISO 3166-1 alpha-2); any other country shares one code.
+COUNTRIES: tuple[str, ...] = (
+    "US", "GB", "CA", "AU", "DE", "FR", "ES", "IT", "NL", "SE", "PL", "BR", "MX", "AR", "IN", "ID", "PH", "JP",
+    "KR", "AE",
+)
 
 # Tiers by followers (DESIGN §2): nano 1k-10k, micro 10k-100k, macro 100k-1M, mega >1M.
 # Accounts under 1k followers are counted as nano: they behave like the smallest nano accounts.

@@ -123,7 +123,11 @@ class SimulationConfig:
     compensation_conversion: dict[str, float] = field(default_factory=lambda: {
         "gifting": 1.1, "paid": 1.0, "affiliate": 1.4})  # DESIGN: gifting reads genuine; affiliate pushes
     engagement_conversion_elasticity: float = 0.3  # BENCH 8: ER vs conversion correlation only ~0.23
-    creator_conversion_sd: float = 0.70     # JUDGE: persistent buying intent of a creator's audience
+    # Audience country: purchasing power and delivery reach of a US/EU-centred brand (JUDGE). With the latent
+    # effect below it spreads creators' conversion by about 0.65 on the ln scale.
+    country_conversion: dict[str, float] = field(default_factory=lambda: {
+        "US": 1.3, "GB": 1.2, "CA": 1.2, "AU": 1.15, "DE": 1.1, "FR": 1.0, "BR": 0.6, "IN": 0.45})
+    creator_conversion_sd: float = 0.50     # JUDGE: persistent buying intent of a creator's audience beyond country
     creator_effect_correlation: float = 0.25  # BENCH 8: ER and conversion correlate weakly
     # Overdispersion: conversions ~ Poisson(mean x Gamma(shape, 1/shape)); shape < 1 gives many zeros,
     # so most creators in a campaign sell nothing trackable (DESIGN).

@@ -108,6 +108,7 @@ def conversions(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndar
     units *= np.where(_column(posts, "niche_match", False).astype(bool), cfg.niche_match_conversion, 1.0)
     units *= _lookup(cfg.marketplace_conversion, _column(posts, "marketplace", "other"))
     units *= _lookup(cfg.compensation_conversion, _column(posts, "compensation", "paid"))
+    units *= _lookup(cfg.country_conversion, _column(posts, "country", ""))
     units *= np.exp(_column(posts, "conv_effect", 0.0).astype(float)
                     + cfg.engagement_conversion_elasticity * _column(posts, "er_effect", 0.0).astype(float))
     return units

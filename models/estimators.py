@@ -1,0 +1,256 @@
+"""The three LightGBM models, following scikit-learn's estimator contract (fit returns self, learned attributes end in _).
+
+Each saves to a folder of LightGBM text boosters plus `spec.json` (feature names, vocabularies, interval terms).
+Loading reads text and JSON only: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from models import features as F
+
+SPEC_FILE = "spec.json"
+BASE_PARAMS = {"verbosity": -1, "num_threads": 2, "deterministic": True, "force_row_wise": True}
+
+
+class _Progress:
+    """LightGBM callback that advances a progress bar (anything with update(n)) once per boosting round."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __call__(self, env) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+
+def _train(params: dict, X: np.ndarray, y: np.ndarray, names: list[str], categorical: list[str], rounds: int,
+           valid: tuple[np.ndarray, np.ndarray] | None = None, init_score=None, valid_init=None,
+           progress=None) -> lgb.Booster:
+    data = lgb.Dataset(X, y, feature_name=names, categorical_feature=categorical, init_score=init_score,
+                       free_raw_data=True)
+    callbacks = [_Progress(progress)]
+    sets = [data]
+    if valid is not None:
+        sets.append(lgb.Dataset(valid[0], valid[1], reference=data, init_score=valid_init))
+        callbacks.append(lgb.early_stopping(40, verbose=False))
+    return lgb.train({**BASE_PARAMS, **params}, data, num_boost_round=rounds, valid_sets=sets[1:] or None,
+                     callbacks=callbacks)
+
+
+class _Model:
+    kind = ""
+    booster_files: tuple[str, ...] = ("booster.txt",)
+
+    def __init__(self, params: dict | None = None, rounds: int = 400, seed: int = 0):
+        self.params = params
+        self.rounds = rounds
+        self.seed = seed
+
+    def _params(self, defaults: dict) -> dict:
+        return {**defaults, "seed": self.seed, **(self.params or {})}
+
+    def _X(self, rows: pd.DataFrame) -> np.ndarray:
+        return F.matrix(self.kind, rows, self.features_)
+
+    # --- persistence -----------------------------------------------------------------------------------------
+    def _spec_extra(self) -> dict:
+        return {}
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, booster in zip(self.booster_files, self._boosters(), strict=True):
+            booster.save_model(str(folder / name))
+        spec = {"kind": self.kind, "feature_version": F.FEATURE_VERSION, "features": self.features_,
+                "categorical": [f for f in self.features_ if f in F.CATEGORICAL],
+                "vocabularies": {k: list(v) for k, v in F.VOCABULARIES.items()},
+                "params": self.params or {}, "rounds": self.rounds, "seed": self.seed, **self._spec_extra()}
+        (folder / SPEC_FILE).write_text(json.dumps(spec, indent=2, sort_keys=True))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> _Model:
+        folder = Path(folder)
+        spec = json.loads((folder / SPEC_FILE).read_text())
+        if spec.get("kind") != cls.kind:
+            raise ValueError(f"{folder}: holds a {spec.get('kind')!r} model, expected {cls.kind!r}")
+        if spec.get("feature_version", 0) > F.FEATURE_VERSION:
+            raise ValueError(f"{folder}: built with feature version {spec['feature_version']}, this code knows "
+                             f"version {F.FEATURE_VERSION}")
+        for name, vocabulary in spec.get("vocabularies", {}).items():
+            if tuple(vocabulary) != F.VOCABULARIES.get(name):
+                raise ValueError(f"{folder}: vocabulary of {name!r} differs from this code's")
+        F.matrix(cls.kind, pd.DataFrame({"platform": [], "niche": []}), spec["features"])  # every feature buildable
+        model = cls(spec.get("params") or None, spec.get("rounds", 400), spec.get("seed", 0))
+        model.features_ = list(spec["features"])
+        model._restore(spec, [lgb.Booster(model_file=str(folder / f)) for f in cls.booster_files])
+        return model
+
+
+class EngagementModel(_Model):
+    """Engagement rate of a creator's post: LightGBM on ln ER, with split-conformal intervals."""
+
+    kind = "engagement"
+    defaults = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 63, "min_data_in_leaf": 100,
+                "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
+
+    def fit(self, rows: pd.DataFrame, log_er: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
+            coverage: float = 0.8, progress=None) -> EngagementModel:
+        self.features_ = F.feature_names(self.kind)
+        X, Xc = self._X(rows), self._X(calibration[0])
+        self.booster_ = _train(self._params(self.defaults), X, np.asarray(log_er), self.features_,
+                               F.categorical_names(self.kind), self.rounds, valid=(Xc, calibration[1]),
+                               progress=progress)
+        residual = np.asarray(calibration[1]) - self.booster_.predict(Xc)
+        tail = (1 - coverage) / 2
+        self.coverage_ = coverage
+        self.residual_low_, self.residual_high_ = (float(q) for q in np.quantile(residual, [tail, 1 - tail]))
+        self.smearing_ = float(np.mean(np.exp(residual)))  # E[ER] = exp(E[ln ER]) x smearing (Duan 1983)
+        return self
+
+    def predict_log(self, rows: pd.DataFrame) -> np.ndarray:
+        """Expected ln engagement rate."""
+        return self.booster_.predict(self._X(rows))
+
+    def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Engagement rate per follower: mean, and the p10/p50/p90 of what will be observed."""
+        mid = self.predict_log(rows)
+        return {"mean": np.exp(mid) * self.smearing_, "p10": np.exp(mid + self.residual_low_),
+                "p50": np.exp(mid), "p90": np.exp(mid + self.residual_high_)}
+
+    def _boosters(self):
+        return [self.booster_]
+
+    def _spec_extra(self) -> dict:
+        return {"coverage": self.coverage_, "residual_low": self.residual_low_,
+                "residual_high": self.residual_high_, "smearing": self.smearing_}
+
+    def _restore(self, spec, boosters):
+        (self.booster_,) = boosters
+        self.coverage_, self.smearing_ = spec["coverage"], spec["smearing"]
+        self.residual_low_, self.residual_high_ = spec["residual_low"], spec["residual_high"]
+
+
+class ConversionModel(_Model):
+    """Attributed units per post: LightGBM Poisson with ln(followers) as exposure offset; negative binomial range."""
+
+    kind = "conversion"
+    defaults = {"objective": "poisson", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
+                "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
+
+    def offset(self, rows: pd.DataFrame) -> np.ndarray:
+        """ln(followers) + ln(overall units per follower): trees start from the average rate, not from 1."""
+        return np.log(np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0)) + self.intercept_
+
+    def fit(self, rows: pd.DataFrame, units: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
+            progress=None) -> ConversionModel:
+        self.features_ = F.feature_names(self.kind)
+        followers = np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0)
+        self.intercept_ = float(np.log(max(np.sum(units), 0.5) / followers.sum()))
+        X, Xc = self._X(rows), self._X(calibration[0])
+        self.booster_ = _train(self._params(self.defaults), X, np.asarray(units, dtype=float), self.features_,
+                               F.categorical_names(self.kind), self.rounds, init_score=self.offset(rows),
+                               valid=(Xc, np.asarray(calibration[1], dtype=float)),
+                               valid_init=self.offset(calibration[0]), progress=progress)
+        mu = self.predict_mean(calibration[0])
+        y = np.asarray(calibration[1], dtype=float)
+        # method of moments for var = mu + alpha mu^2
+        self.dispersion_ = float(max(((y - mu) ** 2 - y).sum() / max((mu**2).sum(), 1e-9), 1e-6))
+        return self
+
+    def predict_mean(self, rows: pd.DataFrame) -> np.ndarray:
+        """Expected attributed units per post."""
+        return np.exp(self.booster_.predict(self._X(rows), raw_score=True) + self.offset(rows))
+
+    def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Attributed units per post: mean, and the p10/p50/p90 of what will be observed (negative binomial)."""
+        mu = self.predict_mean(rows)
+        size = 1.0 / self.dispersion_
+        p = size / (size + mu)
+        out = {"mean": mu}
+        for name, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+            out[name] = stats.nbinom.ppf(q, size, p)
+        return out
+
+    def _boosters(self):
+        return [self.booster_]
+
+    def _spec_extra(self) -> dict:
+        return {"dispersion": self.dispersion_, "intercept": self.intercept_, "offset": "ln(followers) + intercept"}
+
+    def _restore(self, spec, boosters):
+        (self.booster_,) = boosters
+        self.dispersion_, self.intercept_ = spec["dispersion"], spec["intercept"]
+
+
+class LiftModel(_Model):
+    """Campaign lift: LightGBM on ln(units during / baseline), monotone in spend, with conformal intervals.
+
+    LightGBM's quantile objective cannot take monotone constraints, so the model fits the central value with
+    constraints and takes the p10/p90 offsets from out-of-fold residuals (cross-validated conformal), separately
+    for small, middling and large predicted lifts, whose spreads differ.
+    """
+
+    kind = "lift"
+    defaults = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 10,
+                "feature_fraction": 0.9, "lambda_l2": 1.0, "monotone_constraints_method": "advanced"}
+    bins = 3
+
+    def __init__(self, params: dict | None = None, rounds: int = 300, seed: int = 0, folds: int = 5):
+        super().__init__(params, rounds, seed)
+        self.folds = folds
+
+    def _fit_booster(self, X: np.ndarray, z: np.ndarray, progress=None) -> lgb.Booster:
+        monotone = [1 if f in F.LIFT_MONOTONE else 0 for f in self.features_]
+        return _train({**self._params(self.defaults), "monotone_constraints": monotone}, X, z, self.features_,
+                      F.categorical_names(self.kind), self.rounds, progress=progress)
+
+    def fit(self, rows: pd.DataFrame, log_multiple: np.ndarray, coverage: float = 0.8, progress=None) -> LiftModel:
+        self.features_ = F.feature_names(self.kind)
+        X, z = self._X(rows), np.asarray(log_multiple, dtype=float)
+        folds = np.random.default_rng(self.seed).permutation(len(z)) % self.folds
+        oof = np.empty(len(z))
+        for k in range(self.folds):
+            oof[folds == k] = self._fit_booster(X[folds != k], z[folds != k]).predict(X[folds == k])
+        residual = z - oof
+        tail = (1 - coverage) / 2
+        self.coverage_ = coverage
+        self.bin_edges_ = [float(e) for e in np.quantile(oof, np.linspace(0, 1, self.bins + 1)[1:-1])]
+        which = np.searchsorted(self.bin_edges_, oof)
+        self.offsets_ = [[float(q) for q in np.quantile(residual[which == b], [tail, 0.5, 1 - tail])]
+                         for b in range(self.bins)]
+        self.booster_ = self._fit_booster(X, z, progress)
+        return self
+
+    def predict_log_multiple(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        """ln(units during / baseline): p10/p50/p90."""
+        centre = self.booster_.predict(self._X(rows))
+        offsets = np.asarray(self.offsets_)[np.searchsorted(self.bin_edges_, centre)]
+        return {"p10": centre + offsets[:, 0], "p50": centre + offsets[:, 1], "p90": centre + offsets[:, 2]}
+
+    def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Incremental units per month during the campaign: p10/p50/p90 of what will be observed."""
+        baseline = np.maximum(pd.to_numeric(rows["baseline_units_per_month"]).to_numpy(dtype=float), 1.0)
+        return {k: baseline * np.expm1(v) for k, v in self.predict_log_multiple(rows).items()}
+
+    def _boosters(self):
+        return [self.booster_]
+
+    def _spec_extra(self) -> dict:
+        return {"coverage": self.coverage_, "bin_edges": self.bin_edges_, "offsets": self.offsets_,
+                "target": "ln(units_per_month_during / baseline_units_per_month)"}
+
+    def _restore(self, spec, boosters):
+        (self.booster_,) = boosters
+        self.coverage_, self.bin_edges_, self.offsets_ = spec["coverage"], spec["bin_edges"], spec["offsets"]
+
+
+MODELS = {"engagement": EngagementModel, "conversion": ConversionModel, "lift": LiftModel}

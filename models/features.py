@@ -1,0 +1,240 @@
+"""Feature building for the three models: the one place where raw creator, post and campaign fields become numbers.
+
+Training and serving both call `matrix(kind, rows)`. A trained artifact stores the feature names, the categorical
+vocabularies and this module's FEATURE_VERSION; serving refuses an artifact whose features it cannot rebuild.
+Missing optional inputs become NaN, which LightGBM treats as missing; unknown categories get a reserved code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from models.vocabulary import (
+    COMPENSATIONS, COUNTRIES, FORMATS, MARKETPLACES, NICHES, PLATFORMS, TIERS, tier_index,
+)
+
+FEATURE_VERSION = 1
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "platform": PLATFORMS, "niche": NICHES, "format": FORMATS, "compensation": COMPENSATIONS,
+    "marketplace": MARKETPLACES, "tier": TIERS, "country": COUNTRIES,
+}
+DEFAULT_FORMAT = {"instagram": "feed", "tiktok": "video", "youtube": "video"}
+DAYS_PER_MONTH = 30.4375
+
+
+def log_engagement_rate(engagements, followers) -> np.ndarray:
+    """ln((engagements + 0.5) / followers): the engagement model's target, defined for zero engagements."""
+    return np.log((np.asarray(engagements, dtype=float) + 0.5) / np.asarray(followers, dtype=float))
+
+
+def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Integer code of each value in the vocabulary; unknown or missing values get len(vocabulary)."""
+    lowered = pd.Index([v.lower() for v in vocabulary])
+    found = lowered.get_indexer(pd.Series(values, dtype=object).str.strip().str.lower())
+    return np.where(found < 0, len(vocabulary), found).astype(np.float32)
+
+
+def _num(rows: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in rows.columns:
+        return np.full(len(rows), np.nan)
+    return pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _log10(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
+
+
+def _flag(rows: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in rows.columns:
+        return np.full(len(rows), np.nan)
+    series = rows[name]
+    return np.where(series.isna(), np.nan, series.astype(bool, errors="ignore").astype(float))
+
+
+def _niche_match(rows: pd.DataFrame) -> np.ndarray:
+    if "campaign_niche" not in rows.columns:
+        return np.zeros(len(rows))
+    campaign = rows["campaign_niche"]
+    return np.where(campaign.isna(), 0.0, (rows["niche"].to_numpy() == campaign.to_numpy()).astype(float))
+
+
+def _format(rows: pd.DataFrame) -> pd.Series:
+    default = rows["platform"].map(DEFAULT_FORMAT)
+    return rows["format"].fillna(default) if "format" in rows.columns else default
+
+
+# Creator features: the same for all three models.
+CREATOR_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "platform": lambda r: codes(r["platform"], PLATFORMS),
+    "niche": lambda r: codes(r["niche"], NICHES),
+    "tier": lambda r: tier_index(_num(r, "followers")).astype(float),
+    "country": lambda r: codes(r["country"] if "country" in r else pd.Series(None, index=r.index), COUNTRIES),
+    "log_followers": lambda r: _log10(_num(r, "followers")),
+    "log_following_ratio": lambda r: _log10((_num(r, "following") + 1) / _num(r, "followers")),
+    "log_posts_count": lambda r: _log10(_num(r, "posts_count") + 1),
+    "audience_quality": lambda r: _num(r, "audience_quality"),
+    "sponsored_share": lambda r: _num(r, "sponsored_share"),
+    "log_price_per_1k": lambda r: _log10(_num(r, "price_per_post") / _num(r, "followers") * 1000),
+    "posts_per_week": lambda r: _num(r, "posts_per_week"),
+    "log_views_per_follower": lambda r: _log10(_num(r, "avg_views") / _num(r, "followers")),
+    "hist_posts": lambda r: np.log1p(np.nan_to_num(_num(r, "hist_posts"))),
+    "hist_log_er_mean": lambda r: _num(r, "hist_log_er_mean"),
+    "hist_log_er_sd": lambda r: _num(r, "hist_log_er_sd"),
+}
+POST_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "format": lambda r: codes(_format(r), FORMATS),
+    "sponsored": lambda r: _flag(r, "sponsored"),
+    "compensation": lambda r: codes(r["compensation"] if "compensation" in r else pd.Series(None, index=r.index),
+                                    COMPENSATIONS),
+    "niche_match": _niche_match,
+}
+# A creator's track record in earlier campaigns: attributed units per 1k followers per post.
+TRACK_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "track_posts": lambda r: np.log1p(np.nan_to_num(_num(r, "track_posts"))),
+    "track_log_units_per_1k": lambda r: np.log((_num(r, "track_units") + 0.5) / (_num(r, "track_followers_k") + 1)),
+}
+CAMPAIGN_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "log_product_price": lambda r: _log10(_num(r, "product_price")),
+    "discount_code": lambda r: _flag(r, "discount_code"),
+    "marketplace": lambda r: codes(r["marketplace"] if "marketplace" in r else pd.Series(None, index=r.index),
+                                   MARKETPLACES),
+}
+# Lift features: a roster's aggregates (see `roster_aggregates`) and the campaign.
+LIFT_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    "log_engagements_per_baseline_month": lambda r: np.log1p(_num(r, "pred_engagements") / _months(r)
+                                                             / _baseline(r)),
+    "log_conversions_per_baseline_month": lambda r: np.log1p(_num(r, "pred_conversions") / _months(r)
+                                                             / _baseline(r)),
+    "log_engagements": lambda r: np.log1p(_num(r, "pred_engagements")),
+    "log_creators": lambda r: np.log1p(_num(r, "creators")),
+    "log_posts": lambda r: np.log1p(_num(r, "posts")),
+    "log_spend_per_baseline": lambda r: np.log1p(_num(r, "spend") / _baseline(r)),
+    "overlap": lambda r: _num(r, "overlap"),
+    "largest_group_share": lambda r: _num(r, "largest_group_share"),
+    "log_baseline": lambda r: _log10(_baseline(r)),
+    "log_product_price": CAMPAIGN_FEATURES["log_product_price"],
+    "weeks": lambda r: _num(r, "weeks"),
+    "marketplace": CAMPAIGN_FEATURES["marketplace"],
+    "compensation": POST_FEATURES["compensation"],
+    "discount_code": CAMPAIGN_FEATURES["discount_code"],
+    "share_instagram": lambda r: _num(r, "share_instagram"),
+    "share_tiktok": lambda r: _num(r, "share_tiktok"),
+}
+# Lift features along which more spend can only mean more lift (LightGBM monotone constraints).
+LIFT_MONOTONE = ("log_engagements_per_baseline_month", "log_conversions_per_baseline_month", "log_engagements",
+                 "log_creators", "log_posts", "log_spend_per_baseline")
+
+FEATURES: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
+    "engagement": {**CREATOR_FEATURES, **POST_FEATURES},
+    "conversion": {**CREATOR_FEATURES, **TRACK_FEATURES, **POST_FEATURES, **CAMPAIGN_FEATURES},
+    "lift": LIFT_FEATURES,
+}
+CATEGORICAL = ("platform", "niche", "format", "compensation", "marketplace", "country")
+
+
+def _months(rows: pd.DataFrame) -> np.ndarray:
+    return np.maximum(_num(rows, "weeks"), 0.5) * 7 / DAYS_PER_MONTH
+
+
+def _baseline(rows: pd.DataFrame) -> np.ndarray:
+    return np.maximum(_num(rows, "baseline_units_per_month"), 1.0)
+
+
+def feature_names(kind: str) -> list[str]:
+    return list(FEATURES[kind])
+
+
+def categorical_names(kind: str) -> list[str]:
+    return [name for name in FEATURES[kind] if name in CATEGORICAL]
+
+
+def matrix(kind: str, rows: pd.DataFrame, names: list[str] | None = None) -> np.ndarray:
+    """Float32 feature matrix of `rows` for model `kind`, columns in the order of `names` (default: all)."""
+    builders = FEATURES[kind]
+    names = names or list(builders)
+    unknown = [n for n in names if n not in builders]
+    if unknown:
+        raise ValueError(f"{kind} model asks for features this version cannot build: {', '.join(unknown)}")
+    out = np.empty((len(rows), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        out[:, j] = builders[name](rows)
+    return out
+
+
+def creator_history(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
+    """Per creator, over organic posts: count, sum and sum of squares of ln engagement rate (index creator_id)."""
+    organic = posts[posts["campaign_id"].isna()] if "campaign_id" in posts.columns else posts
+    followers = organic["creator_id"].map(creators.set_index("creator_id")["followers"])
+    log_er = log_engagement_rate(organic["engagements"], followers)
+    stats = pd.DataFrame({"creator_id": organic["creator_id"].to_numpy(), "x": log_er, "x2": log_er**2})
+    grouped = stats.groupby("creator_id", sort=False).agg(n=("x", "size"), s=("x", "sum"), s2=("x2", "sum"))
+    return grouped
+
+
+def history_columns(n: np.ndarray, s: np.ndarray, s2: np.ndarray) -> dict[str, np.ndarray]:
+    """hist_posts, hist_log_er_mean and hist_log_er_sd from count, sum and sum of squares."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, s / n, np.nan)
+        var = np.where(n > 1, (s2 - n * mean**2) / (n - 1), np.nan)
+    return {"hist_posts": n, "hist_log_er_mean": mean, "hist_log_er_sd": np.sqrt(np.maximum(var, 0.0))}
+
+
+def with_history(creators: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """Creators with their history columns (zero posts where they have none)."""
+    aligned = history.reindex(creators["creator_id"]).fillna(0.0)
+    cols = history_columns(aligned["n"].to_numpy(), aligned["s"].to_numpy(), aligned["s2"].to_numpy())
+    return creators.assign(**cols)
+
+
+def creator_track_record(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
+    """Per creator, over campaign posts with observed conversions: posts, units and followers/1000 summed."""
+    made = posts[posts["campaign_id"].notna() & posts["conversions"].notna()] if "conversions" in posts else posts.iloc[:0]
+    followers = made["creator_id"].map(creators.set_index("creator_id")["followers"]) / 1000
+    frame = pd.DataFrame({"creator_id": made["creator_id"].to_numpy(), "units": made["conversions"].astype(float),
+                          "followers_k": followers.to_numpy(dtype=float)})
+    return frame.groupby("creator_id", sort=False).agg(track_posts=("units", "size"), track_units=("units", "sum"),
+                                                        track_followers_k=("followers_k", "sum"))
+
+
+def with_track_record(creators: pd.DataFrame, track: pd.DataFrame) -> pd.DataFrame:
+    """Creators with their track-record columns (NaN units where they have no campaign history)."""
+    aligned = track.reindex(creators["creator_id"])
+    return creators.assign(track_posts=aligned["track_posts"].fillna(0).to_numpy(),
+                           track_units=aligned["track_units"].to_numpy(),
+                           track_followers_k=aligned["track_followers_k"].to_numpy())
+
+
+def roster_aggregates(posts: pd.DataFrame, group: str = "campaign_id") -> pd.DataFrame:
+    """Per campaign (or roster), the lift model's inputs from its (expected) posts.
+
+    `posts` has one row per post (or per creator, with a `weight` = expected posts) and the columns
+    creator_id, platform, niche, pred_engagements and pred_conversions (per post).
+    """
+    weight = posts["weight"].to_numpy(dtype=float) if "weight" in posts.columns else np.ones(len(posts))
+    frame = pd.DataFrame({
+        group: posts[group].to_numpy(), "creator_id": posts["creator_id"].to_numpy(),
+        "cell": posts["platform"].astype(str).to_numpy() + "/" + posts["niche"].astype(str).to_numpy(),
+        "platform": posts["platform"].to_numpy(), "weight": weight,
+        "eng": weight * posts["pred_engagements"].to_numpy(dtype=float),
+        "conv": weight * posts["pred_conversions"].to_numpy(dtype=float),
+    })
+    by = frame.groupby(group, sort=False)
+    creators = frame.drop_duplicates([group, "creator_id"])
+    per_creator = creators.groupby(group, sort=False)
+    cell_sizes = creators.groupby([group, "cell"], sort=False).size()
+    out = pd.DataFrame({
+        "pred_engagements": by["eng"].sum(),
+        "pred_conversions": by["conv"].sum(),
+        "posts": by["weight"].sum(),
+        "creators": per_creator.size(),
+        "largest_group_share": cell_sizes.groupby(level=0).max() / per_creator.size(),
+        "overlap": 1.0 - cell_sizes.groupby(level=0).size() / per_creator.size(),
+        "share_instagram": per_creator["platform"].apply(lambda p: float((p == "instagram").mean())),
+        "share_tiktok": per_creator["platform"].apply(lambda p: float((p == "tiktok").mean())),
+    })
+    return out

@@ -1,0 +1,34 @@
+"""Accuracy measures, all scored against observed values (DESIGN §5)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def r2(observed, predicted) -> float:
+    """Coefficient of determination."""
+    y, p = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
+    total = ((y - y.mean()) ** 2).sum()
+    return float(1.0 - ((y - p) ** 2).sum() / total) if total > 0 else float("nan")
+
+
+def poisson_deviance(observed, predicted) -> float:
+    """Mean Poisson deviance of counts against predicted means (lower is better)."""
+    y = np.asarray(observed, dtype=float)
+    mu = np.maximum(np.asarray(predicted, dtype=float), 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(y > 0, y * np.log(y / mu), 0.0)
+    return float(np.mean(2.0 * (term - (y - mu))))
+
+
+def mdape(observed, predicted) -> float:
+    """Median absolute percentage error, over rows whose observed value is not zero (a share: 0.25 = 25%)."""
+    y, p = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
+    keep = y != 0
+    return float(np.median(np.abs(p[keep] - y[keep]) / np.abs(y[keep])))
+
+
+def coverage(observed, low, high) -> float:
+    """Share of observed values inside [low, high]."""
+    y = np.asarray(observed, dtype=float)
+    return float(np.mean((y >= np.asarray(low)) & (y <= np.asarray(high))))
