@@ -1,4 +1,4 @@
-"""The three LightGBM models, following scikit-learn's estimator contract (fit returns self, learned attributes end in _).
+"""The three LightGBM models, after scikit-learn's estimator contract (fit returns self, learned attributes end in _).
 
 Each saves to a folder of LightGBM text boosters plus `spec.json` (feature names, vocabularies, interval terms).
 Loading reads text and JSON only: nothing is unpickled.
@@ -200,7 +200,7 @@ class LiftModel(_Model):
     """
 
     kind = "lift"
-    defaults = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 7, "min_data_in_leaf": 10,
+    defaults = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 4, "min_data_in_leaf": 10,
                 "feature_fraction": 0.9, "lambda_l2": 1.0, "monotone_constraints_method": "advanced"}
     bins = 3
 

@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from models.vocabulary import (
-    COMPENSATIONS, COUNTRIES, FORMATS, MARKETPLACES, NICHES, PLATFORMS, TIERS, tier_index,
+    COMPENSATIONS,
+    COUNTRIES,
+    FORMATS,
+    MARKETPLACES,
+    NICHES,
+    PLATFORMS,
+    TIERS,
+    tier_index,
 )
 
 FEATURE_VERSION = 1
@@ -136,6 +143,21 @@ FEATURES: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
 CATEGORICAL = ("platform", "niche", "format", "compensation", "marketplace", "country")
 
 
+# The raw columns each model reads (its MLflow signature); every optional one may be missing or null.
+_CREATOR_INPUTS = ["platform", "niche", "followers", "following", "posts_count", "country", "avg_views",
+                   "audience_quality", "sponsored_share", "price_per_post", "posts_per_week", "hist_posts",
+                   "hist_log_er_mean", "hist_log_er_sd"]
+_POST_INPUTS = ["format", "sponsored", "compensation", "campaign_niche"]
+RAW_INPUTS: dict[str, list[str]] = {
+    "engagement": _CREATOR_INPUTS + _POST_INPUTS,
+    "conversion": _CREATOR_INPUTS + ["track_posts", "track_units", "track_followers_k"] + _POST_INPUTS
+    + ["product_price", "discount_code", "marketplace"],
+    "lift": ["pred_engagements", "pred_conversions", "creators", "posts", "spend", "overlap", "largest_group_share",
+             "share_instagram", "share_tiktok", "baseline_units_per_month", "product_price", "weeks", "marketplace",
+             "compensation", "discount_code"],
+}
+
+
 def _months(rows: pd.DataFrame) -> np.ndarray:
     return np.maximum(_num(rows, "weeks"), 0.5) * 7 / DAYS_PER_MONTH
 
@@ -193,7 +215,9 @@ def with_history(creators: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
 
 def creator_track_record(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
     """Per creator, over campaign posts with observed conversions: posts, units and followers/1000 summed."""
-    made = posts[posts["campaign_id"].notna() & posts["conversions"].notna()] if "conversions" in posts else posts.iloc[:0]
+    if "conversions" not in posts.columns:
+        posts = posts.assign(conversions=np.nan)
+    made = posts[posts["campaign_id"].notna() & posts["conversions"].notna()]
     followers = made["creator_id"].map(creators.set_index("creator_id")["followers"]) / 1000
     frame = pd.DataFrame({"creator_id": made["creator_id"].to_numpy(), "units": made["conversions"].astype(float),
                           "followers_k": followers.to_numpy(dtype=float)})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -65,6 +66,154 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0 if table["ok"].all() else 1
 
 
+def _params(value: str | None) -> dict:
+    """Hyperparameters from a JSON string or file: {"engagement": {...}, "conversion": {...}, "lift": {...}}."""
+    if not value:
+        return {}
+    text = Path(value).read_text() if Path(value).is_file() else value
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--params: not valid JSON ({exc})") from exc
+    unknown = set(params) - {"engagement", "conversion", "lift"}
+    if not isinstance(params, dict) or unknown:
+        raise ValueError(f"--params: expected keys engagement, conversion, lift; got {sorted(unknown)}")
+    return params
+
+
+def _print_metrics(metrics: dict[str, float]) -> None:
+    for key in sorted(metrics):
+        print(f"  {key:40s} {metrics[key]:.4f}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    import mlflow
+
+    from models.settings import Settings
+    from training.datasets import load_dataset
+    from training.prepare import prepare
+    from training.tracking import configure, log_training
+    from training.train import train_all
+
+    settings = Settings.from_env()
+    params = _params(args.params)
+    dataset = load_dataset(args.data)  # a malformed dataset fails here, before any run exists
+    prep = prepare(dataset)
+    experiment_id = configure(settings, args.experiment)
+    started = time.perf_counter()
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {Path(args.data).name}"):
+        trained = train_all(prep, params, seed=args.seed, progress=not args.quiet)
+        run_params = {"data": str(Path(args.data).resolve()), "seed": args.seed, "register": args.register,
+                      **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}
+        run_id, versions = log_training(trained, dataset, settings, run_params, args.register)
+    print(f"run {run_id} in {time.perf_counter() - started:.1f} s ({settings.tracking_uri})")
+    _print_metrics(trained.metrics)
+    for kind, reason in trained.skipped.items():
+        print(f"  {kind} model skipped: {reason}")
+    if versions:
+        print("registered: " + ", ".join(f"{settings.model_name(k)} v{v}" for k, v in versions.items()))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from models.settings import Settings
+    from training import registry
+    from training.datasets import load_dataset
+    from training.evaluate import evaluate
+    from training.prepare import prepare
+
+    settings = Settings.from_env()
+    prep = prepare(load_dataset(args.data))
+    version_set = registry.resolve(settings, args.version)
+    metrics = evaluate(registry.load(settings, version_set), prep, held_out_only=args.held_out)
+    print(json.dumps({"version_set": version_set.versions, "data": str(args.data), "held_out_only": args.held_out,
+                      "metrics": metrics}, indent=2, sort_keys=True))
+    return 0
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from models.settings import Settings
+    from training import registry
+    from training.datasets import load_dataset
+    from training.evaluate import evaluate
+    from training.prepare import prepare
+
+    settings = Settings.from_env()
+    alias = settings.model_alias
+    candidate = registry.resolve(settings, args.version)
+    try:
+        champion = registry.resolve(settings, alias)
+    except LookupError:
+        champion = None
+    if champion is not None and champion.versions == candidate.versions:
+        print(f"not moved: versions {candidate.versions} already hold the {alias!r} alias")
+        return 0
+    if set(candidate.versions) != {"engagement", "conversion", "lift"} and not args.force:
+        print(f"not moved: candidate {candidate.versions} lacks some of the three models; use --force to promote "
+              "it anyway")
+        return 1
+    if args.force or champion is None:
+        reason = "--force" if args.force else f"there is no {alias!r} yet"
+        registry.set_alias(settings, candidate, alias)
+        print(f"moved {alias!r} to {candidate.versions}: {reason}")
+        return 0
+    if args.data is None:
+        print("error: comparing with the champion needs --data DIR (scored on its held-out groups)", file=sys.stderr)
+        return 2
+    prep = prepare(load_dataset(args.data))
+    scores = {name: evaluate(registry.load(settings, vs), prep, held_out_only=True)
+              for name, vs in (("candidate", candidate), ("champion", champion))}
+    wins, reasons = registry.compare(scores["candidate"], scores["champion"])
+    for line in reasons:
+        print("  " + line)
+    if wins:
+        registry.set_alias(settings, candidate, alias)
+        print(f"moved {alias!r} from {champion.versions} to {candidate.versions}: the candidate is better on the "
+              "same held-out data")
+        return 0
+    print(f"not moved: {alias!r} stays on {champion.versions}; the candidate does not beat it on the same "
+          "held-out data")
+    return 1
+
+
+def _models(args: argparse.Namespace) -> int:
+    from models.settings import Settings
+    from training import registry
+
+    rows = registry.list_versions(Settings.from_env())
+    if not rows:
+        print("no registered microlift models")
+        return 0
+    print(f"{'model':28s} {'version':>7s}  {'aliases':18s} version set")
+    for row in rows:
+        print(f"{row['model']:28s} {row['version']:>7d}  {','.join(row['aliases']) or '-':18s} {row['version_set']}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from models.settings import Settings
+    from training.datasets import load_dataset
+    from training.prepare import prepare
+    from training.tune import tune
+
+    settings = Settings.from_env()
+    prep = prepare(load_dataset(args.data))
+    best = tune(prep, settings, args.model, args.trials, args.experiment, seed=args.seed)
+    print(json.dumps({args.model: best}, indent=2, sort_keys=True))
+    return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    from training.adapters import kim
+    from training.datasets import write_tables
+
+    tables = kim.adapt(args.src)
+    written = write_tables(tables, args.out, fmt=args.format)
+    print(f"wrote {len(written)} tables to {args.out} "
+          f"({', '.join(f'{k} {len(v):,}' for k, v in tables.items())})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microlift",
@@ -102,6 +251,62 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also run the reference campaign (DESIGN §2) this many times")
     cal.add_argument("--seed", type=int, default=0, help="seed for the reference draws")
     cal.set_defaults(run=_calibrate)
+
+    tr = commands.add_parser("train", help="train the engagement, conversion and lift models (tracked in MLflow)",
+                             description="Train the three models from a contract dataset, score them on grouped "
+                                         "held-out data (by creator; by campaign for lift) and log one MLflow run: "
+                                         "parameters, data fingerprint, metrics, plots and the models. Models that "
+                                         "the data cannot train (no campaigns) are skipped with a message.")
+    tr.add_argument("--data", type=Path, required=True, help="folder with creators/posts[/campaigns] files")
+    tr.add_argument("--experiment", help="MLflow experiment (default $MICROLIFT_EXPERIMENT or 'microlift')")
+    tr.add_argument("--register", action="store_true", help="create registry versions of the trained models")
+    tr.add_argument("--params", help="hyperparameters as JSON or a JSON file, e.g. the output of `microlift tune`")
+    tr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.set_defaults(run=_train)
+
+    ev = commands.add_parser("evaluate", help="score a registered version set on any contract dataset (JSON)",
+                             description="Load a registered version set and print its metrics on a dataset as "
+                                         "JSON (all rows by default).")
+    ev.add_argument("--data", type=Path, required=True, help="contract dataset folder")
+    ev.add_argument("--version", help="alias, version number or 'latest' (default: the serving alias)")
+    ev.add_argument("--held-out", action="store_true", help="score only the held-out groups of the dataset")
+    ev.set_defaults(run=_evaluate)
+
+    pr = commands.add_parser("promote", help="move the serving alias to a candidate if it beats the champion",
+                             description="Score candidate and champion on the same held-out data and move the "
+                                         "alias ($MICROLIFT_MODEL_ALIAS, default 'champion') only when the "
+                                         "candidate is better on at least one headline metric (engagement R2, "
+                                         "conversion deviance, lift MdAPE) and worse on none. Says why either way.")
+    pr.add_argument("--version", default="latest", help="candidate: version number, alias or 'latest' (default)")
+    pr.add_argument("--data", type=Path, help="dataset whose held-out groups decide")
+    pr.add_argument("--force", action="store_true", help="move the alias without comparing")
+    pr.set_defaults(run=_promote)
+
+    md = commands.add_parser("models", help="list registered versions and their aliases")
+    md.set_defaults(run=_models)
+
+    tu = commands.add_parser("tune", help="search hyperparameters with Optuna (one nested MLflow run per trial)",
+                             description="Search LightGBM hyperparameters of one model on a validation split "
+                                         "carved out of the training groups (the held-out test groups are never "
+                                         "used). Prints the best parameters as JSON for `train --params`.")
+    tu.add_argument("--data", type=Path, required=True, help="contract dataset folder")
+    tu.add_argument("--trials", type=int, default=20, help="number of trials (default 20)")
+    tu.add_argument("--model", choices=("engagement", "conversion", "lift"), default="engagement",
+                    help="which model to tune (default engagement)")
+    tu.add_argument("--experiment", help="MLflow experiment (default $MICROLIFT_EXPERIMENT or 'microlift')")
+    tu.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    tu.set_defaults(run=_tune)
+
+    ad = commands.add_parser("adapt", help="turn a public creator dataset into contract tables",
+                             description="Convert a public dataset into creators/posts tables. Sources: "
+                                         "kim-instagram (influencers.txt, post_table.csv and, when present, "
+                                         "posts_meta_derived.csv).")
+    ad.add_argument("source", choices=("kim-instagram",), help="which dataset")
+    ad.add_argument("--src", type=Path, required=True, help="folder holding the source files")
+    ad.add_argument("--out", type=Path, required=True, help="output folder")
+    ad.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format")
+    ad.set_defaults(run=_adapt)
     return parser
 
 
@@ -114,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     except ContractError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,121 @@
+"""Charts a training run logs: feature importance, interval calibration, predicted vs actual, residuals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from models.vocabulary import TIERS  # noqa: E402
+
+
+def close(figure) -> None:
+    plt.close(figure)
+
+
+def _importance(kind: str, model) -> plt.Figure:
+    booster = model.booster_
+    gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name()).sort_values()
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(gain) + 1.2))
+    ax.barh(gain.index, gain.to_numpy() / max(gain.sum(), 1e-12))
+    ax.set_xlabel("share of total gain")
+    ax.set_title(f"{kind} model: feature importance")
+    fig.tight_layout()
+    return fig
+
+
+def _engagement_scatter(frame: pd.DataFrame) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.hexbin(frame["predicted"], frame["observed"], gridsize=60, bins="log", mincnt=1)
+    low, high = np.percentile(np.r_[frame["predicted"], frame["observed"]], [0.5, 99.5])
+    ax.plot([low, high], [low, high], color="black", lw=1)
+    ax.set_xlabel("predicted ln engagement rate")
+    ax.set_ylabel("observed ln engagement rate")
+    ax.set_title("engagement: predicted vs observed (held-out creators)")
+    fig.tight_layout()
+    return fig
+
+
+def _residuals(frame: pd.DataFrame) -> plt.Figure:
+    frame = frame.assign(residual=frame["observed"] - frame["predicted"],
+                         group=frame["platform"].astype(str) + "\n" + np.asarray(TIERS)[frame["tier"].astype(int)])
+    groups = sorted(frame["group"].unique())
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(groups)), 4.5))
+    ax.boxplot([frame.loc[frame["group"] == g, "residual"] for g in groups], showfliers=False)
+    ax.set_xticks(range(1, len(groups) + 1), groups, fontsize=7)
+    ax.axhline(0, color="black", lw=1)
+    ax.set_ylabel("observed - predicted (ln ER)")
+    ax.set_title("engagement residuals by platform and tier")
+    fig.tight_layout()
+    return fig
+
+
+def _calibration(trained) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    labels, values = [], []
+    engagement = trained.evaluation.get("engagement")
+    if engagement is not None:
+        inside = (engagement["observed"] >= engagement["low"]) & (engagement["observed"] <= engagement["high"])
+        for tier, share in inside.groupby(engagement["tier"]).mean().items():
+            labels.append(f"engagement\n{TIERS[int(tier)]}")
+            values.append(share)
+    lift = trained.evaluation.get("lift")
+    if lift is not None:
+        labels.append("lift\nall campaigns")
+        values.append(float(((lift["observed"] >= lift["low"]) & (lift["observed"] <= lift["high"])).mean()))
+    ax.bar(labels, values)
+    ax.axhline(0.8, color="black", lw=1, ls="--", label="nominal 80%")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of observed values inside the 80% interval")
+    ax.set_title("interval calibration on held-out data")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def _conversion(frame: pd.DataFrame) -> plt.Figure:
+    bins = pd.qcut(frame["predicted"], 10, duplicates="drop")
+    table = frame.groupby(bins, observed=True)[["predicted", "observed"]].mean()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot(table["predicted"], table["observed"], "o-")
+    top = float(table.to_numpy().max())
+    ax.plot([0, top], [0, top], color="black", lw=1)
+    ax.set_xlabel("predicted units per post (decile mean)")
+    ax.set_ylabel("observed units per post (decile mean)")
+    ax.set_title("conversion: predicted vs observed")
+    fig.tight_layout()
+    return fig
+
+
+def _lift(frame: pd.DataFrame) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.errorbar(frame["predicted"], frame["observed"],
+                xerr=[frame["predicted"] - frame["low"], frame["high"] - frame["predicted"]], fmt="o", ms=3,
+                alpha=0.6, elinewidth=0.6)
+    top = float(np.nanmax(np.r_[frame["high"], frame["observed"]]))
+    ax.plot([0, top], [0, top], color="black", lw=1)
+    ax.set_xscale("symlog")
+    ax.set_yscale("symlog")
+    ax.set_xlabel("predicted incremental units / month (p50, bars p10-p90)")
+    ax.set_ylabel("observed incremental units / month")
+    ax.set_title("lift: predicted vs observed (held-out campaigns)")
+    fig.tight_layout()
+    return fig
+
+
+def training_figures(trained) -> Iterator[tuple[str, plt.Figure]]:
+    for kind, model in trained.models.items():
+        yield f"{kind}_feature_importance", _importance(kind, model)
+    if "engagement" in trained.evaluation:
+        yield "engagement_predicted_vs_actual", _engagement_scatter(trained.evaluation["engagement"])
+        yield "engagement_residuals_by_tier_platform", _residuals(trained.evaluation["engagement"])
+    yield "interval_calibration", _calibration(trained)
+    if "conversion" in trained.evaluation:
+        yield "conversion_predicted_vs_actual", _conversion(trained.evaluation["conversion"])
+    if "lift" in trained.evaluation:
+        yield "lift_predicted_vs_actual", _lift(trained.evaluation["lift"])

@@ -1,0 +1,111 @@
+"""MLflow: where runs go, what a training run logs, and how its models are registered."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+
+from models.features import RAW_INPUTS
+from models.settings import Settings
+from training.datasets import Dataset
+
+log = logging.getLogger(__name__)
+PYFUNC_CODE = Path(__file__).resolve().parent.parent / "models" / "pyfunc_model.py"
+
+
+def configure(settings: Settings, experiment: str | None = None) -> str:
+    """Point MLflow at the configured store and make sure the experiment exists; returns its id."""
+    if settings.tracking_uri.startswith("sqlite:///") or settings.tracking_uri.startswith("file:"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.registry_uri)
+    name = experiment or settings.experiment
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    local = not settings.tracking_uri.startswith(("http://", "https://", "databricks"))
+    return mlflow.create_experiment(name, artifact_location=settings.artifact_root if local else None)
+
+
+def fingerprint(dataset: Dataset) -> dict[str, str | int]:
+    """sha256 over the dataset's files and their row counts, so a run says exactly what it was trained on."""
+    digest = hashlib.sha256()
+    for name in sorted(dataset.sources):
+        path = dataset.sources[name]
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in (f for f in files if f.is_file()):
+            digest.update(file.name.encode())
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+    out: dict[str, str | int] = {"data.sha256": digest.hexdigest()}
+    for name, frame in dataset.tables().items():
+        out[f"data.rows.{name}"] = len(frame)
+    return out
+
+
+def _example(kind: str, evaluation: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c in RAW_INPUTS[kind] if c in evaluation.columns]
+    complete = evaluation[columns].dropna()
+    example = (complete if len(complete) else evaluation[columns]).head(5).reset_index(drop=True)
+    for column in example.columns:
+        if example[column].dtype == "boolean":
+            example[column] = example[column].astype(bool)
+        elif pd.api.types.is_string_dtype(example[column]) or example[column].dtype == object:
+            example[column] = example[column].astype(object)
+        elif pd.api.types.is_integer_dtype(example[column]) or pd.api.types.is_float_dtype(example[column]):
+            example[column] = example[column].astype("float64")
+    return example
+
+
+def log_models(trained, folder: Path) -> dict[str, str]:
+    """Log each fitted model as an MLflow pyfunc (model from code + its text artifacts); returns model URIs."""
+    uris = {}
+    for kind, model in trained.models.items():
+        path = model.save(folder / kind)
+        example = _example(kind, trained.evaluation[kind])
+        output = pd.DataFrame(model.predict(example))
+        info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
+                                       signature=infer_signature(example, output), input_example=example)
+        uris[kind] = info.model_uri
+    return uris
+
+
+def register(uris: dict[str, str], settings: Settings, run_id: str, metrics: dict[str, float]) -> dict[str, str]:
+    """Create a registry version of each model, tagged with the run that made them (their version set)."""
+    versions = {}
+    for kind, uri in uris.items():
+        tags = {"version_set": run_id, "kind": kind}
+        tags.update({k: f"{v:.6g}" for k, v in metrics.items() if k.startswith(kind + ".")})
+        version = mlflow.register_model(uri, settings.model_name(kind), tags=tags)
+        versions[kind] = version.version
+    return versions
+
+
+def log_training(trained, dataset: Dataset, settings: Settings, params: dict, do_register: bool,
+                 plots: bool = True) -> tuple[str, dict[str, str]]:
+    """Everything a training run records (call inside an active run). Returns (run id, registered versions)."""
+    from training import plots as charts
+
+    run = mlflow.active_run()
+    mlflow.log_params(params)
+    mlflow.log_params({k: v for k, v in fingerprint(dataset).items()})
+    mlflow.log_params({f"rows.{k}": v for k, v in trained.rows.items()})
+    for kind, reason in trained.skipped.items():
+        mlflow.set_tag(f"skipped.{kind}", reason)
+    mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items() if np.isfinite(v)})
+    if plots:
+        for name, figure in charts.training_figures(trained):
+            mlflow.log_figure(figure, f"plots/{name}.png")
+            charts.close(figure)
+    with tempfile.TemporaryDirectory() as tmp:
+        uris = log_models(trained, Path(tmp))
+    versions = register(uris, settings, run.info.run_id, trained.metrics) if do_register else {}
+    return run.info.run_id, versions
