@@ -1,0 +1,157 @@
+"""Features and estimators: one feature path, text-only artifacts, calibrated and monotone where promised."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models import features as F
+from models.estimators import ConversionModel, EngagementModel, LiftModel
+from training.datasets import Dataset
+from training.prepare import held_out, prepare
+from training.simulation.generator import simulate
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    tables = simulate(800, 30, seed=4, progress=False)
+    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
+                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    return prepare(dataset)
+
+
+def test_unknown_and_missing_categories_get_the_reserved_code():
+    got = F.codes(["instagram", "TikTok", "myspace", None], ("instagram", "tiktok", "youtube"))
+    assert got.tolist() == [0, 1, 3, 3]
+
+
+def test_matrix_builds_every_feature_in_order_and_missing_optional_inputs_are_nan():
+    # given: only the required creator fields
+    rows = pd.DataFrame({"platform": ["instagram"], "niche": ["home"], "followers": [25_000]})
+    # when
+    X = F.matrix("engagement", rows)
+    # then
+    names = F.feature_names("engagement")
+    assert X.shape == (1, len(names))
+    assert X[0, names.index("log_followers")] == pytest.approx(np.log10(25_000))
+    assert np.isnan(X[0, names.index("audience_quality")])
+
+
+def test_matrix_refuses_features_it_cannot_build():
+    with pytest.raises(ValueError, match="cannot build: crystal_ball"):
+        F.matrix("engagement", pd.DataFrame({"platform": [], "niche": []}), ["platform", "crystal_ball"])
+
+
+def test_history_leaves_the_post_itself_out(prepared):
+    # given: a creator's organic posts
+    posts = prepared.posts
+    creator = posts.loc[posts["campaign_id"].isna(), "creator_id"].value_counts().index[0]
+    own = posts[(posts["creator_id"] == creator) & posts["campaign_id"].isna()]
+    # when / then: each organic post's history mean is the mean of the creator's other organic posts
+    for _, row in own.head(3).iterrows():
+        others = own.loc[own["post_id"] != row["post_id"], "log_er"]
+        assert row["hist_posts"] == len(others)
+        assert row["hist_log_er_mean"] == pytest.approx(others.mean())
+    campaign_rows = posts[(posts["creator_id"] == creator) & posts["campaign_id"].notna()]
+    for _, row in campaign_rows.iterrows():
+        assert row["hist_posts"] == len(own)
+
+
+def test_held_out_split_depends_only_on_the_ids():
+    ids = pd.Series([f"c{i}" for i in range(2000)])
+    first = held_out(ids)
+    shuffled = ids.sample(frac=1, random_state=1)
+    again = pd.Series(held_out(shuffled), index=shuffled.index).sort_index().to_numpy()
+    assert (first == again).all()
+    assert 0.15 < first.mean() < 0.25
+
+
+@pytest.fixture(scope="module")
+def engagement(prepared):
+    posts = prepared.posts
+    test = held_out(posts["creator_id"])
+    return EngagementModel(rounds=60).fit(posts[~test], posts.loc[~test, "log_er"].to_numpy(),
+                                          (posts[test], posts.loc[test, "log_er"].to_numpy()))
+
+
+def test_saved_model_is_text_and_reloads_to_identical_predictions(prepared, engagement, tmp_path):
+    # given
+    model = engagement
+    # when
+    folder = model.save(tmp_path / "engagement")
+    again = EngagementModel.load(folder)
+    # then: LightGBM text boosters and JSON only, same predictions
+    assert sorted(p.name for p in folder.iterdir()) == ["booster.txt", "spec.json"]
+    assert (folder / "booster.txt").read_text().startswith("tree")
+    rows = prepared.posts.head(200)
+    np.testing.assert_allclose(again.predict(rows)["p50"], model.predict(rows)["p50"])
+
+
+def test_load_refuses_an_artifact_from_other_code(engagement, tmp_path):
+    folder = engagement.save(tmp_path / "engagement")
+    spec = json.loads((folder / "spec.json").read_text())
+    spec["vocabularies"]["niche"] = ["beauty", "crypto"]
+    (folder / "spec.json").write_text(json.dumps(spec))
+    with pytest.raises(ValueError, match="vocabulary of 'niche'"):
+        EngagementModel.load(folder)
+    with pytest.raises(ValueError, match="expected 'conversion'"):
+        ConversionModel.load(folder)
+
+
+def test_engagement_intervals_are_ordered_and_cover_about_80_percent(prepared, engagement):
+    model = engagement
+    posts = prepared.posts[held_out(prepared.posts["creator_id"])]
+    predicted = model.predict(posts)
+    assert (predicted["p10"] <= predicted["p50"]).all() and (predicted["p50"] <= predicted["p90"]).all()
+    observed = np.exp(posts["log_er"].to_numpy())
+    inside = ((observed >= predicted["p10"]) & (observed <= predicted["p90"])).mean()
+    assert 0.7 <= inside <= 0.9
+
+
+def test_conversion_model_is_calibrated_in_the_mean_on_its_training_rows(prepared):
+    rows = prepared.conversions
+    test = held_out(rows["creator_id"])
+    y = rows["conversions"].to_numpy(dtype=float)
+    model = ConversionModel(rounds=80).fit(rows[~test], y[~test], (rows[test], y[test]))
+    assert model.predict_mean(rows[~test]).sum() == pytest.approx(y[~test].sum(), rel=0.1)
+    bands = model.predict(rows[test])
+    assert (bands["p10"] <= bands["p90"]).all()
+
+
+@pytest.fixture(scope="module")
+def lift_model():
+    rng = np.random.default_rng(0)
+    n = 300
+    rows = pd.DataFrame({
+        "pred_engagements": np.exp(rng.normal(10, 1.2, n)), "pred_conversions": np.exp(rng.normal(4, 1, n)),
+        "creators": rng.integers(5, 300, n), "posts": rng.integers(5, 400, n), "spend": np.exp(rng.normal(9, 1, n)),
+        "overlap": rng.random(n), "largest_group_share": rng.random(n), "share_instagram": rng.random(n),
+        "share_tiktok": rng.random(n) / 2, "baseline_units_per_month": np.exp(rng.normal(6, 1, n)),
+        "product_price": np.exp(rng.normal(3.3, 0.5, n)), "weeks": rng.choice([4, 8, 12], n),
+        "marketplace": rng.choice(["amazon", "shopify"], n), "compensation": rng.choice(["gifting", "paid"], n),
+        "discount_code": rng.random(n) < 0.5,
+    })
+    intensity = rows["pred_engagements"] / rows["baseline_units_per_month"] / (rows["weeks"] / 4.35)
+    z = np.log1p(3 * intensity / (intensity + 60)) + rng.normal(0, 0.2, n)
+    return LiftModel(rounds=100).fit(rows, z.to_numpy()), rows
+
+
+@settings(max_examples=25, deadline=None)
+@given(row=st.integers(0, 299), factor=st.floats(1.0, 50.0))
+def test_lift_never_falls_when_the_roster_grows(lift_model, row, factor):
+    # given a campaign, and the same campaign with more engagement, conversions, creators, posts and spend
+    model, rows = lift_model
+    base = rows.iloc[[row]]
+    bigger = base.assign(**{c: base[c] * factor for c in ("pred_engagements", "pred_conversions", "creators",
+                                                          "posts", "spend")})
+    # when / then
+    assert model.predict(bigger)["p50"][0] >= model.predict(base)["p50"][0] - 1e-9
+
+
+def test_lift_intervals_hold_the_median(lift_model):
+    model, rows = lift_model
+    predicted = model.predict(rows)
+    assert (predicted["p10"] <= predicted["p50"]).all() and (predicted["p50"] <= predicted["p90"]).all()
