@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from models.economics import ENGAGED_POOL
 from models.vocabulary import (
     COMPENSATIONS,
     COUNTRIES,
@@ -110,30 +111,29 @@ CAMPAIGN_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "marketplace": lambda r: codes(r["marketplace"] if "marketplace" in r else pd.Series(None, index=r.index),
                                    MARKETPLACES),
 }
-# Lift features: a roster's aggregates (see `roster_aggregates`) and the campaign.
+# Lift features: a roster's aggregates (see `roster_aggregates`) and the campaign. Every roster aggregate only
+# grows when a creator is added, and the model is constrained to be monotone in each (LIFT_MONOTONE).
 LIFT_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "log_engagements_per_baseline_month": lambda r: np.log1p(_num(r, "pred_engagements") / _months(r)
                                                              / _baseline(r)),
+    "log_unique_engagements_per_baseline_month": lambda r: np.log1p(_num(r, "pred_unique_engagements")
+                                                                    / _months(r) / _baseline(r)),
     "log_conversions_per_baseline_month": lambda r: np.log1p(_num(r, "pred_conversions") / _months(r)
                                                              / _baseline(r)),
     "log_engagements": lambda r: np.log1p(_num(r, "pred_engagements")),
     "log_creators": lambda r: np.log1p(_num(r, "creators")),
     "log_posts": lambda r: np.log1p(_num(r, "posts")),
     "log_spend_per_baseline": lambda r: np.log1p(_num(r, "spend") / _baseline(r)),
-    "overlap": lambda r: _num(r, "overlap"),
-    "largest_group_share": lambda r: _num(r, "largest_group_share"),
     "log_baseline": lambda r: _log10(_baseline(r)),
     "log_product_price": CAMPAIGN_FEATURES["log_product_price"],
     "weeks": lambda r: _num(r, "weeks"),
     "marketplace": CAMPAIGN_FEATURES["marketplace"],
     "compensation": POST_FEATURES["compensation"],
     "discount_code": CAMPAIGN_FEATURES["discount_code"],
-    "share_instagram": lambda r: _num(r, "share_instagram"),
-    "share_tiktok": lambda r: _num(r, "share_tiktok"),
 }
-# Lift features along which more spend can only mean more lift (LightGBM monotone constraints).
-LIFT_MONOTONE = ("log_engagements_per_baseline_month", "log_conversions_per_baseline_month", "log_engagements",
-                 "log_creators", "log_posts", "log_spend_per_baseline")
+LIFT_MONOTONE = ("log_engagements_per_baseline_month", "log_unique_engagements_per_baseline_month",
+                 "log_conversions_per_baseline_month", "log_engagements", "log_creators", "log_posts",
+                 "log_spend_per_baseline")
 
 FEATURES: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
     "engagement": {**CREATOR_FEATURES, **POST_FEATURES},
@@ -152,9 +152,8 @@ RAW_INPUTS: dict[str, list[str]] = {
     "engagement": _CREATOR_INPUTS + _POST_INPUTS,
     "conversion": _CREATOR_INPUTS + ["track_posts", "track_units", "track_followers_k"] + _POST_INPUTS
     + ["product_price", "discount_code", "marketplace"],
-    "lift": ["pred_engagements", "pred_conversions", "creators", "posts", "spend", "overlap", "largest_group_share",
-             "share_instagram", "share_tiktok", "baseline_units_per_month", "product_price", "weeks", "marketplace",
-             "compensation", "discount_code"],
+    "lift": ["pred_engagements", "pred_unique_engagements", "pred_conversions", "creators", "posts", "spend",
+             "baseline_units_per_month", "product_price", "weeks", "marketplace", "compensation", "discount_code"],
 }
 
 
@@ -233,32 +232,35 @@ def with_track_record(creators: pd.DataFrame, track: pd.DataFrame) -> pd.DataFra
                            track_followers_k=aligned["track_followers_k"].to_numpy())
 
 
+def unique_engagements(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
+    """Engaged people reached by a cell's summed engagements, after audience overlap (see economics)."""
+    pool = pd.Series(platform).map(ENGAGED_POOL).fillna(min(ENGAGED_POOL.values())).to_numpy(dtype=float)
+    return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
+
+
 def roster_aggregates(posts: pd.DataFrame, group: str = "campaign_id") -> pd.DataFrame:
     """Per campaign (or roster), the lift model's inputs from its (expected) posts.
 
-    `posts` has one row per post (or per creator, with a `weight` = expected posts) and the columns
-    creator_id, platform, niche, pred_engagements and pred_conversions (per post).
+    `posts` has one row per post (or per creator with `weight` = expected posts and `posting` = probability
+    of posting) and the columns creator_id, platform, niche, pred_engagements and pred_conversions (per post).
+    Creators of one niche on one platform share an engaged audience, so their unique engagements saturate.
     """
     weight = posts["weight"].to_numpy(dtype=float) if "weight" in posts.columns else np.ones(len(posts))
     frame = pd.DataFrame({
         group: posts[group].to_numpy(), "creator_id": posts["creator_id"].to_numpy(),
-        "cell": posts["platform"].astype(str).to_numpy() + "/" + posts["niche"].astype(str).to_numpy(),
-        "platform": posts["platform"].to_numpy(), "weight": weight,
+        "platform": posts["platform"].to_numpy(), "niche": posts["niche"].to_numpy(), "weight": weight,
         "eng": weight * posts["pred_engagements"].to_numpy(dtype=float),
         "conv": weight * posts["pred_conversions"].to_numpy(dtype=float),
+        "posting": posts["posting"].to_numpy(dtype=float) if "posting" in posts.columns else 1.0,
     })
     by = frame.groupby(group, sort=False)
-    creators = frame.drop_duplicates([group, "creator_id"])
-    per_creator = creators.groupby(group, sort=False)
-    cell_sizes = creators.groupby([group, "cell"], sort=False).size()
-    out = pd.DataFrame({
+    cells = frame.groupby([group, "platform", "niche"], sort=False)["eng"].sum().reset_index()
+    cells["unique"] = unique_engagements(cells["eng"].to_numpy(), cells["platform"].to_numpy())
+    creators = frame.drop_duplicates([group, "creator_id"]).groupby(group, sort=False)["posting"].sum()
+    return pd.DataFrame({
         "pred_engagements": by["eng"].sum(),
+        "pred_unique_engagements": cells.groupby(group, sort=False)["unique"].sum(),
         "pred_conversions": by["conv"].sum(),
         "posts": by["weight"].sum(),
-        "creators": per_creator.size(),
-        "largest_group_share": cell_sizes.groupby(level=0).max() / per_creator.size(),
-        "overlap": 1.0 - cell_sizes.groupby(level=0).size() / per_creator.size(),
-        "share_instagram": per_creator["platform"].apply(lambda p: float((p == "instagram").mean())),
-        "share_tiktok": per_creator["platform"].apply(lambda p: float((p == "tiktok").mean())),
+        "creators": creators,
     })
-    return out

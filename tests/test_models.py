@@ -125,11 +125,12 @@ def test_conversion_model_is_calibrated_in_the_mean_on_its_training_rows(prepare
 def lift_model():
     rng = np.random.default_rng(0)
     n = 300
+    engagements = np.exp(rng.normal(10, 1.2, n))
     rows = pd.DataFrame({
-        "pred_engagements": np.exp(rng.normal(10, 1.2, n)), "pred_conversions": np.exp(rng.normal(4, 1, n)),
+        "pred_engagements": engagements, "pred_unique_engagements": engagements * 0.9,
+        "pred_conversions": np.exp(rng.normal(4, 1, n)),
         "creators": rng.integers(5, 300, n), "posts": rng.integers(5, 400, n), "spend": np.exp(rng.normal(9, 1, n)),
-        "overlap": rng.random(n), "largest_group_share": rng.random(n), "share_instagram": rng.random(n),
-        "share_tiktok": rng.random(n) / 2, "baseline_units_per_month": np.exp(rng.normal(6, 1, n)),
+        "baseline_units_per_month": np.exp(rng.normal(6, 1, n)),
         "product_price": np.exp(rng.normal(3.3, 0.5, n)), "weeks": rng.choice([4, 8, 12], n),
         "marketplace": rng.choice(["amazon", "shopify"], n), "compensation": rng.choice(["gifting", "paid"], n),
         "discount_code": rng.random(n) < 0.5,
@@ -145,8 +146,8 @@ def test_lift_never_falls_when_the_roster_grows(lift_model, row, factor):
     # given a campaign, and the same campaign with more engagement, conversions, creators, posts and spend
     model, rows = lift_model
     base = rows.iloc[[row]]
-    bigger = base.assign(**{c: base[c] * factor for c in ("pred_engagements", "pred_conversions", "creators",
-                                                          "posts", "spend")})
+    bigger = base.assign(**{c: base[c] * factor for c in ("pred_engagements", "pred_unique_engagements",
+                                                          "pred_conversions", "creators", "posts", "spend")})
     # when / then
     assert model.predict(bigger)["p50"][0] >= model.predict(base)["p50"][0] - 1e-9
 
