@@ -202,7 +202,7 @@ class LiftModel(_Model):
     kind = "lift"
     defaults = {"objective": "regression", "learning_rate": 0.05, "num_leaves": 4, "min_data_in_leaf": 10,
                 "feature_fraction": 0.9, "lambda_l2": 1.0, "monotone_constraints_method": "advanced"}
-    bins = 3
+    bins = 1
 
     def __init__(self, params: dict | None = None, rounds: int = 300, seed: int = 0, folds: int = 5):
         super().__init__(params, rounds, seed)

@@ -7,6 +7,7 @@ Missing optional inputs become NaN, which LightGBM treats as missing; unknown ca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -112,7 +113,8 @@ CAMPAIGN_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
                                    MARKETPLACES),
 }
 # Lift features: a roster's aggregates (see `roster_aggregates`) and the campaign. Every roster aggregate only
-# grows when a creator is added, and the model is constrained to be monotone in each (LIFT_MONOTONE).
+# grows when a creator is added, and the model is constrained to be monotone in each (LIFT_MONOTONE). Spend is
+# deliberately not a feature: paying more for the same posts sells nothing more.
 LIFT_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "log_engagements_per_baseline_month": lambda r: np.log1p(_num(r, "pred_engagements") / _months(r)
                                                              / _baseline(r)),
@@ -123,7 +125,6 @@ LIFT_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "log_engagements": lambda r: np.log1p(_num(r, "pred_engagements")),
     "log_creators": lambda r: np.log1p(_num(r, "creators")),
     "log_posts": lambda r: np.log1p(_num(r, "posts")),
-    "log_spend_per_baseline": lambda r: np.log1p(_num(r, "spend") / _baseline(r)),
     "log_baseline": lambda r: _log10(_baseline(r)),
     "log_product_price": CAMPAIGN_FEATURES["log_product_price"],
     "weeks": lambda r: _num(r, "weeks"),
@@ -132,8 +133,7 @@ LIFT_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "discount_code": CAMPAIGN_FEATURES["discount_code"],
 }
 LIFT_MONOTONE = ("log_engagements_per_baseline_month", "log_unique_engagements_per_baseline_month",
-                 "log_conversions_per_baseline_month", "log_engagements", "log_creators", "log_posts",
-                 "log_spend_per_baseline")
+                 "log_conversions_per_baseline_month", "log_engagements", "log_creators", "log_posts")
 
 FEATURES: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
     "engagement": {**CREATOR_FEATURES, **POST_FEATURES},
@@ -152,7 +152,7 @@ RAW_INPUTS: dict[str, list[str]] = {
     "engagement": _CREATOR_INPUTS + _POST_INPUTS,
     "conversion": _CREATOR_INPUTS + ["track_posts", "track_units", "track_followers_k"] + _POST_INPUTS
     + ["product_price", "discount_code", "marketplace"],
-    "lift": ["pred_engagements", "pred_unique_engagements", "pred_conversions", "creators", "posts", "spend",
+    "lift": ["pred_engagements", "pred_unique_engagements", "pred_conversions", "creators", "posts",
              "baseline_units_per_month", "product_price", "weeks", "marketplace", "compensation", "discount_code"],
 }
 
@@ -234,8 +234,16 @@ def with_track_record(creators: pd.DataFrame, track: pd.DataFrame) -> pd.DataFra
 
 def unique_engagements(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     """Engaged people reached by a cell's summed engagements, after audience overlap (see economics)."""
-    pool = pd.Series(platform).map(ENGAGED_POOL).fillna(min(ENGAGED_POOL.values())).to_numpy(dtype=float)
+    fallback = min(ENGAGED_POOL.values())
+    pool = np.array([ENGAGED_POOL.get(p, fallback) for p in platform], dtype=float) if len(platform) < 256 \
+        else pd.Series(platform).map(ENGAGED_POOL).fillna(fallback).to_numpy(dtype=float)
     return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
+
+
+def unique_engagement(engagements: float, platform: str) -> float:
+    """`unique_engagements` for one cell (a scalar, without array overhead)."""
+    pool = ENGAGED_POOL.get(platform, min(ENGAGED_POOL.values()))
+    return pool * -math.expm1(-engagements / pool)
 
 
 def roster_aggregates(posts: pd.DataFrame, group: str = "campaign_id") -> pd.DataFrame:

@@ -1,0 +1,70 @@
+"""What each candidate creator is expected to bring to a campaign: posts, engagements, units and cost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.brief import Brief
+from models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS
+from models.vocabulary import TIERS, tier_index
+
+
+def candidate_rows(brief: Brief, creators: pd.DataFrame) -> pd.DataFrame:
+    """Creators joined with the brief's campaign fields, as the feature module expects them."""
+    return creators.reset_index(drop=True).assign(**brief.context())
+
+
+def asking_price(creators: pd.DataFrame) -> np.ndarray:
+    """Each creator's price per post (USD); the IMH rate card by platform where none is known."""
+    followers = creators["followers"].to_numpy(dtype=float)
+    card = creators["platform"].map(PRICE_PER_1K_FOLLOWERS).fillna(10.0).to_numpy(dtype=float) * followers / 1000
+    if "price_per_post" not in creators.columns:
+        return card
+    price = pd.to_numeric(creators["price_per_post"], errors="coerce").to_numpy(dtype=float)
+    return np.where(np.isfinite(price), price, card)
+
+
+def score(brief: Brief, creators: pd.DataFrame, models: dict) -> pd.DataFrame:
+    """One row per candidate with its expectations for this campaign.
+
+    Columns: creator_id, platform, niche, tier, followers, price; posting (probability), posts (expected);
+    engagements_per_post and conversions_per_post (mean, p10, p50, p90); engagements and conversions (expected
+    over the campaign); cost (expected USD) and cost_if_posting.
+    """
+    rows = candidate_rows(brief, creators)
+    rate = models["engagement"].predict(rows)
+    units = models["conversion"].predict(rows)
+    followers = rows["followers"].to_numpy(dtype=float)
+    posting = POST_PROBABILITY[brief.compensation]
+    per_creator = POSTS_IF_POSTING[brief.compensation]
+    price = asking_price(rows)
+    out = pd.DataFrame({
+        "creator_id": rows["creator_id"].astype(str).to_numpy(), "platform": rows["platform"].to_numpy(),
+        "niche": rows["niche"].to_numpy(), "tier": np.asarray(TIERS)[tier_index(followers)],
+        "followers": followers, "price": price, "posting": posting, "posts_if_posting": per_creator,
+        "posts": posting * per_creator,
+    })
+    for q in ("mean", "p10", "p50", "p90"):
+        out[f"engagements_per_post_{q}"] = rate[q] * followers
+        out[f"conversions_per_post_{q}"] = units[q]
+    out["engagements"] = out["posts"] * out["engagements_per_post_mean"]
+    out["conversions"] = out["posts"] * out["conversions_per_post_mean"]
+    if brief.compensation == "gifting":
+        out["cost_if_posting"] = brief.gift
+        out["cost"] = brief.gift  # gifts go out whether or not the creator posts
+    elif brief.compensation == "paid":
+        out["cost_if_posting"] = price * per_creator
+        out["cost"] = posting * out["cost_if_posting"]  # fees are paid on delivery
+    else:
+        commission = brief.commission * brief.product_price
+        out["cost_if_posting"] = brief.gift + commission * per_creator * out["conversions_per_post_mean"]
+        out["cost"] = brief.gift + commission * out["conversions"]
+    return out
+
+
+def eligible(brief: Brief, scored: pd.DataFrame) -> np.ndarray:
+    """Candidates on the brief's platforms (all when the brief names none)."""
+    if not brief.platforms:
+        return np.ones(len(scored), dtype=bool)
+    return scored["platform"].isin(brief.platforms).to_numpy()
