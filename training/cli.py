@@ -92,7 +92,7 @@ def _train(args: argparse.Namespace) -> int:
     from models.settings import Settings
     from training.datasets import load_dataset
     from training.prepare import prepare
-    from training.tracking import configure, log_training
+    from training.tracking import configure, log_training, project_run_tags
     from training.train import train_all
 
     settings = Settings.from_env()
@@ -101,7 +101,8 @@ def _train(args: argparse.Namespace) -> int:
     prep = prepare(dataset)
     experiment_id = configure(settings, args.experiment)
     started = time.perf_counter()
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {Path(args.data).name}"):
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {Path(args.data).name}",
+                          tags=project_run_tags()):
         trained = train_all(prep, params, seed=args.seed, progress=not args.quiet)
         run_params = {"data": str(Path(args.data).resolve()), "seed": args.seed, "register": args.register,
                       **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}

@@ -75,7 +75,6 @@ def lift_rows(prepared: Prepared, campaign_posts: pd.DataFrame) -> pd.DataFrame:
     aggregates = F.roster_aggregates(campaign_posts)
     campaigns = prepared.campaigns[CAMPAIGN_FIELDS].set_index("campaign_id")
     rows = campaigns.join(aggregates, how="inner").reset_index()
-    rows["spend"] = rows["budget"]
     keep = (rows["baseline_units_per_month"] > 0) & (rows["units_per_month_during"] > 0)
     return rows[keep].reset_index(drop=True)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model
 
 from models.estimators import MODELS
 from models.settings import MODEL_KINDS, Settings
@@ -40,7 +41,8 @@ def list_versions(settings: Settings) -> list[dict]:
         for alias, version in aliases.items():
             by_version.setdefault(str(version), []).append(alias)
         for v in c.search_model_versions(f"name='{name}'"):
-            rows.append({"model": name, "version": int(v.version), "aliases": sorted(by_version.get(v.version, [])),
+            rows.append({"model": name, "version": int(v.version),
+                         "aliases": sorted(by_version.get(str(v.version), [])),
                          "version_set": v.tags.get("version_set", ""), "run_id": v.run_id,
                          "created": v.creation_timestamp})
     return sorted(rows, key=lambda r: (r["model"], -r["version"]))
@@ -55,26 +57,37 @@ class VersionSet:
 
 
 def resolve(settings: Settings, ref: str | None = None) -> VersionSet:
-    """A version set by alias (default: the serving alias), by version number, or `latest`."""
+    """A version set by alias (default: the serving alias), by version number, or `latest`.
+
+    `latest` is the newest training run's versions (all tagged with that run), never a mix of runs.
+    """
     c = client(settings)
     ref = ref or settings.model_alias
     versions = {}
-    for kind in MODEL_KINDS:
-        name = settings.model_name(kind)
-        try:
-            if ref == "latest":
-                found = c.search_model_versions(f"name='{name}'", order_by=["version_number DESC"], max_results=1)
-                if found:
-                    versions[kind] = found[0].version
-            elif ref.isdigit():
-                versions[kind] = c.get_model_version(name, ref).version
-            else:
-                versions[kind] = c.get_model_version_by_alias(name, ref).version
-        except MlflowException:
-            continue
+    if ref == "latest":
+        found = []
+        for kind in MODEL_KINDS:
+            try:
+                found += [(int(v.creation_timestamp), v.tags.get("version_set", ""), kind, v.version)
+                          for v in c.search_model_versions(f"name='{settings.model_name(kind)}'")]
+            except MlflowException:
+                continue
+        if found:
+            newest = max(found)[1]
+            versions = {kind: version for _, run, kind, version in sorted(found) if run == newest}
+    else:
+        for kind in MODEL_KINDS:
+            name = settings.model_name(kind)
+            try:
+                if ref.isdigit():
+                    versions[kind] = c.get_model_version(name, ref).version
+                else:
+                    versions[kind] = c.get_model_version_by_alias(name, ref).version
+            except MlflowException:
+                continue
     if not versions:
         raise LookupError(f"no registered microlift models match {ref!r} in {settings.registry_uri}")
-    return VersionSet(versions, ref)
+    return VersionSet({k: str(v) for k, v in versions.items()}, ref)
 
 
 def download(settings: Settings, kind: str, version: str, dst: Path) -> Path:
@@ -82,7 +95,16 @@ def download(settings: Settings, kind: str, version: str, dst: Path) -> Path:
     client(settings)
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{settings.model_name(kind)}/{version}",
                                                      dst_path=str(dst)))
-    return local / "artifacts" / "model"
+    return model_folder(local)
+
+
+def model_folder(local: Path) -> Path:
+    """The microlift model folder inside a downloaded MLflow model, as its MLmodel file names it."""
+    flavor = Model.load(str(local / "MLmodel")).flavors.get("python_function", {})
+    relative = flavor.get("artifacts", {}).get("model", {}).get("path")
+    if not relative:
+        raise ValueError(f"{local}: the MLmodel file names no 'model' artifact")
+    return local / relative
 
 
 def load(settings: Settings, version_set: VersionSet) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import tempfile
 from pathlib import Path
 
@@ -32,6 +33,22 @@ def configure(settings: Settings, experiment: str | None = None) -> str:
         return found.experiment_id
     local = not settings.tracking_uri.startswith(("http://", "https://", "databricks"))
     return mlflow.create_experiment(name, artifact_location=settings.artifact_root if local else None)
+
+
+def project_run_tags() -> dict[str, str] | None:
+    """Under `mlflow run`, MLflow hands us its own run (MLFLOW_RUN_ID) in whatever experiment the project ran in.
+    We start our run in the experiment asked for instead, as a child of the project's run."""
+    project_run = os.environ.pop("MLFLOW_RUN_ID", None)
+    return {"mlflow.parentRunId": project_run} if project_run else None
+
+
+def requirements() -> list[str]:
+    """What a logged model needs to be served (pinned to this environment; microlift itself must be installed)."""
+    import lightgbm
+    import scipy
+
+    return [f"mlflow=={mlflow.__version__}", f"lightgbm=={lightgbm.__version__}", f"pandas=={pd.__version__}",
+            f"numpy=={np.__version__}", f"scipy=={scipy.__version__}"]
 
 
 def fingerprint(dataset: Dataset) -> dict[str, str | int]:
@@ -73,7 +90,8 @@ def log_models(trained, folder: Path) -> dict[str, str]:
         example = _example(kind, trained.evaluation[kind])
         output = pd.DataFrame(model.predict(example))
         info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
-                                       signature=infer_signature(example, output), input_example=example)
+                                       signature=infer_signature(example, output), input_example=example,
+                                       pip_requirements=requirements())
         uris[kind] = info.model_uri
     return uris
 

@@ -14,7 +14,7 @@ from models.estimators import ConversionModel, EngagementModel, LiftModel
 from models.settings import Settings
 from training.evaluate import lift_table
 from training.prepare import Prepared, held_out
-from training.tracking import configure
+from training.tracking import configure, project_run_tags
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ def tune(prep: Prepared, settings: Settings, kind: str, trials: int, experiment:
     experiment_id = configure(settings, experiment)
     score = _objective(prep, kind, seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"tune {kind}"):
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"tune {kind}", tags=project_run_tags()):
         mlflow.log_params({"model": kind, "trials": trials, "seed": seed})
 
         def objective(trial: optuna.Trial) -> float:
             params = _space(trial, kind)
-            with mlflow.start_run(run_name=f"trial {trial.number}", nested=True):
+            with mlflow.start_run(experiment_id=experiment_id, run_name=f"trial {trial.number}", nested=True):
                 mlflow.log_params(params)
                 value, name, metric = score(params)
                 mlflow.log_metric(name, metric)

@@ -1,0 +1,169 @@
+"""Ranking a campaign's candidates by the objective a planner picks, with ranges and reasons in plain words."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from models import features as F
+from models.brief import OBJECTIVES, Brief
+from models.candidates import candidate_rows, eligible
+from models.forecast import initial_slopes
+from models.roster import Slopes
+
+# Campaign-level features are the same for every candidate: they never explain why one creator beats another.
+_CAMPAIGN_ONLY = {"log_product_price", "discount_code", "marketplace", "compensation", "sponsored", "format"}
+QUANTS = ("p10", "p50", "p90")
+
+
+def _describe(feature: str, row: pd.Series, brief: Brief) -> str:
+    """Plain words for a feature's value in one candidate's row."""
+    value = row.get
+    match feature:
+        case "niche_match":
+            same = row["niche"] == brief.niche
+            return "niche matches the campaign" if same else f"niche ({row['niche']}) differs from the campaign's"
+        case "platform":
+            return f"on {row['platform']}"
+        case "niche":
+            return f"{row['niche']} niche"
+        case "tier":
+            return f"{F.TIERS[int(F.tier_index(np.array([row['followers']]))[0])]} tier"
+        case "log_followers":
+            return f"{row['followers']:,.0f} followers"
+        case "hist_log_er_mean":
+            mean = value("hist_log_er_mean")
+            return "no posting history" if mean is None or not np.isfinite(mean) else \
+                f"past engagement rate {math.exp(mean):.1%}"
+        case "hist_log_er_sd":
+            return "consistency of past engagement"
+        case "hist_posts":
+            return f"{int(value('hist_posts') or 0)} past posts"
+        case "audience_quality":
+            return f"audience quality {value('audience_quality'):.0%}" if pd.notna(value("audience_quality")) \
+                else "audience quality unknown"
+        case "sponsored_share":
+            share = value("sponsored_share")
+            return f"{share:.0%} of recent posts sponsored" if pd.notna(share) else "sponsoring unknown"
+        case "country":
+            return f"audience in {value('country') or 'an unknown country'}"
+        case "track_posts":
+            return f"{int(value('track_posts') or 0)} posts in earlier campaigns"
+        case "track_log_units_per_1k":
+            units, thousands = value("track_units"), value("track_followers_k")
+            return "no campaign track record" if not (pd.notna(units) and thousands) else \
+                f"earlier campaigns sold {units / thousands:.2f} units per 1k followers"
+        case "log_price_per_1k":
+            return f"price ${row['price']:,.0f} per post"
+        case "posts_per_week":
+            return f"{value('posts_per_week')} posts a week"
+        case "log_views_per_follower":
+            return "views per follower"
+        case "log_following_ratio":
+            return "accounts followed per follower"
+        case "log_posts_count":
+            return "posts published in all"
+    return feature.replace("_", " ")
+
+
+def contributions(model, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-feature contributions (LightGBM's own SHAP values, log scale) of each row's prediction."""
+    X = F.matrix(model.kind, rows, model.features_)
+    values = model.booster_.predict(X, pred_contrib=True)[:, :-1]
+    return pd.DataFrame(values, columns=model.features_, index=rows.index)
+
+
+def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, brief: Brief, objective: str,
+             top: int = 3) -> list[list[str]]:
+    parts = []
+    if objective in ("engagement", "profit", "roi"):
+        parts.append(("engagement", contributions(models["engagement"], rows)))
+    if objective in ("conversions", "profit", "roi"):
+        parts.append(("conversions", contributions(models["conversion"], rows)))
+    norms = scored.groupby(["tier", "platform"])["price"].transform("median").to_numpy()
+    out = []
+    for pos in range(len(rows)):
+        row = rows.iloc[pos].to_dict() | {"price": scored["price"].iloc[pos]}
+        candidates = []
+        for quantity, table in parts:
+            for feature, c in table.iloc[pos].items():
+                if feature in _CAMPAIGN_ONLY or abs(c) < 0.03:
+                    continue
+                candidates.append((abs(c), f"{_describe(feature, pd.Series(row), brief)}: "
+                                           f"{math.expm1(c) * 100:+.0f}% {quantity}"))
+        if brief.compensation == "paid" and objective in ("profit", "roi") and norms[pos] > 0:
+            ratio = scored["price"].iloc[pos] / norms[pos]
+            if abs(ratio - 1) > 0.15:
+                word = "above" if ratio > 1 else "below"
+                candidates.append((abs(math.log(ratio)), f"price {word} {scored['tier'].iloc[pos]} "
+                                                          f"{scored['platform'].iloc[pos]} norm: "
+                                                          f"{(1 / ratio - 1) * 100:+.0f}% ROI"))
+        out.append([text for _, text in sorted(candidates, key=lambda t: -t[0])[:top]])
+    return out
+
+
+def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes) -> dict[str, dict[str, np.ndarray]]:
+    """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, profit, ROI."""
+    posts = scored["posts"].to_numpy()
+    eng = {q: posts * scored[f"engagements_per_post_{q}"].to_numpy() for q in QUANTS}
+    conv = {q: posts * scored[f"conversions_per_post_{q}"].to_numpy() for q in QUANTS}
+    mean_conv = scored["conversions"].to_numpy()
+    platform = scored["platform"].to_numpy()
+    revenue = {}
+    for q in QUANTS:
+        units = slopes.engagement * F.unique_engagements(eng[q], platform) + slopes.conversion * \
+            (mean_conv if q == "p50" else conv[q])
+        revenue[q] = units * brief.months * brief.product_price
+    p = scored["posting"].to_numpy()
+    if brief.compensation == "gifting":
+        cost = {q: scored["cost"].to_numpy() for q in QUANTS}
+    elif brief.compensation == "paid":
+        paid = scored["cost_if_posting"].to_numpy()
+        cost = {q: np.where(p > 1 - level, paid, 0.0) for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True)}
+    else:
+        commission = brief.commission * brief.product_price
+        cost = {q: brief.gift + commission * conv[q] for q in QUANTS}
+    margin = brief.margin_or_revenue
+    profit = {"p10": revenue["p10"] * margin - cost["p90"], "p50": revenue["p50"] * margin - cost["p50"],
+              "p90": revenue["p90"] * margin - cost["p10"]}
+    base = np.maximum(cost["p50"], 1e-9)
+    roi = {q: profit[q] / base for q in QUANTS}
+    return {"engagements": eng, "conversions": conv, "revenue": revenue, "cost": cost, "profit": profit, "roi": roi}
+
+
+SORT_KEY = {"profit": "profit", "roi": "roi", "conversions": "conversions", "engagement": "engagements"}
+
+
+def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dict, objective: str = "profit",
+         top_k: int = 50, budget: float | None = None) -> list[dict]:
+    """The top_k eligible candidates by the objective's median, each with p10/p50/p90 values and reasons.
+
+    Incremental revenue is the creator's stand-alone share of the lift (the lift model's slopes at the roster the
+    budget would buy); ties break on creator_id, so renaming or reordering candidates changes nothing else.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: got {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+    pool = eligible(brief, scored)
+    if not pool.any():
+        return []
+    budget = budget or brief.budget or float(np.sort(scored.loc[pool, "cost"].to_numpy())[:50].sum())
+    slopes = initial_slopes(brief, scored, budget, models["lift"], pool)
+    values = creator_values(brief, scored, slopes)
+    key = values[SORT_KEY[objective]]["p50"]
+    order = np.lexsort((scored["creator_id"].to_numpy(), -key))
+    order = order[pool[order]][:top_k]
+    rows = candidate_rows(brief, creators).iloc[order]
+    reasons = _reasons(models, rows, scored.iloc[order], brief, objective)
+    out = []
+    for position, (i, why) in enumerate(zip(order, reasons, strict=True), start=1):
+        record = {"rank": position, "creator_id": scored["creator_id"].iloc[i],
+                  "platform": scored["platform"].iloc[i], "niche": scored["niche"].iloc[i],
+                  "tier": scored["tier"].iloc[i], "followers": int(scored["followers"].iloc[i]),
+                  "price_per_post": float(scored["price"].iloc[i]), "expected_posts": float(scored["posts"].iloc[i])}
+        for name, bands in values.items():
+            record[name] = {q: float(bands[q][i]) for q in QUANTS}
+        record["reasons"] = why
+        out.append(record)
+    return out
