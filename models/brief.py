@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from models.economics import DEFAULT_COMMISSION, SHIPPING_COST
-from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS
+from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 OBJECTIVES = ("profit", "roi", "conversions", "engagement")
 WEEKS_PER_MONTH = 30.4375 / 7
@@ -37,6 +37,7 @@ class Brief:
     weeks: float = 4.0
     margin: float | None = None          # gross margin; profit and ROI use 1.0 (revenue) when not given
     platforms: tuple[str, ...] | None = None
+    tiers: tuple[str, ...] | None = None  # only creators of these tiers are candidates
     budget: float | None = None
 
     @property
@@ -80,6 +81,10 @@ class Brief:
             if isinstance(values["platforms"], str) or not values["platforms"]:
                 raise BriefError("platforms", values["platforms"], "a non-empty list of " + ", ".join(PLATFORMS))
             values["platforms"] = tuple(_choice("platforms", p, PLATFORMS) for p in values["platforms"])
+        if values.get("tiers") is not None:
+            if isinstance(values["tiers"], str) or not values["tiers"]:
+                raise BriefError("tiers", values["tiers"], "a non-empty list of " + ", ".join(TIERS))
+            values["tiers"] = tuple(_choice("tiers", t, TIERS) for t in values["tiers"])
         limits = {"product_price": (0.01, 1e6), "baseline_units_per_month": (0, 1e8), "weeks": (0.5, 104),
                   "gift_value": (0, 1e6), "commission_rate": (0, 1), "shipping_cost": (0, 1e4), "margin": (0, 1),
                   "budget": (0, 1e9)}

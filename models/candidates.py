@@ -64,7 +64,10 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict) -> pd.DataFrame:
 
 
 def eligible(brief: Brief, scored: pd.DataFrame) -> np.ndarray:
-    """Candidates on the brief's platforms (all when the brief names none)."""
-    if not brief.platforms:
-        return np.ones(len(scored), dtype=bool)
-    return scored["platform"].isin(brief.platforms).to_numpy()
+    """Candidates on the brief's platforms and tiers (all when the brief names none)."""
+    keep = np.ones(len(scored), dtype=bool)
+    if brief.platforms:
+        keep &= scored["platform"].isin(brief.platforms).to_numpy()
+    if brief.tiers:
+        keep &= scored["tier"].isin(brief.tiers).to_numpy()
+    return keep

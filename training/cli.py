@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -215,6 +216,31 @@ def _adapt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _engine(args: argparse.Namespace, which: str) -> int:
+    from models.brief import BriefError
+    from models.settings import Settings
+    from training import plan, registry
+
+    brief, options = plan.read_brief(args.campaign)
+    creators = plan.load_candidates(args.candidates)
+    settings = Settings.from_env()
+    version_set = registry.resolve(settings, args.version)
+    missing = {"engagement", "conversion", "lift"} - set(version_set.versions)
+    if missing:
+        raise LookupError(f"version set {version_set.versions} lacks the {', '.join(sorted(missing))} model(s)")
+    models = registry.load(settings, version_set)
+    try:
+        run = plan.run_rank if which == "rank" else plan.run_forecast
+        result = run(brief, options, creators, models, version_set.versions)
+    except BriefError as exc:
+        raise ValueError(str(exc)) from exc
+    if args.json:
+        print(json.dumps(result, indent=2, default=float))
+    else:
+        (plan.print_rank if which == "rank" else plan.print_forecast)(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microlift",
@@ -308,11 +334,25 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--out", type=Path, required=True, help="output folder")
     ad.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format")
     ad.set_defaults(run=_adapt)
+
+    for which, text in (("rank", "rank a campaign's candidates by profit, ROI, conversions or engagement"),
+                        ("forecast", "choose a roster for the budget and forecast the sales lift")):
+        sub = commands.add_parser(which, help=text, description=text.capitalize() + ", with the registered "
+                                  "models. The campaign file holds the brief (niche, product_price, "
+                                  "baseline_units_per_month, compensation, marketplace, weeks, budget, ...) and "
+                                  "optionally objective, top_k, limits, target_roas, draws and seed.")
+        sub.add_argument("--campaign", type=Path, required=True, help="campaign brief (JSON file)")
+        sub.add_argument("--candidates", type=Path, required=True,
+                         help="a creators file (CSV/Parquet), or a dataset folder whose posts give history")
+        sub.add_argument("--version", help="alias or version number (default: the serving alias)")
+        sub.add_argument("--json", action="store_true", help="print JSON (the shape the HTTP API returns)")
+        sub.set_defaults(run=lambda args, which=which: _engine(args, which))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # our own output stays readable
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
