@@ -55,7 +55,7 @@ def incremental_median(lift_model, rows: pd.DataFrame) -> np.ndarray:
 
 
 def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_model,
-                factors: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)) -> Slopes:
+                factors: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)) -> Slopes:
     """Slopes of the lift model's median (incremental units/month) around the roster.
 
     Trees are step functions, so a local difference is often zero: the slope is the least-squares line through

@@ -1,0 +1,90 @@
+"""Engine speed: ranking against raw LightGBM prediction on the same rows, and the forecast's latency.
+
+Baselines are measured in the same run: `raw` is LightGBM's own predict of the engagement and conversion boosters
+on prebuilt float32 matrices of the same candidates (no features, no ranges, no reasons).
+Targets: rank / raw <= 1.3 at 100k candidates; forecast (1,000 draws, 9-point budget curve, 1k pool) <= 300 ms.
+
+    python bench/engine.py            # 1k and 100k candidates
+    python bench/engine.py --tiny     # a few seconds, for the smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+from models import features as F
+from models.brief import Brief
+from models.candidates import candidate_rows, score
+from models.forecast import forecast
+from models.ranking import rank
+from training.datasets import Dataset
+from training.prepare import prepare
+from training.simulation.generator import simulate
+from training.train import train_all
+
+
+def timed(fn, repeats: int) -> float:
+    fn()  # warm-up
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def catalog(creators: pd.DataFrame, n: int, seed: int = 0) -> pd.DataFrame:
+    picked = creators.sample(n, replace=n > len(creators), random_state=seed).reset_index(drop=True)
+    return picked.assign(creator_id=[f"b{i:07d}" for i in range(n)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
+    args = parser.parse_args()
+    sizes = (200, 2_000) if args.tiny else (1_000, 100_000)
+    repeats = 2 if args.tiny else 5
+    tables = simulate(1_500 if args.tiny else 8_000, 40 if args.tiny else 200, seed=1, progress=False)
+    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
+                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    models = train_all(prepare(dataset), progress=False).models
+    creators = F.with_track_record(F.with_history(dataset.creators, F.creator_history(dataset.posts,
+                                                                                      dataset.creators)),
+                                   F.creator_track_record(dataset.posts, dataset.creators))
+    brief = Brief.from_mapping({"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600,
+                                "compensation": "gifting", "marketplace": "amazon", "weeks": 8, "budget": 10_000})
+    rows = []
+    for n in sizes:
+        pool = catalog(creators, n)
+        context = candidate_rows(brief, pool)
+        X_e = F.matrix("engagement", context, models["engagement"].features_)
+        X_c = F.matrix("conversion", context, models["conversion"].features_)
+
+        def raw():
+            models["engagement"].booster_.predict(X_e)
+            models["conversion"].booster_.predict(X_c)
+
+        def ranked():
+            rank(brief, pool, score(brief, pool, models), models, "profit", top_k=50)
+
+        t_raw, t_rank = timed(raw, repeats), timed(ranked, repeats)
+        rows.append({"pool": n, "raw_lightgbm_ms": t_raw * 1000, "rank_ms": t_rank * 1000,
+                     "rank/raw": t_rank / t_raw})
+    table = pd.DataFrame(rows)
+    small = catalog(creators, sizes[0])
+    scored = score(brief, small, models)
+    t_forecast = timed(lambda: forecast(brief, scored, models["lift"], 10_000.0, draws=1_000), repeats)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
+    print(f"\nforecast, {sizes[0]:,} candidates, 1,000 draws, 9-point curve: {t_forecast * 1000:,.0f} ms "
+          f"(target <= 300 ms)")
+    print(f"ratio rank/raw at {sizes[-1]:,} candidates: {table['rank/raw'].iloc[-1]:.2f} (target <= 1.3)")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

@@ -1,0 +1,590 @@
+"""Planning engine: brief validation, roster choice against an exact MILP, limits, overlap, forecast and ranking.
+
+Every test shares one small simulated world (creators, posts, campaigns) and the three models trained on it.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from models import features as F
+from models.brief import OBJECTIVES, Brief, BriefError
+from models.candidates import score
+from models.economics import ENGAGED_POOL
+from models.forecast import forecast
+from models.ranking import SORT_KEY, creator_values, rank
+from models.roster import Limits, Slopes, aggregates, choose, lift_slopes, value
+from models.vocabulary import NICHES
+from training.datasets import Dataset
+from training.prepare import prepare
+from training.simulation.generator import simulate
+from training.train import train_all
+
+BRIEFS = {
+    "gifting": {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0},
+    "paid": {"niche": "fitness", "product_price": 45.0, "baseline_units_per_month": 300.0, "compensation": "paid"},
+    "affiliate": {"niche": "home", "product_price": 40.0, "baseline_units_per_month": 800.0,
+                  "compensation": "affiliate"},
+}
+# Both terms of the roster objective matter at these slopes (lift_slopes gives 1e-4..1e-3 and 0.2..5 here).
+SLOPES = Slopes(engagement=5e-4, conversion=1.0)
+BANDED = ("engagements", "conversions", "revenue")
+
+
+@dataclass
+class World:
+    """Candidates (creators with history and track record) and the trained engagement, conversion, lift models."""
+
+    creators: pd.DataFrame
+    models: dict
+
+    def brief(self, kind: str, **overrides) -> Brief:
+        return Brief.from_mapping({**BRIEFS[kind], **overrides})
+
+    def scored(self, kind: str) -> pd.DataFrame:
+        return score(self.brief(kind), self.creators, self.models)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    tables = simulate(2500, 60, seed=3, progress=False)
+    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
+                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    trained = train_all(prepare(dataset), seed=0, progress=False)
+    assert set(trained.models) == {"engagement", "conversion", "lift"}, trained.skipped
+    creators = F.with_history(dataset.creators, F.creator_history(dataset.posts, dataset.creators))
+    creators = F.with_track_record(creators, F.creator_track_record(dataset.posts, creators))
+    return World(creators.reset_index(drop=True), trained.models)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The exact problem as a MILP (HiGHS). unique_engagements is concave, so its tangent lines bound it from above:
+# with t_c <= every tangent at breakpoints a, the MILP solves an outer approximation whose optimum bounds the true
+# optimum from above.
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Exact:
+    bound: float            # upper bound on the true optimum of `value` (HiGHS's dual bound of the outer problem)
+    chosen: np.ndarray      # the MILP's own selection
+
+
+def solve_exact(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits | None = None,
+                breakpoints: int = 60) -> Exact:
+    n = len(scored)
+    cells = (scored["platform"] + "/" + scored["niche"]).to_numpy()
+    names = list(dict.fromkeys(cells))
+    m = len(names)
+    eng = scored["engagements"].to_numpy(dtype=float)
+    conv = scored["conversions"].to_numpy(dtype=float)
+    rows, upper = [np.r_[scored["cost"].to_numpy(dtype=float), np.zeros(m)]], [budget]
+    for k, cell in enumerate(names):
+        member = cells == cell
+        pool = ENGAGED_POOL[cell.split("/")[0]]
+        for a in np.linspace(0.0, eng[member].sum(), breakpoints):
+            level, slope = pool * -np.expm1(-a / pool), np.exp(-a / pool)
+            row = np.zeros(n + m)
+            row[n + k] = 1.0
+            row[:n][member] = -slope * eng[member]
+            rows.append(row)
+            upper.append(level - slope * a)
+    low, high = np.zeros(n + m), np.r_[np.ones(n), np.full(m, np.inf)]
+    if limits is not None:
+        for column, caps in (("tier", limits.max_per_tier), ("platform", limits.max_per_platform),
+                             ("niche", limits.max_per_niche)):
+            for group, cap in caps.items():
+                rows.append(np.r_[(scored[column] == group).to_numpy(dtype=float), np.zeros(m)])
+                upper.append(cap)
+        ids = scored["creator_id"].to_numpy()
+        high[:n][np.isin(ids, limits.exclude)] = 0.0
+        low[:n][np.isin(ids, limits.must_include)] = 1.0
+    objective = -np.r_[slopes.conversion * conv, slopes.engagement * np.ones(m)]
+    result = milp(objective, constraints=LinearConstraint(np.array(rows), -np.inf, np.array(upper)),
+                  integrality=np.r_[np.ones(n), np.zeros(m)], bounds=Bounds(low, high),
+                  options={"mip_rel_gap": 1e-7, "time_limit": 20})
+    assert result.success, result.message
+    return Exact(bound=-result.mip_dual_bound, chosen=result.x[:n] > 0.5)
+
+
+def instance(scored: pd.DataFrame, seed: int, crowded: bool) -> pd.DataFrame:
+    """15-30 candidates; crowded ones come from three busy platform/niche cells, so their audiences overlap."""
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(15, 31))
+    if not crowded:
+        return scored.iloc[rng.choice(len(scored), size, replace=False)].reset_index(drop=True)
+    cells = scored["platform"] + "/" + scored["niche"]
+    share = scored["engagements"] / scored["platform"].map(ENGAGED_POOL)
+    busy = share[share > 0.03].groupby(cells).size().nlargest(6).index
+    picked = rng.choice(busy, 3, replace=False)
+    rows = share[cells.isin(picked)].nlargest(2 * size).index.to_numpy()
+    return scored.loc[rng.choice(rows, size, replace=False)].reset_index(drop=True)
+
+
+def overlap_share(scored: pd.DataFrame) -> float:
+    """Share of the candidates' summed engagements lost to overlap if all of them were chosen."""
+    cells = scored.groupby(["platform", "niche"])["engagements"].sum()
+    unique = F.unique_engagements(cells.to_numpy(), cells.index.get_level_values("platform").to_numpy()).sum()
+    return 1.0 - unique / scored["engagements"].sum()
+
+
+MILP_CASES = [
+    pytest.param("gifting", 0, False, id="gifting-spread"),
+    pytest.param("gifting", 1, True, id="gifting-crowded"),
+    pytest.param("paid", 2, False, id="paid-spread"),
+    pytest.param("paid", 3, True, id="paid-crowded"),
+    pytest.param("affiliate", 4, False, id="affiliate-spread"),
+    pytest.param("affiliate", 5, True, id="affiliate-crowded"),
+]
+
+
+@pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
+def test_roster_is_within_two_percent_of_the_exact_optimum(world, kind, seed, crowded, record_property):
+    # given: a small instance whose budget buys about a third of its candidates
+    scored = instance(world.scored(kind), seed, crowded)
+    budget = scored["cost"].sum() / 3
+    if crowded:
+        assert overlap_share(scored) > 0.1, "the crowded instance should make overlap matter"
+    # when
+    chosen = choose(scored, budget, SLOPES)
+    exact = solve_exact(scored, budget, SLOPES)
+    # then
+    got, milp_own = value(scored, chosen, SLOPES), value(scored, exact.chosen, SLOPES)
+    record_property("greedy_over_bound", got / exact.bound)
+    record_property("milp_over_bound", milp_own / exact.bound)
+    assert scored.loc[chosen, "cost"].sum() <= budget + 1e-9
+    assert milp_own >= 0.999 * exact.bound  # the tangent approximation itself is tight
+    assert got >= 0.98 * exact.bound
+
+
+def test_roster_is_within_two_percent_of_the_exact_optimum_under_limits(world, record_property):
+    # given
+    scored = instance(world.scored("paid"), 6, crowded=False)
+    budget = scored["cost"].sum() / 3
+    tiers, platforms = scored["tier"].value_counts(), scored["platform"].value_counts()
+    limits = Limits(max_per_tier={tiers.index[0]: 2}, max_per_platform={platforms.index[0]: 3})
+    # when
+    chosen = choose(scored, budget, SLOPES, limits)
+    exact = solve_exact(scored, budget, SLOPES, limits)
+    # then
+    got = value(scored, chosen, SLOPES)
+    record_property("greedy_over_bound", got / exact.bound)
+    assert (scored.loc[chosen, "tier"] == tiers.index[0]).sum() <= 2
+    assert (scored.loc[chosen, "platform"] == platforms.index[0]).sum() <= 3
+    assert got >= 0.98 * exact.bound
+
+
+def test_roster_is_within_two_percent_of_the_exact_optimum_with_must_include_and_exclude(world, record_property):
+    # given: the best creator per dollar excluded, a middling one forced in
+    scored = instance(world.scored("affiliate"), 7, crowded=True)
+    budget = scored["cost"].sum() / 3
+    standalone = SLOPES.engagement * F.unique_engagements(scored["engagements"].to_numpy(),
+                                                          scored["platform"].to_numpy()) \
+        + SLOPES.conversion * scored["conversions"].to_numpy()
+    order = np.argsort(-standalone / scored["cost"].to_numpy())
+    best, middling = scored["creator_id"].iloc[order[0]], scored["creator_id"].iloc[order[len(order) // 2]]
+    limits = Limits(must_include=(middling,), exclude=(best,))
+    # when
+    chosen = choose(scored, budget, SLOPES, limits)
+    exact = solve_exact(scored, budget, SLOPES, limits)
+    # then
+    got = value(scored, chosen, SLOPES)
+    record_property("greedy_over_bound", got / exact.bound)
+    picked = set(scored.loc[chosen, "creator_id"])
+    assert middling in picked and best not in picked
+    assert got >= 0.98 * exact.bound
+
+
+@pytest.mark.xfail(strict=True, reason="choose: density greedy + single swaps misses one large creator that is "
+                                       "worth more than several cheap ones (no best-single-creator check)")
+def test_roster_prefers_one_large_creator_worth_more_than_the_cheap_ones_it_displaces():
+    # given: two cheap creators with the best units per dollar, and one that uses the whole budget for far more
+    scored = pd.DataFrame({"creator_id": ["cheap1", "cheap2", "large"], "platform": "instagram",
+                           "niche": ["beauty", "food", "home"], "tier": "micro",
+                           "engagements": 0.0, "conversions": [1.1, 1.1, 10.0], "cost": [1.0, 1.0, 10.0]})
+    slopes = Slopes(engagement=0.0, conversion=1.0)
+    # when
+    chosen = choose(scored, 10.0, slopes)
+    # then: the optimum is the large creator alone (10 units against 2.2)
+    assert value(scored, chosen, slopes) == pytest.approx(10.0)
+
+
+def test_roster_objective_does_not_depend_on_the_unit_of_the_slopes(world):
+    # given: the same slopes in units per month, and in units per month scaled by 1e6
+    scored = world.scored("gifting")
+    # when
+    usual = choose(scored, 3000.0, Slopes(5e-4, 0.0))
+    scaled = choose(scored, 3000.0, Slopes(5e-4 * 1e6, 0.0))
+    # then
+    assert np.array_equal(usual, scaled)
+
+
+@pytest.mark.xfail(strict=True, reason="choose: absolute tolerances (1e-12 in the lazy greedy, 1e-9 in _improve) "
+                                       "stop it from updating gains when slopes are tiny, so overlap is ignored")
+def test_roster_objective_does_not_depend_on_tiny_slopes(world):
+    # given: slopes as small as lift_slopes returns on a flat stretch of the lift model (1e-20 units per person)
+    scored = world.scored("gifting")
+    # when
+    usual = choose(scored, 3000.0, Slopes(5e-4, 0.0))
+    tiny = choose(scored, 3000.0, Slopes(5e-4 * 1e-16, 0.0))
+    # then
+    assert np.array_equal(usual, tiny)
+
+
+class FlatLift:
+    """A lift model that answers the same incremental units/month whatever the roster."""
+
+    def __init__(self, level: float):
+        self.level = level
+
+    def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+        return {"p50": np.full(len(rows), self.level)}
+
+
+@pytest.mark.xfail(strict=True, reason="lift_slopes: polyfit on constant answers returns +1e-20..1e-16 noise, "
+                                       "which skips the flat-model fallback (checks `<= 0`)")
+@pytest.mark.parametrize("level", [10.0, 123.4, 2860.02331])
+def test_lift_slopes_on_a_flat_lift_model_share_the_level(world, level):
+    # given: a roster of twenty creators and a lift model that is flat around it
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    chosen = np.zeros(len(scored), dtype=bool)
+    chosen[np.argsort(-scored["engagements"].to_numpy())[:20]] = True
+    reach = float(aggregates(brief, scored, chosen)["pred_unique_engagements"].iloc[0])
+    # when
+    slopes = lift_slopes(brief, scored, chosen, FlatLift(level))
+    # then: the documented fallback, not a floating-point crumb
+    assert slopes.engagement == pytest.approx(max(level, 1.0) / max(reach, 1.0))
+    assert slopes.conversion == 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Overlap
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_a_creator_whose_audience_duplicates_the_roster_adds_less_than_a_disjoint_one(world):
+    # given: five large creators of one platform/niche cell, and a sixth from the same cell
+    scored = world.scored("paid")
+    cells = scored["platform"] + "/" + scored["niche"]
+    cell = cells[scored["engagements"].idxmax()]
+    members = scored[cells == cell].nlargest(6, "engagements")
+    platform, niche = members["platform"].iloc[0], members["niche"].iloc[0]
+    other_niche = next(n for n in NICHES if n != niche)  # same platform and pool, a cell the roster leaves empty
+    roster = members.iloc[:5]
+    same_cell = pd.concat([roster, members.iloc[[5]]], ignore_index=True)
+    own_cell = pd.concat([roster, members.iloc[[5]].assign(niche=other_niche)], ignore_index=True)
+    everyone = np.ones(6, dtype=bool)
+    before = value(roster, np.ones(5, dtype=bool), SLOPES)
+    # when
+    duplicated = value(same_cell, everyone, SLOPES) - before
+    disjoint = value(own_cell, everyone, SLOPES) - before
+    # then
+    assert 0 < duplicated < disjoint
+    alone = SLOPES.engagement * F.unique_engagement(members["engagements"].iloc[5], platform) \
+        + SLOPES.conversion * members["conversions"].iloc[5]
+    assert disjoint == pytest.approx(alone)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Limits
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_roster_respects_platform_and_tier_caps(world):
+    # given
+    scored = world.scored("paid")
+    limits = Limits(max_per_platform={"tiktok": 3}, max_per_tier={"micro": 4, "nano": 2})
+    # when
+    chosen = choose(scored, 5000.0, SLOPES, limits)
+    # then
+    picked = scored[chosen]
+    assert (picked["platform"] == "tiktok").sum() <= 3
+    assert (picked["tier"] == "micro").sum() <= 4 and (picked["tier"] == "nano").sum() <= 2
+    assert picked["cost"].sum() <= 5000.0
+    free = choose(scored, 5000.0, SLOPES)
+    assert (scored.loc[free, "platform"] == "tiktok").sum() > 3, "the caps should bind"
+
+
+def test_roster_keeps_must_include_and_leaves_out_excluded(world):
+    # given: the unconstrained roster's first creator excluded, an outsider forced in
+    scored = world.scored("gifting")
+    free = choose(scored, 800.0, SLOPES)
+    excluded = scored.loc[free, "creator_id"].iloc[0]
+    forced = scored.loc[~free, "creator_id"].iloc[0]
+    # when
+    chosen = choose(scored, 800.0, SLOPES, Limits(must_include=(forced,), exclude=(excluded,)))
+    # then
+    picked = set(scored.loc[chosen, "creator_id"])
+    assert forced in picked and excluded not in picked
+    assert scored.loc[chosen, "cost"].sum() <= 800.0
+
+
+def test_forecast_roster_respects_limits(world):
+    # given
+    brief, scored = world.brief("paid"), world.scored("paid")
+    limits = Limits(max_per_platform={"instagram": 2}, max_per_tier={"micro": 3})
+    # when
+    result = forecast(brief, scored, world.models["lift"], 4000.0, limits, draws=300, seed=0)
+    # then
+    roster = result["roster"]
+    assert roster["by_platform"].get("instagram", {"creators": 0})["creators"] <= 2
+    assert roster["by_tier"].get("micro", {"creators": 0})["creators"] <= 3
+    assert roster["total_cost"] <= 4000.0
+
+
+def test_impossible_minimum_number_of_creators_is_refused_with_the_numbers(world):
+    # given: gifts cost the same for everyone, so the budget buys at most budget // gift creators
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    affordable = int(500.0 // brief.gift)
+    # when / then
+    with pytest.raises(ValueError, match=rf"min_creators: only {affordable} creators .* asked for {affordable + 1}"):
+        choose(scored, 500.0, SLOPES, Limits(min_creators=affordable + 1))
+
+
+def test_must_include_over_budget_is_refused_naming_the_creator(world):
+    # given: a creator who costs more than the budget
+    scored = world.scored("paid")
+    dear = scored.loc[scored["cost"].idxmax(), "creator_id"]
+    # when / then
+    with pytest.raises(ValueError, match=rf"must_include: creator '{dear}' does not fit the budget"):
+        choose(scored, 100.0, SLOPES, Limits(must_include=(dear,)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Forecast
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_zero_budget_forecasts_no_creators_and_no_lift(world):
+    # given
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    # when
+    result = forecast(brief, scored, world.models["lift"], 0.0, draws=300, seed=0)
+    # then
+    assert result["roster"]["creators"] == [] and result["roster"]["total_cost"] == 0.0
+    zero = {"p10": 0.0, "p50": 0.0, "p90": 0.0}
+    for band in ("incremental_units_per_month", "incremental_units", "incremental_revenue", "cost"):
+        assert result["forecast"][band] == zero
+    assert result["forecast"]["p_roi_positive"] == 0.0
+    assert result["budget_curve"] == []
+
+
+briefs = st.fixed_dictionaries({
+    "niche": st.sampled_from(NICHES),
+    "product_price": st.floats(10, 80),
+    "baseline_units_per_month": st.floats(100, 2000),
+    "compensation": st.sampled_from(["gifting", "paid", "affiliate"]),
+})
+
+
+@settings(max_examples=6, deadline=None)
+@given(fields=briefs, budget=st.floats(300, 20_000))
+def test_more_budget_never_lowers_the_forecast_median(world, fields, budget):
+    # given
+    brief = Brief.from_mapping(fields)
+    scored = score(brief, world.creators, world.models)
+    # when
+    result = forecast(brief, scored, world.models["lift"], budget, draws=300, seed=0)
+    # then
+    curve = result["budget_curve"]
+    medians = [point["incremental_units_per_month"]["p50"] for point in curve]
+    assert [point["budget"] for point in curve] == sorted(point["budget"] for point in curve)
+    assert all(later >= earlier for earlier, later in zip(medians, medians[1:], strict=False)), medians
+    assert result["roster"]["total_cost"] <= budget + 1e-6
+    assert all(point["expected_cost"] <= point["budget"] + 1e-6 for point in curve)
+
+
+def gain_per_dollar(curve: list[dict], step: int) -> float:
+    before, after = curve[step - 1], curve[step]
+    gain = after["incremental_units_per_month"]["p50"] - before["incremental_units_per_month"]["p50"]
+    return gain / (after["expected_cost"] - before["expected_cost"])
+
+
+@settings(max_examples=6, deadline=None)
+@given(niche=st.sampled_from(NICHES), budget=st.floats(500, 5_000))
+def test_gifted_creators_bring_less_per_dollar_once_the_best_are_taken(world, niche, budget):
+    # given: gifting, where every creator costs the same and the roster fills a few shared audiences
+    brief = world.brief("gifting", niche=niche)
+    scored = score(brief, world.creators, world.models)
+    # when
+    curve = forecast(brief, scored, world.models["lift"], budget, draws=300, seed=0)["budget_curve"]
+    # then
+    assert gain_per_dollar(curve, 1) >= gain_per_dollar(curve, len(curve) - 1)
+
+
+@pytest.mark.xfail(strict=True, reason="budget curve: at 4x the budget a paid roster crosses a step of the lift "
+                                       "model's trees and gains several times more per dollar than at 0.25x")
+def test_paid_creators_bring_less_per_dollar_once_the_best_are_taken(world):
+    # given
+    brief = world.brief("paid", niche="pets", product_price=56.57, baseline_units_per_month=732.4)
+    scored = score(brief, world.creators, world.models)
+    # when
+    curve = forecast(brief, scored, world.models["lift"], 687.0, draws=300, seed=0)["budget_curve"]
+    # then
+    assert gain_per_dollar(curve, 1) >= gain_per_dollar(curve, len(curve) - 1)
+
+
+@pytest.mark.parametrize("kind", ["gifting", "affiliate"])
+def test_forecast_is_deterministic_for_a_seed_and_the_seed_matters(world, kind):
+    # given
+    brief, scored, lift = world.brief(kind), world.scored(kind), world.models["lift"]
+    # when
+    first = forecast(brief, scored, lift, 3000.0, draws=300, seed=7)
+    again = forecast(brief, scored, lift, 3000.0, draws=300, seed=7)
+    other = forecast(brief, scored, lift, 3000.0, draws=300, seed=8)
+    # then
+    assert first == again
+    assert other["roster"] == first["roster"]
+    assert other["forecast"]["incremental_units_per_month"] != first["forecast"]["incremental_units_per_month"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Invariance: names and row order of the candidates carry no information
+# ---------------------------------------------------------------------------------------------------------------
+
+def renamed_and_shuffled(creators: pd.DataFrame, seed: int = 1) -> tuple[pd.DataFrame, dict[str, str]]:
+    new_ids = [f"z{i:05d}" for i in np.random.default_rng(seed + 1).permutation(len(creators))]
+    renamed = creators.assign(creator_id=new_ids)
+    order = np.random.default_rng(seed).permutation(len(creators))
+    return renamed.iloc[order].reset_index(drop=True), dict(zip(creators["creator_id"], new_ids, strict=True))
+
+
+@pytest.mark.parametrize("kind", ["gifting", "paid", "affiliate"])
+def test_renaming_creators_changes_no_forecast_number(world, kind):
+    # given
+    brief = world.brief(kind)
+    new_ids = world.creators.assign(creator_id=[f"z{i:05d}" for i in range(len(world.creators))])
+    # when
+    usual = forecast(brief, world.scored(kind), world.models["lift"], 2000.0, draws=300, seed=3)
+    renamed = forecast(brief, score(brief, new_ids, world.models), world.models["lift"], 2000.0, draws=300, seed=3)
+    # then
+    assert renamed["forecast"] == usual["forecast"]
+    assert renamed["budget_curve"] == usual["budget_curve"]
+
+
+@pytest.mark.parametrize("kind", ["gifting", "paid", "affiliate"])
+def test_renaming_and_reordering_candidates_keeps_the_same_roster(world, kind):
+    # given
+    brief = world.brief(kind)
+    shuffled, mapping = renamed_and_shuffled(world.creators)
+    # when
+    usual = forecast(brief, world.scored(kind), world.models["lift"], 2000.0, draws=300, seed=3)
+    moved = forecast(brief, score(brief, shuffled, world.models), world.models["lift"], 2000.0, draws=300, seed=3)
+    # then
+    assert sorted(mapping[c["creator_id"]] for c in usual["roster"]["creators"]) \
+        == sorted(c["creator_id"] for c in moved["roster"]["creators"])
+    assert moved["roster"]["total_cost"] == pytest.approx(usual["roster"]["total_cost"])
+    assert [p["creators"] for p in moved["budget_curve"]] == [p["creators"] for p in usual["budget_curve"]]
+
+
+@pytest.mark.xfail(strict=True, reason="forecast: the Monte Carlo uniforms are handed to creators by row position, "
+                                       "so reordering the candidates changes who posts in each draw")
+@pytest.mark.parametrize("kind", ["gifting", "affiliate"])
+def test_reordering_candidates_changes_no_forecast_band(world, kind):
+    # given
+    brief = world.brief(kind)
+    order = np.random.default_rng(1).permutation(len(world.creators))
+    shuffled = world.creators.iloc[order].reset_index(drop=True)
+    # when
+    usual = forecast(brief, world.scored(kind), world.models["lift"], 1500.0, draws=300, seed=1)
+    moved = forecast(brief, score(brief, shuffled, world.models), world.models["lift"], 1500.0, draws=300, seed=1)
+    # then
+    assert moved["forecast"] == pytest.approx(usual["forecast"], rel=1e-9)
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_renaming_and_reordering_candidates_keeps_the_ranking(world, objective):
+    # given
+    brief = world.brief("paid")
+    shuffled, mapping = renamed_and_shuffled(world.creators)
+    key = SORT_KEY[objective]
+    # when
+    usual = rank(brief, world.creators, world.scored("paid"), world.models, objective, top_k=30)
+    moved = rank(brief, shuffled, score(brief, shuffled, world.models), world.models, objective, top_k=30)
+    # then: same values in the same order (ties may swap names, so values are compared, not ids)
+    for before, after in zip(usual, moved, strict=True):
+        assert after[key] == pytest.approx(before[key], rel=1e-9)
+        assert after["cost"] == pytest.approx(before["cost"], rel=1e-9)
+        assert after["followers"] == before["followers"]
+    assert {mapping[r["creator_id"]] for r in usual} == {r["creator_id"] for r in moved}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ranking
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_rank_sorts_by_the_objective_median_with_ordered_bands_and_reasons(world, objective):
+    # given
+    brief, scored = world.brief("affiliate"), world.scored("affiliate")
+    key = SORT_KEY[objective]
+    # when
+    ranked = rank(brief, world.creators, scored, world.models, objective, top_k=40)
+    # then
+    assert len(ranked) == 40 and [r["rank"] for r in ranked] == list(range(1, 41))
+    medians = [r[key]["p50"] for r in ranked]
+    assert medians == sorted(medians, reverse=True)
+    for row in ranked:
+        for name in BANDED:
+            assert row[name]["p10"] <= row[name]["p50"] <= row[name]["p90"], (row["creator_id"], name, row[name])
+        assert row["reasons"] and all(isinstance(r, str) and r for r in row["reasons"])
+
+
+@pytest.mark.xfail(strict=True, reason="ranking.creator_values: revenue p50 uses the mean of attributed units "
+                                       "while p10/p90 use negative-binomial quantiles; a skewed creator's mean "
+                                       "exceeds its p90, so revenue p50 > p90")
+def test_every_candidate_has_ordered_revenue_bands(world):
+    # given: all candidates of a paid brief, valued at slopes where attributed units count
+    brief, scored = world.brief("paid"), world.scored("paid")
+    # when
+    revenue = creator_values(brief, scored, SLOPES)["revenue"]
+    # then
+    crossed = scored.loc[(revenue["p50"] > revenue["p90"]) | (revenue["p10"] > revenue["p50"]), "creator_id"]
+    assert crossed.empty, f"{len(crossed)} candidates, e.g. {crossed.iloc[0]}"
+
+
+def test_unknown_objective_is_refused_naming_the_accepted_ones(world):
+    # given
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    # when / then
+    with pytest.raises(ValueError, match="objective: got 'reach'; expected one of profit, roi, conversions, "
+                                         "engagement"):
+        rank(brief, world.creators, scored, world.models, "reach")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Brief validation
+# ---------------------------------------------------------------------------------------------------------------
+
+VALID = {"niche": "beauty", "product_price": 30, "baseline_units_per_month": 500}
+
+
+@pytest.mark.parametrize(("change", "field", "accepted"), [
+    ({"colour": "red"}, "colour", "one of the fields baseline_units_per_month, budget, commission_rate"),
+    ({"niche": "astrology"}, "niche", "one of beauty, fashion, fitness"),
+    ({"product_price": -5}, "product_price", "a number between 0.01 and 1e+06"),
+    ({"budget": float("nan")}, "budget", "a number between 0 and 1e+09"),
+    ({"platforms": "instagram"}, "platforms", "a non-empty list of instagram, tiktok, youtube"),
+    ({"platforms": ["instagram", "myspace"]}, "platforms", "one of instagram, tiktok, youtube"),
+    ({"compensation": "barter"}, "compensation", "one of gifting, paid, affiliate"),
+    ({"product_price": None}, "product_price", "a value (required)"),
+], ids=["unknown-field", "unknown-niche", "negative-price", "nan-budget", "platforms-string", "unknown-platform",
+        "unknown-compensation", "missing-price"])
+def test_brief_refuses_a_wrong_field_naming_it_and_the_accepted_values(change, field, accepted):
+    # when
+    with pytest.raises(BriefError) as caught:
+        Brief.from_mapping({**VALID, **change})
+    # then
+    assert caught.value.field == field
+    assert str(caught.value).startswith(f"{field}: got ")
+    assert accepted in str(caught.value)
+
+
+def test_brief_normalises_spelling_and_fills_defaults():
+    # when
+    brief = Brief.from_mapping({**VALID, "niche": " Beauty ", "platforms": ["TikTok"], "budget": 1000})
+    # then
+    assert brief.niche == "beauty" and brief.platforms == ("tiktok",)
+    assert brief.compensation == "gifting" and brief.budget == 1000.0
+    assert brief.gift == pytest.approx(30 + brief.shipping_cost)

@@ -1,0 +1,192 @@
+"""Backtests of the engine on held-out campaigns, and, for simulated data, against the truth.
+
+- forecast: for each held-out campaign, the forecast of its actual roster (who was paid, as the posts show)
+  against what was observed: 80% interval coverage and the median absolute percentage error of the median,
+  beside the truth's own error on the same campaigns;
+- roster (simulated data): the engine's roster for a budget scored by the truth, against an oracle that picks
+  with the truth;
+- ranking (simulated data): NDCG@50 of the ranking by predicted profit against true expected profit, beside
+  rankings by followers and by the tier x platform x niche median engagement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models import features as F
+from models import metrics
+from models.brief import Brief
+from models.candidates import score
+from models.forecast import simulate, summarise
+from models.ranking import creator_values, rank
+from models.roster import Slopes, choose, lift_slopes, value
+from training.datasets import Dataset
+from training.prepare import held_out
+
+BRIEF_FIELDS = ("niche", "product_price", "baseline_units_per_month", "compensation", "marketplace",
+                "discount_code", "gift_value", "commission_rate", "weeks", "margin")
+
+
+def brief_of(campaign: dict, **extra) -> Brief:
+    """The brief a planner would have written for a recorded campaign."""
+    fields = {k: campaign[k] for k in BRIEF_FIELDS if k in campaign and pd.notna(campaign[k])}
+    fields["discount_code"] = bool(fields.get("discount_code", False))
+    for name in ("product_price", "baseline_units_per_month", "weeks", "gift_value", "commission_rate", "margin"):
+        if name in fields:
+            fields[name] = float(fields[name])
+    return Brief.from_mapping({**fields, **extra})
+
+
+def candidates_of(dataset: Dataset) -> pd.DataFrame:
+    creators = F.with_history(dataset.creators, F.creator_history(dataset.posts, dataset.creators))
+    return F.with_track_record(creators, F.creator_track_record(dataset.posts, dataset.creators))
+
+
+def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: int = 0) -> dict[str, float]:
+    """Coverage and MdAPE of forecasts of held-out campaigns' rosters against observed incremental units/month."""
+    campaigns = dataset.campaigns[dataset.campaigns["units_per_month_during"].notna()]
+    campaigns = campaigns[held_out(campaigns["campaign_id"])]
+    creators = candidates_of(dataset).set_index("creator_id", drop=False)
+    rosters = dataset.truth.get("truth_rosters")
+    rows = []
+    for campaign in campaigns.to_dict("records"):
+        if rosters is not None:  # the simulator knows everyone who was invited, posting or not
+            members = rosters.loc[rosters["campaign_id"] == campaign["campaign_id"], "creator_id"]
+        else:
+            members = dataset.posts.loc[dataset.posts["campaign_id"] == campaign["campaign_id"], "creator_id"]
+        invited = creators.loc[pd.unique(members)].reset_index(drop=True)
+        brief = brief_of(campaign)
+        scored = score(brief, invited, models)
+        rng = np.random.default_rng(seed)
+        draws_ = simulate(brief, scored, np.ones(len(scored), dtype=bool), models["lift"],
+                          rng.random((draws, len(scored))), rng.standard_normal(draws))
+        bands = summarise(brief, draws_)["incremental_units_per_month"]
+        rows.append({"campaign_id": campaign["campaign_id"], **bands,
+                     "observed": campaign["units_per_month_during"] - campaign["baseline_units_per_month"]})
+    table = pd.DataFrame(rows)
+    out = {"forecast.campaigns": float(len(table)),
+           "forecast.coverage_80": metrics.coverage(table["observed"], table["p10"], table["p90"]),
+           "forecast.mdape": metrics.mdape(table["observed"], table["p50"])}
+    truth = dataset.truth.get("truth_campaigns")
+    if truth is not None:
+        expected = table["campaign_id"].map(truth.set_index("campaign_id")["expected_incremental_units_per_month"])
+        out["forecast.mdape_truth"] = metrics.mdape(table["observed"], expected.to_numpy(dtype=float))
+    return out
+
+
+def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, cfg=None) -> pd.DataFrame:
+    """Per candidate, the truth's expected engagements, attributed units (over the campaign) and cost."""
+    from training.simulation import expectations as ex
+
+    campaign = _as_campaign(brief)
+    people = candidates.merge(latents, on="creator_id", how="left")
+    expected = ex.roster_posts(campaign, people)
+    per = expected.assign(eng=expected["weight"] * expected["expected_engagements"],
+                          conv=expected["weight"] * expected["expected_conversions"])
+    sums = per.groupby("creator_id", sort=False)[["eng", "conv"]].sum().reindex(people["creator_id"])
+    return pd.DataFrame({"creator_id": people["creator_id"].to_numpy(), "platform": people["platform"].to_numpy(),
+                         "niche": people["niche"].to_numpy(),
+                         "tier": np.asarray(F.TIERS)[F.tier_index(people["followers"].to_numpy())],
+                         "engagements": sums["eng"].to_numpy(), "conversions": sums["conv"].to_numpy()})
+
+
+def _as_campaign(brief: Brief) -> dict:
+    return {"niche": brief.niche, "product_price": brief.product_price, "compensation": brief.compensation,
+            "marketplace": brief.marketplace, "discount_code": brief.discount_code, "weeks": brief.weeks,
+            "baseline_units_per_month": brief.baseline_units_per_month, "gift_value": brief.gift_value,
+            "commission_rate": brief.commission_rate}
+
+
+def true_units(brief: Brief, roster: pd.DataFrame, latents: pd.DataFrame) -> float:
+    """The truth's expected incremental units/month of inviting `roster` (creators-table rows)."""
+    from training.simulation import expectations as ex
+
+    people = roster.merge(latents, on="creator_id", how="left")
+    return ex.expected_campaign_outcome(_as_campaign(brief), people)["expected_incremental_units_per_month"]
+
+
+def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
+                    budget: float) -> dict[str, float]:
+    """The engine's roster against an oracle that knows the truth, both scored by the truth, same budget."""
+    from models.forecast import plan_slopes
+
+    scored = score(brief, candidates, models)
+    pool = np.ones(len(scored), dtype=bool)
+    engine = choose(scored, budget, plan_slopes(brief, scored, budget, models["lift"], None, pool), None, pool)
+    truth = _truth_frame(brief, candidates, latents).assign(cost=scored["cost"].to_numpy())
+    slopes = _truth_slopes(brief, candidates, latents, truth, budget)
+    oracle = choose(truth, budget, slopes)
+    engine_units = true_units(brief, candidates[engine], latents)
+    oracle_units = true_units(brief, candidates[oracle], latents)
+    return {"roster.true_units": engine_units, "roster.oracle_units": oracle_units,
+            "roster.share_of_oracle": engine_units / oracle_units if oracle_units > 0 else float("nan"),
+            "roster.creators": float(engine.sum()), "roster.oracle_creators": float(oracle.sum())}
+
+
+def _truth_slopes(brief, candidates, latents, truth, budget, rounds: int = 2, step: float = 1.5) -> Slopes:
+    """Secant slopes of the truth's lift with engagement (or conversions) scaled around the oracle's roster."""
+    from training.simulation import expectations as ex
+
+    campaign = _as_campaign(brief)
+    slopes = Slopes(1.0 / max(truth["engagements"].mean(), 1.0), 1.0 / max(truth["conversions"].mean(), 1e-6))
+    for _ in range(rounds):
+        chosen = choose(truth, budget, slopes)
+        posts = ex.roster_posts(campaign, candidates[chosen].merge(latents, on="creator_id", how="left"))
+
+        def units(e: float = 1.0, c: float = 1.0) -> float:
+            scaled = posts.assign(expected_engagements=posts["expected_engagements"] * e,
+                                  expected_impressions=posts["expected_impressions"] * e,
+                                  expected_conversions=posts["expected_conversions"] * c)
+            return ex.lift_from_posts(campaign, scaled)["expected_incremental_units_per_month"]
+
+        def reach(e: float) -> float:
+            return value(truth.assign(engagements=truth["engagements"] * e), chosen, Slopes(1.0, 0.0))
+
+        conv = float(truth.loc[chosen, "conversions"].sum())
+        s_e = (units(e=step) - units(e=1 / step)) / max(reach(step) - reach(1 / step), 1e-9)
+        s_c = (units(c=step) - units(c=1 / step)) / max(conv * (step - 1 / step), 1e-9)
+        slopes = Slopes(max(s_e, 0.0), max(s_c, 0.0))
+    return slopes
+
+
+def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
+    """NDCG@k of ordering by `scores` (ties broken by position), with non-negative gains."""
+    gains = np.maximum(np.asarray(gains, dtype=float), 0.0)
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")[:k]
+    ideal = np.sort(gains)[::-1][:k]
+    best = float((ideal * discount[:len(ideal)]).sum())
+    return float((gains[order] * discount[:len(order)]).sum()) / best if best > 0 else float("nan")
+
+
+def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
+                     budget: float) -> dict[str, float]:
+    """NDCG@50 of ranking by predicted profit against each creator's true expected profit: what the creator adds
+    to the roster the truth would pick for `budget` (incremental revenue x margin - cost), beside two hand
+    rankings: by followers, and by the tier x platform x niche median of engagements per dollar."""
+    scored = score(brief, candidates, models)
+    ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
+    predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
+    truth = _truth_frame(brief, candidates, latents).assign(cost=scored["cost"].to_numpy())
+    roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
+    base = true_units(brief, candidates[roster], latents)
+    added = np.empty(len(candidates))
+    for i in range(len(candidates)):
+        other = roster.copy()
+        other[i] = not roster[i]
+        units = true_units(brief, candidates[other], latents)
+        added[i] = base - units if roster[i] else units - base
+    true_profit = added * brief.months * brief.product_price * brief.margin_or_revenue - scored["cost"].to_numpy()
+    ids = candidates["creator_id"].to_numpy()
+    by_hand = pd.DataFrame({"tier": scored["tier"], "platform": scored["platform"], "niche": scored["niche"],
+                            "per_dollar": np.exp(candidates["hist_log_er_mean"].to_numpy(dtype=float))
+                            * candidates["followers"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)})
+    group = by_hand.groupby(["tier", "platform", "niche"])["per_dollar"].transform("median").fillna(0.0)
+    return {"ranking.ndcg50": ndcg(predicted.reindex(ids).to_numpy(), true_profit),
+            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
+            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
+
+
+__all__ = ["brief_of", "candidates_of", "creator_values", "forecast_backtest", "lift_slopes", "ndcg",
+           "ranking_backtest", "roster_backtest", "true_units"]
