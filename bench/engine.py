@@ -65,11 +65,11 @@ def main() -> None:
         X_e = F.matrix("engagement", context, models["engagement"].features_)
         X_c = F.matrix("conversion", context, models["conversion"].features_)
 
-        def raw():
+        def raw(X_e=X_e, X_c=X_c):
             models["engagement"].booster_.predict(X_e)
             models["conversion"].booster_.predict(X_c)
 
-        def ranked():
+        def ranked(pool=pool):
             rank(brief, pool, score(brief, pool, models), models, "profit", top_k=50)
 
         t_raw, t_rank = timed(raw, repeats), timed(ranked, repeats)

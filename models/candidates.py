@@ -25,16 +25,24 @@ def asking_price(creators: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(price), price, card)
 
 
-def score(brief: Brief, creators: pd.DataFrame, models: dict) -> pd.DataFrame:
+def conversion_bands(models: dict, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    """p10/p50/p90 of attributed units per post (negative binomial quantiles: costly, so only where shown)."""
+    bands = models["conversion"].predict(rows)
+    return {q: bands[q] for q in ("p10", "p50", "p90")}
+
+
+def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False) -> pd.DataFrame:
     """One row per candidate with its expectations for this campaign.
 
     Columns: creator_id, platform, niche, tier, followers, price; posting (probability), posts (expected);
-    engagements_per_post and conversions_per_post (mean, p10, p50, p90); engagements and conversions (expected
-    over the campaign); cost (expected USD) and cost_if_posting.
+    engagements_per_post (mean, p10, p50, p90) and conversions_per_post_mean (and its p10/p50/p90 when `bands`);
+    engagements and conversions (expected over the campaign); cost (expected USD) and cost_if_posting.
     """
     rows = candidate_rows(brief, creators)
     rate = models["engagement"].predict(rows)
-    units = models["conversion"].predict(rows)
+    units = {"mean": models["conversion"].predict_mean(rows)}
+    if bands:
+        units.update(conversion_bands(models, rows))
     followers = rows["followers"].to_numpy(dtype=float)
     posting = POST_PROBABILITY[brief.compensation]
     per_creator = POSTS_IF_POSTING[brief.compensation]
@@ -47,7 +55,8 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict) -> pd.DataFrame:
     })
     for q in ("mean", "p10", "p50", "p90"):
         out[f"engagements_per_post_{q}"] = rate[q] * followers
-        out[f"conversions_per_post_{q}"] = units[q]
+    for q, values in units.items():
+        out[f"conversions_per_post_{q}"] = values
     out["engagements"] = out["posts"] * out["engagements_per_post_mean"]
     out["conversions"] = out["posts"] * out["conversions_per_post_mean"]
     if brief.compensation == "gifting":

@@ -232,11 +232,17 @@ def with_track_record(creators: pd.DataFrame, track: pd.DataFrame) -> pd.DataFra
                            track_followers_k=aligned["track_followers_k"].to_numpy())
 
 
+def engaged_pools(platform) -> np.ndarray:
+    """The engaged-audience pool of each platform value (economics.ENGAGED_POOL; the smallest if unknown)."""
+    platform = np.asarray(platform, dtype=object)
+    names, where = np.unique(platform.astype(str), return_inverse=True)
+    fallback = min(ENGAGED_POOL.values())
+    return np.array([ENGAGED_POOL.get(n, fallback) for n in names], dtype=float)[where.reshape(platform.shape)]
+
+
 def unique_engagements(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     """Engaged people reached by a cell's summed engagements, after audience overlap (see economics)."""
-    fallback = min(ENGAGED_POOL.values())
-    pool = np.array([ENGAGED_POOL.get(p, fallback) for p in platform], dtype=float) if len(platform) < 256 \
-        else pd.Series(platform).map(ENGAGED_POOL).fillna(fallback).to_numpy(dtype=float)
+    pool = engaged_pools(platform)
     return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
 
 

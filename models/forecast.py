@@ -12,7 +12,7 @@ import pandas as pd
 
 from models.brief import Brief
 from models.candidates import eligible
-from models.features import unique_engagements
+from models.features import engaged_pools
 from models.roster import Limits, Slopes, choose, lift_slopes
 
 Z90 = 1.2815515655446004
@@ -60,8 +60,8 @@ def simulate(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_model,
     membership = np.zeros((len(picked), len(cells)))
     membership[np.arange(len(picked)), cell_of] = 1.0
     cell_eng = (posted * eng) @ membership
-    cell_platform = np.array([c.split("/")[0] for c in cells])
-    unique = unique_engagements(cell_eng.ravel(), np.tile(cell_platform, draws)).reshape(cell_eng.shape).sum(1)
+    pools = engaged_pools([c.split("/")[0] for c in cells])
+    unique = (pools * -np.expm1(-cell_eng / pools)).sum(axis=1)
     rows = pd.DataFrame({"pred_engagements": posted @ eng, "pred_unique_engagements": unique,
                          "pred_conversions": posted @ conv, "creators": posted.sum(1), "posts": posted @ per})
     rows = rows.assign(**{k: v for k, v in brief.context().items() if k not in rows.columns})

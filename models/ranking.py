@@ -9,7 +9,7 @@ import pandas as pd
 
 from models import features as F
 from models.brief import OBJECTIVES, Brief
-from models.candidates import candidate_rows, eligible
+from models.candidates import candidate_rows, conversion_bands, eligible
 from models.forecast import initial_slopes
 from models.roster import Slopes
 
@@ -75,14 +75,15 @@ def contributions(model, rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values, columns=model.features_, index=rows.index)
 
 
-def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, brief: Brief, objective: str,
-             top: int = 3) -> list[list[str]]:
+def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, norms: np.ndarray, brief: Brief,
+             objective: str, top: int = 3) -> list[list[str]]:
+    """Top reasons of each row: the largest model contributions, and for paid posts the price against the
+    median price of the candidates' tier and platform (`norms`)."""
     parts = []
     if objective in ("engagement", "profit", "roi"):
         parts.append(("engagement", contributions(models["engagement"], rows)))
     if objective in ("conversions", "profit", "roi"):
         parts.append(("conversions", contributions(models["conversion"], rows)))
-    norms = scored.groupby(["tier", "platform"])["price"].transform("median").to_numpy()
     out = []
     for pos in range(len(rows)):
         row = rows.iloc[pos].to_dict() | {"price": scored["price"].iloc[pos]}
@@ -108,7 +109,9 @@ def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes) -> dict[s
     """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, profit, ROI."""
     posts = scored["posts"].to_numpy()
     eng = {q: posts * scored[f"engagements_per_post_{q}"].to_numpy() for q in QUANTS}
-    conv = {q: posts * scored[f"conversions_per_post_{q}"].to_numpy() for q in QUANTS}
+    # without conversion bands (see candidates.conversion_bands) every quantile is the mean
+    conv = {q: posts * scored.get(f"conversions_per_post_{q}", scored["conversions_per_post_mean"]).to_numpy()
+            for q in QUANTS}
     mean_conv = scored["conversions"].to_numpy()
     platform = scored["platform"].to_numpy()
     revenue = {}
@@ -150,18 +153,24 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
         return []
     budget = budget or brief.budget or float(np.sort(scored.loc[pool, "cost"].to_numpy())[:50].sum())
     slopes = initial_slopes(brief, scored, budget, models["lift"], pool)
-    values = creator_values(brief, scored, slopes)
-    key = values[SORT_KEY[objective]]["p50"]
+    key = creator_values(brief, scored.drop(columns=[f"conversions_per_post_{q}" for q in QUANTS],
+                                            errors="ignore"), slopes)[SORT_KEY[objective]]["p50"]
+    if objective == "conversions":
+        key = scored["conversions"].to_numpy()  # expected units, not the (integer) median
     order = np.lexsort((scored["creator_id"].to_numpy(), -key))
     order = order[pool[order]][:top_k]
     rows = candidate_rows(brief, creators).iloc[order]
-    reasons = _reasons(models, rows, scored.iloc[order], brief, objective)
+    top = scored.iloc[order].reset_index(drop=True)
+    top = top.assign(**{f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows).items()})
+    values = creator_values(brief, top, slopes)
+    norms = scored.groupby(["tier", "platform"])["price"].transform("median").to_numpy()[order]
+    reasons = _reasons(models, rows, top, norms, brief, objective)
     out = []
-    for position, (i, why) in enumerate(zip(order, reasons, strict=True), start=1):
-        record = {"rank": position, "creator_id": scored["creator_id"].iloc[i],
-                  "platform": scored["platform"].iloc[i], "niche": scored["niche"].iloc[i],
-                  "tier": scored["tier"].iloc[i], "followers": int(scored["followers"].iloc[i]),
-                  "price_per_post": float(scored["price"].iloc[i]), "expected_posts": float(scored["posts"].iloc[i])}
+    for i, why in enumerate(reasons):
+        record = {"rank": i + 1, "creator_id": top["creator_id"].iloc[i],
+                  "platform": top["platform"].iloc[i], "niche": top["niche"].iloc[i],
+                  "tier": top["tier"].iloc[i], "followers": int(top["followers"].iloc[i]),
+                  "price_per_post": float(top["price"].iloc[i]), "expected_posts": float(top["posts"].iloc[i])}
         for name, bands in values.items():
             record[name] = {q: float(bands[q][i]) for q in QUANTS}
         record["reasons"] = why

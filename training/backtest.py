@@ -134,13 +134,13 @@ def _truth_slopes(brief, candidates, latents, truth, budget, rounds: int = 2, st
         chosen = choose(truth, budget, slopes)
         posts = ex.roster_posts(campaign, candidates[chosen].merge(latents, on="creator_id", how="left"))
 
-        def units(e: float = 1.0, c: float = 1.0) -> float:
+        def units(e: float = 1.0, c: float = 1.0, posts=posts) -> float:
             scaled = posts.assign(expected_engagements=posts["expected_engagements"] * e,
                                   expected_impressions=posts["expected_impressions"] * e,
                                   expected_conversions=posts["expected_conversions"] * c)
             return ex.lift_from_posts(campaign, scaled)["expected_incremental_units_per_month"]
 
-        def reach(e: float) -> float:
+        def reach(e: float, chosen=chosen) -> float:
             return value(truth.assign(engagements=truth["engagements"] * e), chosen, Slopes(1.0, 0.0))
 
         conv = float(truth.loc[chosen, "conversions"].sum())
