@@ -13,9 +13,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Simulate a dataset, train and register the models, promote them if they beat the champion (or if there is
+# none yet), then forecast the design's reference campaign with the champion.
 run: $(STAMP)
-	$(BIN)/microlift simulate --creators 5000 --campaigns 100 --seed 0 --out $(DATA)
+	$(BIN)/microlift simulate --creators 6000 --campaigns 200 --seed 0 --out $(DATA)
 	$(BIN)/microlift validate --data $(DATA)
+	$(BIN)/microlift train --data $(DATA) --register --quiet
+	-$(BIN)/microlift promote --data $(DATA)
+	$(BIN)/microlift forecast --campaign data/sample/reference_campaign.json --candidates $(DATA)
 
 test: $(STAMP)
 	$(BIN)/ruff check models training serving tests bench
