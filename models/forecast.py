@@ -198,7 +198,14 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     budgets = budget * np.geomspace(0.25, 4.0, curve_points)
     rosters = _rosters(scored, budgets, curve_points // 2, main, slopes, limits, pool)
     union = rosters[max(rosters)]
-    columns = np.cumsum(union) - 1  # column of each creator of the largest roster in `uniforms`
+    # Each creator of the largest roster gets a column of `uniforms`, ordered by what the creator is (not by row
+    # position or id), so reordering or renaming candidates draws the same futures for the same creators.
+    members = np.flatnonzero(union)
+    content = scored.iloc[members]
+    order = np.lexsort((content["cost"].to_numpy(), content["conversions"].to_numpy(),
+                        content["engagements"].to_numpy(), content["followers"].to_numpy()))
+    columns = np.zeros(len(scored), dtype=int)
+    columns[members[order]] = np.arange(len(members))
     uniforms = rng.random((draws, int(union.sum())))
     summary = summarise(brief, simulate(brief, scored, main, lift_model, uniforms[:, columns[main]], noise))
     curve = budget_curve(brief, scored, budgets, rosters, lift_model, uniforms, columns, noise)

@@ -128,6 +128,10 @@ def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes) -> dict[s
     else:
         commission = brief.commission * brief.product_price
         cost = {q: brief.gift + commission * conv[q] for q in QUANTS}
+        cost["p50"] = brief.gift + commission * mean_conv  # the same expected cost the ranking sorts on
+    # a skewed count's mean can exceed its p90: keep every range ordered around its middle value
+    revenue = {"p10": np.minimum(revenue["p10"], revenue["p50"]), "p50": revenue["p50"],
+               "p90": np.maximum(revenue["p90"], revenue["p50"])}
     margin = brief.margin_or_revenue
     profit = {"p10": revenue["p10"] * margin - cost["p90"], "p50": revenue["p50"] * margin - cost["p50"],
               "p90": revenue["p90"] * margin - cost["p10"]}

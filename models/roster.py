@@ -9,6 +9,7 @@ niche/platform cell, so a lazy greedy by gain per dollar, followed by single swa
 
 from __future__ import annotations
 
+import copy
 import heapq
 from dataclasses import dataclass, field
 
@@ -70,8 +71,9 @@ def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_mod
     scale = np.asarray(factors)
 
     def slope(level: float, values: np.ndarray) -> float:
-        x = level * scale
-        return float(np.polyfit(x, values, 1)[0]) if level > 0 else 0.0
+        if level <= 0 or np.ptp(values) <= 1e-9 * max(float(np.abs(values).max()), 1.0):
+            return 0.0  # the model does not move over the whole range: no slope, not rounding noise
+        return float(np.polyfit(level * scale, values, 1)[0])
 
     s_e = slope(uniq, answers[:len(factors)])
     s_c = slope(conv, answers[len(factors):])
@@ -128,10 +130,12 @@ class _Roster:
 
 
 def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits | None = None,
-           pool: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
+           pool: np.ndarray | None = None, start: np.ndarray | None = None, seeds: int = 3) -> np.ndarray:
     """Boolean selection of creators within `budget` (USD) and `limits`, maximising `value`.
 
     `pool` restricts the candidates; `start` is a selection to keep and extend (for nested budget curves).
+    Greedy by gain per dollar can skip one expensive creator worth more than many cheap ones, so the greedy is
+    also run starting from each of the `seeds` most valuable affordable creators, and the best result is kept.
     Raises ValueError when the must-include creators alone break the budget or a limit, or when the minimum
     number of creators cannot be reached.
     """
@@ -139,49 +143,64 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     ids = scored["creator_id"].to_numpy()
     usable = np.ones(len(scored), dtype=bool) if pool is None else pool.copy()
     usable &= ~np.isin(ids, limits.exclude) & (scored["cost"].to_numpy() >= 0)
-    state = _Roster(scored, slopes, limits)
+    base = _Roster(scored, slopes, limits)
     for creator in limits.must_include:
         where = np.flatnonzero(ids == creator)
         if not len(where):
             raise ValueError(f"must_include: creator {creator!r} is not among the candidates")
-        if not state.allowed(where[0], budget):
+        if not base.allowed(where[0], budget):
             raise ValueError(f"must_include: creator {creator!r} does not fit the budget or the limits")
-        state.add(where[0])
+        base.add(where[0])
     if start is not None:
-        for i in np.flatnonzero(start & ~state.chosen):
-            if not state.allowed(i, budget):
+        for i in np.flatnonzero(start & ~base.chosen):
+            if not base.allowed(i, budget):
                 raise ValueError("the starting roster does not fit the budget or the limits")
-            state.add(i)
-    kept = state.chosen.copy()
-    # Lazy greedy: gains only shrink as cells fill (concave), so a stale gain is an upper bound.
-    cost = np.maximum(scored["cost"].to_numpy(dtype=float), 1e-6)
+            base.add(i)
+    kept = base.chosen.copy()
+    standalone = slopes.engagement * base.eng + slopes.conversion * base.conv
+    affordable = np.flatnonzero(usable & ~kept & (base.spent + base.cost <= budget + 1e-9))
+    starts = [None, *affordable[np.argsort(-standalone[affordable], kind="stable")[:seeds]]]
+    best, best_value = None, -np.inf
+    for first in starts:
+        state = copy.deepcopy(base)
+        if first is not None:
+            if not state.allowed(first, budget):
+                continue
+            state.add(first)
+        _greedy(state, usable, budget, limits)
+        _improve(state, usable & ~kept, budget)
+        found = value(scored, state.chosen, slopes)
+        if found > best_value + 1e-12 * max(abs(found), 1.0):
+            best, best_value = state, found
+    if best.chosen.sum() < limits.min_creators:
+        raise ValueError(f"min_creators: only {int(best.chosen.sum())} creators fit the budget of {budget:,.0f} "
+                         f"USD and the limits; asked for {limits.min_creators}")
+    return best.chosen
+
+
+def _greedy(state: _Roster, usable: np.ndarray, budget: float, limits: Limits) -> None:
+    """Lazy greedy by gain per dollar: gains only shrink as cells fill (concave), so a stale gain is a bound."""
+    cost = np.maximum(state.cost, 1e-6)
     heap = [(-state.gain(i) / cost[i], i) for i in np.flatnonzero(usable & ~state.chosen)]
     heapq.heapify(heap)
     while heap:
-        bound, i = heapq.heappop(heap)
+        _, i = heapq.heappop(heap)
         if not state.allowed(i, budget):
             continue
         density = state.gain(i) / cost[i]
-        if heap and density < -heap[0][0] - 1e-12:
+        if heap and density < -heap[0][0] * (1 - 1e-9):
             heapq.heappush(heap, (-density, i))
             continue
         if density <= 0 and state.chosen.sum() >= limits.min_creators:
             break
         state.add(i)
-    _improve(state, usable & ~kept, budget)
-    if state.chosen.sum() < limits.min_creators:
-        raise ValueError(f"min_creators: only {int(state.chosen.sum())} creators fit the budget of {budget:,.0f} "
-                         f"USD and the limits; asked for {limits.min_creators}")
-    return state.chosen
 
 
 def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5, width: int = 40) -> None:
     """Single swaps (one chosen creator out, one of the strongest outsiders in) while they raise the objective.
 
-    Only creators in `movable` leave or join; skipped when limits apply (a swap would have to respect them).
+    Only creators in `movable` leave or join; a swap must keep every limit.
     """
-    if any(state.caps.values()):
-        return
     s_e, s_c = state.slopes.engagement, state.slopes.conversion
     standalone = s_e * state.eng + s_c * state.conv
     for _ in range(rounds):
@@ -206,6 +225,10 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
                     - unique_engagement(total_j, state.platform[j])
             gain = s_e * reach + s_c * (state.conv[j] - state.conv[inside])
             fits = state.spent - state.cost[inside] + state.cost[j] <= budget + 1e-9
+            for kind, caps in state.caps.items():
+                group = state.groups[kind][j]
+                if group in caps and state.counts.get((kind, group), 0) >= caps[group]:
+                    fits &= state.groups[kind][inside] == group  # full group: only a swap within it keeps the cap
             gain = np.where(fits, gain, -np.inf)
             k = int(np.argmax(gain))
             if gain[k] > best[0]:
@@ -215,5 +238,8 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
         _, i, j = best
         state.chosen[i], state.chosen[j] = False, True
         state.spent += state.cost[j] - state.cost[i]
+        for kind in state.caps:
+            state.counts[(kind, state.groups[kind][i])] -= 1
+            state.counts[(kind, state.groups[kind][j])] = state.counts.get((kind, state.groups[kind][j]), 0) + 1
         state.cell_eng[state.cell[i]] -= state.eng[i]
         state.cell_eng[state.cell[j]] = state.cell_eng.get(state.cell[j], 0.0) + state.eng[j]
