@@ -132,6 +132,15 @@ def overlap_share(scored: pd.DataFrame) -> float:
     return 1.0 - unique / scored["engagements"].sum()
 
 
+MILP_CASES = [
+    pytest.param("gifting", 0, False, id="gifting-spread"),
+    pytest.param("gifting", 1, True, id="gifting-crowded"),
+    pytest.param("paid", 2, False, id="paid-spread"),
+    pytest.param("paid", 3, True, id="paid-crowded"),
+    pytest.param("affiliate", 4, False, id="affiliate-spread"),
+    pytest.param("affiliate", 5, True, id="affiliate-crowded"),
+]
+
 
 @pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
 def test_roster_is_within_two_percent_of_the_exact_optimum(world, kind, seed, crowded, record_property):
@@ -528,6 +537,9 @@ def test_renaming_and_reordering_candidates_keeps_the_ranking(world, objective):
 # ---------------------------------------------------------------------------------------------------------------
 # Ranking
 # ---------------------------------------------------------------------------------------------------------------
+
+RANK_CASES = [pytest.param(kind, objective, id=f"{kind}-{objective}")
+              for kind in ("paid", "affiliate") for objective in OBJECTIVES]
 
 
 @pytest.mark.parametrize(("kind", "objective"), RANK_CASES)
