@@ -106,10 +106,10 @@ def _rosters(scored: pd.DataFrame, budgets: np.ndarray, middle: int, main: np.nd
     """Nested rosters for the curve: larger budgets extend the main roster, smaller ones choose within it."""
     rosters = {middle: main}
     for k in range(middle + 1, len(budgets)):
-        rosters[k] = choose(scored, float(budgets[k]), slopes, limits, pool, start=rosters[k - 1])
+        rosters[k] = choose(scored, float(budgets[k]), slopes, limits, pool, start=rosters[k - 1], seeds=0)
     for k in range(middle - 1, -1, -1):
         try:
-            rosters[k] = choose(scored, float(budgets[k]), slopes, limits, rosters[k + 1])
+            rosters[k] = choose(scored, float(budgets[k]), slopes, limits, rosters[k + 1], seeds=0)
         except ValueError:  # e.g. the must-include creators do not fit the smaller budgets
             break
     return rosters
