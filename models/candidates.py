@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from models import features as F
 from models.brief import Brief
 from models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS
 from models.vocabulary import TIERS, tier_index
@@ -25,6 +26,17 @@ def asking_price(creators: pd.DataFrame) -> np.ndarray:
     return np.where(np.isfinite(price), price, card)
 
 
+def shared_matrices(models: dict, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Both models' feature matrices, each shared feature built once (conversion's features include engagement's)."""
+    names_e, names_c = models["engagement"].features_, models["conversion"].features_
+    union = list(dict.fromkeys([*names_c, *names_e]))
+    X = F.matrix("conversion", rows, union) if set(names_e) <= set(F.FEATURES["conversion"]) else None
+    if X is None:
+        return F.matrix("engagement", rows, names_e), F.matrix("conversion", rows, names_c)
+    where = {name: j for j, name in enumerate(union)}
+    return X[:, [where[n] for n in names_e]], X[:, [where[n] for n in names_c]]
+
+
 def conversion_bands(models: dict, rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """p10/p50/p90 of attributed units per post (negative binomial quantiles: costly, so only where shown)."""
     bands = models["conversion"].predict(rows)
@@ -39,8 +51,9 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = Fals
     engagements and conversions (expected over the campaign); cost (expected USD) and cost_if_posting.
     """
     rows = candidate_rows(brief, creators)
-    rate = models["engagement"].predict(rows)
-    units = {"mean": models["conversion"].predict_mean(rows)}
+    X_e, X_c = shared_matrices(models, rows)
+    rate = models["engagement"].predict(rows, X_e)
+    units = {"mean": models["conversion"].predict_mean(rows, X_c)}
     if bands:
         units.update(conversion_bands(models, rows))
     followers = rows["followers"].to_numpy(dtype=float)

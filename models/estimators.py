@@ -116,13 +116,13 @@ class EngagementModel(_Model):
         self.smearing_ = float(np.mean(np.exp(residual)))  # E[ER] = exp(E[ln ER]) x smearing (Duan 1983)
         return self
 
-    def predict_log(self, rows: pd.DataFrame) -> np.ndarray:
-        """Expected ln engagement rate."""
-        return self.booster_.predict(self._X(rows))
+    def predict_log(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
+        """Expected ln engagement rate (`X`: the rows' feature matrix, when the caller has built it already)."""
+        return self.booster_.predict(self._X(rows) if X is None else X)
 
-    def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Engagement rate per follower: mean, and the p10/p50/p90 of what will be observed."""
-        mid = self.predict_log(rows)
+        mid = self.predict_log(rows, X)
         return {"mean": np.exp(mid) * self.smearing_, "p10": np.exp(mid + self.residual_low_),
                 "p50": np.exp(mid), "p90": np.exp(mid + self.residual_high_)}
 
@@ -166,9 +166,9 @@ class ConversionModel(_Model):
         self.dispersion_ = float(max(((y - mu) ** 2 - y).sum() / max((mu**2).sum(), 1e-9), 1e-6))
         return self
 
-    def predict_mean(self, rows: pd.DataFrame) -> np.ndarray:
-        """Expected attributed units per post."""
-        return np.exp(self.booster_.predict(self._X(rows), raw_score=True) + self.offset(rows))
+    def predict_mean(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
+        """Expected attributed units per post (`X`: the rows' feature matrix, if already built)."""
+        return np.exp(self.booster_.predict(self._X(rows) if X is None else X, raw_score=True) + self.offset(rows))
 
     def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """Attributed units per post: mean, and the p10/p50/p90 of what will be observed (negative binomial)."""

@@ -40,10 +40,13 @@ def log_engagement_rate(engagements, followers) -> np.ndarray:
 
 
 def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
-    """Integer code of each value in the vocabulary; unknown or missing values get len(vocabulary)."""
+    """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
+    len(vocabulary). Distinct values are few, so they are looked up once each."""
+    found, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     lowered = pd.Index([v.lower() for v in vocabulary])
-    found = lowered.get_indexer(pd.Series(values, dtype=object).str.strip().str.lower())
-    return np.where(found < 0, len(vocabulary), found).astype(np.float32)
+    known = lowered.get_indexer([str(v).strip().lower() for v in distinct]) if len(distinct) else np.array([], int)
+    known = np.where(known < 0, len(vocabulary), known)
+    return np.where(found < 0, len(vocabulary), known[np.maximum(found, 0)] if len(known) else 0).astype(np.float32)
 
 
 def _num(rows: pd.DataFrame, name: str) -> np.ndarray:

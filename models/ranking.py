@@ -86,14 +86,13 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, norms: np.n
         parts.append(("conversions", contributions(models["conversion"], rows)))
     out = []
     for pos in range(len(rows)):
-        row = rows.iloc[pos].to_dict() | {"price": scored["price"].iloc[pos]}
+        row = pd.Series(rows.iloc[pos].to_dict() | {"price": scored["price"].iloc[pos]})
         candidates = []
         for quantity, table in parts:
             for feature, c in table.iloc[pos].items():
                 if feature in _CAMPAIGN_ONLY or abs(c) < 0.03:
                     continue
-                candidates.append((abs(c), f"{_describe(feature, pd.Series(row), brief)}: "
-                                           f"{math.expm1(c) * 100:+.0f}% {quantity}"))
+                candidates.append((abs(c), f"{_describe(feature, row, brief)}: {math.expm1(c) * 100:+.0f}% {quantity}"))
         if brief.compensation == "paid" and objective in ("profit", "roi") and norms[pos] > 0:
             ratio = scored["price"].iloc[pos] / norms[pos]
             if abs(ratio - 1) > 0.15:
@@ -163,7 +162,7 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
         key = scored["conversions"].to_numpy()  # expected units, not the (integer) median
     order = np.lexsort((scored["creator_id"].to_numpy(), -key))
     order = order[pool[order]][:top_k]
-    rows = candidate_rows(brief, creators).iloc[order]
+    rows = candidate_rows(brief, creators.reset_index(drop=True).iloc[order])
     top = scored.iloc[order].reset_index(drop=True)
     top = top.assign(**{f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows).items()})
     values = creator_values(brief, top, slopes)
