@@ -38,33 +38,31 @@ def _split(ids: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ~test & ~calibration, calibration, test
 
 
-def train_engagement(prep: Prepared, params: dict | None, seed: int, progress: bool, out: Trained) -> None:
-    posts = prep.posts
-    fit, calibration, test = _split(posts["creator_id"])
-    out.rows.update({"engagement.train": int(fit.sum()), "engagement.test": int(test.sum())})
-    model = EngagementModel(params, seed=seed)
-    with _bar(model.rounds, "engagement", progress) as bar:
-        model.fit(posts[fit], posts.loc[fit, "log_er"].to_numpy(),
-                  (posts[calibration], posts.loc[calibration, "log_er"].to_numpy()), progress=bar)
-    m, frame = score_engagement(model, prep, test, fit)
-    out.models["engagement"], out.evaluation["engagement"] = model, frame
+def _train_per_post(kind: str, model, rows: pd.DataFrame, target: str, scorer, prep: Prepared, progress: bool,
+                    out: Trained) -> None:
+    """Fit a per-post model on its training groups (early stopping and intervals on the calibration groups)
+    and score it on the held-out groups."""
+    fit, calibration, test = _split(rows["creator_id"])
+    out.rows.update({f"{kind}.train": int(fit.sum()), f"{kind}.test": int(test.sum())})
+    with _bar(model.rounds, kind, progress) as bar:
+        model.fit(rows[fit], rows.loc[fit, target].to_numpy(),
+                  (rows[calibration], rows.loc[calibration, target].to_numpy()), progress=bar)
+    m, frame = scorer(model, prep, test, fit)
+    out.models[kind], out.evaluation[kind] = model, frame
     out.metrics.update(m)
+
+
+def train_engagement(prep: Prepared, params: dict | None, seed: int, progress: bool, out: Trained) -> None:
+    _train_per_post("engagement", EngagementModel(params, seed=seed), prep.posts, "log_er", score_engagement, prep,
+                    progress, out)
 
 
 def train_conversion(prep: Prepared, params: dict | None, seed: int, progress: bool, out: Trained) -> None:
-    rows = prep.conversions
-    if rows.empty:
+    if prep.conversions.empty:
         out.skipped["conversion"] = "no campaign posts with observed conversions in the data"
         return
-    fit, calibration, test = _split(rows["creator_id"])
-    out.rows.update({"conversion.train": int(fit.sum()), "conversion.test": int(test.sum())})
-    model = ConversionModel(params, seed=seed)
-    with _bar(model.rounds, "conversion", progress) as bar:
-        model.fit(rows[fit], rows.loc[fit, "conversions"].to_numpy(),
-                  (rows[calibration], rows.loc[calibration, "conversions"].to_numpy()), progress=bar)
-    m, frame = score_conversion(model, prep, test, fit)
-    out.models["conversion"], out.evaluation["conversion"] = model, frame
-    out.metrics.update(m)
+    _train_per_post("conversion", ConversionModel(params, seed=seed), prep.conversions, "conversions",
+                    score_conversion, prep, progress, out)
 
 
 def train_lift(prep: Prepared, params: dict | None, seed: int, progress: bool, out: Trained) -> None:
