@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from models.brief import Brief
-from models.features import roster_aggregates, unique_engagement, unique_engagements
+from models.features import engaged_pools, roster_aggregates, unique_engagement, unique_engagements
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ class _Roster:
     def __init__(self, scored: pd.DataFrame, slopes: Slopes, limits: Limits):
         self.cell = (scored["platform"].astype(str) + "/" + scored["niche"].astype(str)).to_numpy()
         self.platform = scored["platform"].to_numpy()
+        self.pools = engaged_pools(self.platform)
         self.eng = scored["engagements"].to_numpy(dtype=float)
         self.conv = scored["conversions"].to_numpy(dtype=float)
         self.cost = scored["cost"].to_numpy(dtype=float)
@@ -181,7 +182,12 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
 def _greedy(state: _Roster, usable: np.ndarray, budget: float, limits: Limits) -> None:
     """Lazy greedy by gain per dollar: gains only shrink as cells fill (concave), so a stale gain is a bound."""
     cost = np.maximum(state.cost, 1e-6)
-    heap = [(-state.gain(i) / cost[i], i) for i in np.flatnonzero(usable & ~state.chosen)]
+    open_ = np.flatnonzero(usable & ~state.chosen)
+    before = np.array([state.cell_eng.get(c, 0.0) for c in state.cell[open_]])
+    pools = state.pools[open_]
+    reach = pools * (np.exp(-before / pools) - np.exp(-(before + state.eng[open_]) / pools))
+    gains = state.slopes.engagement * reach + state.slopes.conversion * state.conv[open_]
+    heap = list(zip((-gains / cost[open_]).tolist(), open_.tolist(), strict=True))
     heapq.heapify(heap)
     while heap:
         _, i = heapq.heappop(heap)
