@@ -776,3 +776,69 @@ def test_mlflow_models_serve_answers_invocations_with_ranges(trained, use, tmp_p
     assert list(served.columns) == ["mean", "p10", "p50", "p90"]
     assert (served["p10"] <= served["p50"]).all() and (served["p50"] <= served["p90"]).all()
     pd.testing.assert_frame_equal(served, expected, check_dtype=False)
+
+
+# --- the engine from the command line: rank, forecast, backtest with registered models ----------------------------
+
+def _brief_file(tmp_path: Path, **changes) -> Path:
+    brief = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 400, "compensation": "gifting",
+             "marketplace": "amazon", "weeks": 8, "budget": 3000, "top_k": 10, "draws": 200, **changes}
+    path = tmp_path / "campaign.json"
+    path.write_text(json.dumps(brief))
+    return path
+
+
+def test_forecast_command_prints_the_api_shaped_json(trained, dataset, use, tmp_path, capsys):
+    # given
+    use(trained)
+    campaign = _brief_file(tmp_path)
+    # when
+    code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1",
+                         "--json")
+    # then
+    assert code == 0, err
+    result = json.loads(out)
+    assert {k: str(v) for k, v in result["models"].items()} == {kind: "1" for kind in MODEL_KINDS}
+    assert 0 < result["roster"]["total_cost"] <= 3000
+    bands = result["forecast"]["units_per_month_during"]
+    assert bands["p10"] <= bands["p50"] <= bands["p90"]
+    curve = result["budget_curve"]
+    assert len(curve) >= 8 and curve[0]["budget"] == pytest.approx(750) and curve[-1]["budget"] == pytest.approx(12000)
+    medians = [point["incremental_units_per_month"]["p50"] for point in curve]
+    assert medians == sorted(medians)
+    assert "budget" in result["suggested_budget"]
+
+
+def test_rank_command_orders_by_the_objective_and_gives_reasons(trained, dataset, use, tmp_path, capsys):
+    # given
+    use(trained)
+    campaign = _brief_file(tmp_path, objective="conversions")
+    # when
+    code, out, err = cli(capsys, "rank", "--campaign", campaign, "--candidates", dataset, "--version", "1", "--json")
+    # then
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["objective"] == "conversions" and len(result["creators"]) == 10
+    assert all(row["reasons"] for row in result["creators"])
+    # and the table form prints one line per creator under a header
+    code, out, _ = cli(capsys, "rank", "--campaign", campaign, "--candidates", dataset, "--version", "1")
+    assert code == 0 and len([line for line in out.splitlines() if line[:3].strip().isdigit()]) == 10
+
+
+def test_a_bad_brief_names_the_field_and_what_is_accepted(trained, dataset, use, tmp_path, capsys):
+    use(trained)
+    campaign = _brief_file(tmp_path, niche="crypto")
+    code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1")
+    assert code == 2 and out == ""
+    assert "niche: got 'crypto'; expected one of beauty" in err
+    assert "Traceback" not in err
+
+
+def test_backtest_command_scores_held_out_campaigns(trained, dataset, use, capsys):
+    use(trained)
+    code, out, err = cli(capsys, "backtest", "--data", dataset, "--version", "1", "--draws", "100")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["forecast.campaigns"] >= 1
+    assert 0.0 <= result["forecast.coverage_80"] <= 1.0
+    assert result["forecast.mdape"] > 0 and result["forecast.mdape_truth"] > 0
