@@ -195,8 +195,9 @@ class LiftModel(_Model):
     """Campaign lift: LightGBM on ln(units during / baseline), monotone in spend, with conformal intervals.
 
     LightGBM's quantile objective cannot take monotone constraints, so the model fits the central value with
-    constraints and takes the p10/p90 offsets from out-of-fold residuals (cross-validated conformal), separately
-    for small, middling and large predicted lifts, whose spreads differ.
+    constraints and takes the p10/p90 offsets from out-of-fold residuals (cross-validated conformal). `bins` > 1
+    would take them per band of predicted lift, but then a quantile can step down where a band ends; one band keeps
+    every quantile monotone in the roster, which the nested budget curve relies on.
     """
 
     kind = "lift"

@@ -19,8 +19,8 @@ from models import metrics
 from models.brief import Brief
 from models.candidates import score
 from models.forecast import simulate, summarise
-from models.ranking import creator_values, rank
-from models.roster import Slopes, choose, lift_slopes, value
+from models.ranking import rank
+from models.roster import Slopes, choose, value
 from training.datasets import Dataset
 from training.prepare import held_out
 
@@ -187,6 +187,3 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
             "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
             "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
 
-
-__all__ = ["brief_of", "candidates_of", "creator_values", "forecast_backtest", "lift_slopes", "ndcg",
-           "ranking_backtest", "roster_backtest", "true_units"]
