@@ -11,6 +11,11 @@ from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TI
 
 OBJECTIVES = ("profit", "roi", "conversions", "engagement")
 WEEKS_PER_MONTH = 30.4375 / 7
+# Accepted range of each numeric field (inclusive), in the field's unit.
+LIMITS: dict[str, tuple[float, float]] = {
+    "product_price": (0.01, 1e6), "baseline_units_per_month": (0, 1e8), "weeks": (0.5, 104), "gift_value": (0, 1e6),
+    "commission_rate": (0, 1), "shipping_cost": (0, 1e4), "margin": (0, 1), "budget": (0, 1e9),
+}
 
 
 class BriefError(ValueError):
@@ -85,10 +90,7 @@ class Brief:
             if isinstance(values["tiers"], str) or not values["tiers"]:
                 raise BriefError("tiers", values["tiers"], "a non-empty list of " + ", ".join(TIERS))
             values["tiers"] = tuple(_choice("tiers", t, TIERS) for t in values["tiers"])
-        limits = {"product_price": (0.01, 1e6), "baseline_units_per_month": (0, 1e8), "weeks": (0.5, 104),
-                  "gift_value": (0, 1e6), "commission_rate": (0, 1), "shipping_cost": (0, 1e4), "margin": (0, 1),
-                  "budget": (0, 1e9)}
-        for name, (low, high) in limits.items():
+        for name, (low, high) in LIMITS.items():
             if values.get(name) is not None:
                 values[name] = _number(name, values[name], low, high)
         if not isinstance(values.get("discount_code", False), bool):

@@ -8,6 +8,22 @@
 | MICROLIFT_EXPERIMENT | microlift | MLflow experiment of training runs |
 | MICROLIFT_MODEL_ALIAS | champion | registry alias that serving and `evaluate` load by default |
 | MICROLIFT_MODEL_PREFIX | microlift | registered model names: PREFIX-engagement, PREFIX-conversion, PREFIX-lift |
+
+The service (`microlift serve`) also reads:
+
+| variable | default | meaning |
+|---|---|---|
+| DATABASE_URL | sqlite:///$MICROLIFT_HOME/catalog.db | creator catalog (SQLAlchemy URL; PostgreSQL in production) |
+| MICROLIFT_API_KEY_HASHES | (none) | comma-separated sha256 hex digests of the API keys for write and admin routes |
+| MICROLIFT_API_KEYS_FILE | $MICROLIFT_HOME/api-keys.sha256 | more key digests, one per line (`microlift keygen`) |
+| MICROLIFT_BIND | 127.0.0.1:8000 | host:port gunicorn listens on |
+| MICROLIFT_WORKERS | number of CPUs | gunicorn worker processes |
+| MICROLIFT_THREADS | 4 | threads per worker (health checks answer while a forecast runs) |
+| MICROLIFT_TIMEOUT | 120 | seconds before gunicorn restarts a silent worker |
+| MICROLIFT_MAX_BODY_BYTES | 8388608 | largest request body (413 above it) |
+| MICROLIFT_MAX_IMPORT_BYTES | 268435456 | largest body of POST /v1/creators/import |
+| MICROLIFT_SYNC_SECONDS | 1.0 | how often a worker checks for a new catalog revision or model version set |
+| REDIS_URL | (none) | Redis for the per-key rate limit (in memory otherwise) |
 """
 
 from __future__ import annotations
@@ -50,3 +66,52 @@ class Settings:
 
     def model_name(self, kind: str) -> str:
         return f"{self.model_prefix}-{kind}"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What the HTTP service needs beyond the model settings."""
+
+    database_url: str
+    api_key_hashes: tuple[str, ...]
+    api_keys_file: Path
+    bind: str
+    workers: int
+    threads: int
+    timeout: int
+    max_body_bytes: int
+    max_import_bytes: int
+    sync_seconds: float
+    redis_url: str | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if environ is None else environ
+        home = Settings.from_env(env).home
+        hashes = tuple(h.strip().lower() for h in (env.get("MICROLIFT_API_KEY_HASHES") or "").split(",") if h.strip())
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{home / 'catalog.db'}",
+            api_key_hashes=hashes,
+            api_keys_file=Path(env.get("MICROLIFT_API_KEYS_FILE") or home / "api-keys.sha256").expanduser(),
+            bind=env.get("MICROLIFT_BIND") or "127.0.0.1:8000",
+            workers=_int(env, "MICROLIFT_WORKERS", os.cpu_count() or 1),
+            threads=_int(env, "MICROLIFT_THREADS", 4),
+            timeout=_int(env, "MICROLIFT_TIMEOUT", 120),
+            max_body_bytes=_int(env, "MICROLIFT_MAX_BODY_BYTES", 8 << 20),
+            max_import_bytes=_int(env, "MICROLIFT_MAX_IMPORT_BYTES", 256 << 20),
+            sync_seconds=float(env.get("MICROLIFT_SYNC_SECONDS") or 1.0),
+            redis_url=env.get("REDIS_URL") or None,
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name}: got {raw!r}; expected a whole number") from None
+    if value < 1:
+        raise ValueError(f"{name}: got {raw!r}; expected a whole number >= 1")
+    return value

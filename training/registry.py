@@ -90,12 +90,20 @@ def resolve(settings: Settings, ref: str | None = None) -> VersionSet:
     return VersionSet({k: str(v) for k, v in versions.items()}, ref)
 
 
+def download_version(settings: Settings, kind: str, version: str, dst: Path) -> Path:
+    """Download a registered version; returns the MLflow model folder (the one holding MLmodel)."""
+    client(settings)
+    return Path(mlflow.artifacts.download_artifacts(f"models:/{settings.model_name(kind)}/{version}",
+                                                    dst_path=str(dst)))
+
+
 def download(settings: Settings, kind: str, version: str, dst: Path) -> Path:
     """Download a registered version; returns the folder of its microlift model (boosters + spec.json)."""
-    client(settings)
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{settings.model_name(kind)}/{version}",
-                                                     dst_path=str(dst)))
-    return model_folder(local)
+    return model_folder(download_version(settings, kind, version, dst))
+
+
+def version_tag(settings: Settings, kind: str, version: str, tag: str) -> str:
+    return client(settings).get_model_version(settings.model_name(kind), version).tags.get(tag, "")
 
 
 def model_folder(local: Path) -> Path:

@@ -1,0 +1,62 @@
+"""The Flask app factory: configuration from the environment, the catalog database, the models, the routes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+
+from flask import Flask, g, request
+
+from models.settings import ServiceSettings, Settings
+from serving import auth, catalog, metrics, problems
+from serving.openapi import document
+from serving.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def create_app(environ: Mapping[str, str] | None = None) -> Flask:
+    """Build the service. `environ` overrides environment variables (tests use it for a temporary home)."""
+    env = {**os.environ, **(environ or {})}
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings, service = Settings.from_env(env), ServiceSettings.from_env(env)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = service.max_body_bytes
+    engine = catalog.engine_for(service.database_url)
+    if not catalog.at_head(engine):
+        catalog.migrate(service.database_url)
+    runtime = Runtime(settings, service, engine, auth.load_digests(service.api_key_hashes, service.api_keys_file))
+    runtime.start()
+    app.extensions["microlift"] = runtime
+
+    from serving.views import admin, creators, ops, plan
+
+    for blueprint in (ops.bp, plan.bp, creators.bp, admin.bp):
+        app.register_blueprint(blueprint)
+    app.extensions["microlift.openapi"] = document(ops.service_version())
+    problems.install(app)
+
+    @app.before_request
+    def _before():
+        g.started = time.perf_counter()
+        if request.endpoint == "creators.import_creators":
+            request.max_content_length = service.max_import_bytes
+        if request.endpoint not in ("ops.healthz", "ops.prometheus"):
+            runtime.sync()
+
+    @app.after_request
+    def _after(response):
+        rule = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
+        metrics.REQUESTS.labels(rule, request.method, str(response.status_code)).inc()
+        if "started" in g:
+            metrics.LATENCY.labels(rule, request.method).observe(time.perf_counter() - g.started)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Cache-Control", "no-store")
+        bundle = runtime.bundle
+        if bundle is not None:
+            response.headers["X-Microlift-Models"] = ",".join(f"{k}={v}" for k, v in bundle.versions.items())
+        return response
+
+    return app

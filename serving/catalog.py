@@ -1,0 +1,253 @@
+"""The creator catalog in SQL (SQLAlchemy 2.x Core): tables, migrations, all-or-nothing imports, and the
+in-memory arrays that ranking reads."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from models.contract import TABLES
+from models.features import CREATOR_HISTORY
+from models.vocabulary import tier_of
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_SQL_TYPES = {"id": String(200), "str": String(64), "int": BigInteger(), "float": Float(), "bool": Boolean()}
+
+metadata = MetaData()
+creators = Table(
+    "creators", metadata,
+    *[Column(c.name, _SQL_TYPES[c.kind], primary_key=c.name == "creator_id", nullable=not c.required)
+      for c in TABLES["creators"].columns],
+    *[Column(name, Float(), nullable=True) for name in CREATOR_HISTORY],
+)
+service_state = Table(
+    "service_state", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("catalog_revision", BigInteger, nullable=False),
+    Column("model_generation", BigInteger, nullable=False),
+    Column("model_versions", Text, nullable=True),
+)
+COLUMNS = [c.name for c in creators.columns]
+DATA_COLUMNS = COLUMNS[1:]
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for the catalog URL; SQLite waits for locks and lets readers run beside a writer (WAL)."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection, _record):
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _alembic(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database to the newest schema (no-op when it is there)."""
+    command.upgrade(_alembic(url), "head")
+
+
+def at_head(engine: Engine) -> bool:
+    head = ScriptDirectory.from_config(_alembic(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision() == head
+
+
+@dataclass(frozen=True)
+class State:
+    catalog_revision: int
+    model_generation: int
+    model_versions: str | None
+
+
+def read_state(engine: Engine) -> State:
+    with engine.connect() as conn:
+        row = conn.execute(select(service_state).where(service_state.c.id == 1)).one()
+    return State(int(row.catalog_revision), int(row.model_generation), row.model_versions)
+
+
+def record_models(engine: Engine, versions_json: str) -> int:
+    """Tell every worker which model version set to serve now; returns the new generation."""
+    with engine.begin() as conn:
+        conn.execute(update(service_state).where(service_state.c.id == 1).values(
+            model_generation=service_state.c.model_generation + 1, model_versions=versions_json))
+        return int(conn.execute(select(service_state.c.model_generation)).scalar_one())
+
+
+# --- imports ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImportResult:
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    catalog_size: int
+    revision: int
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows as plain Python values, NULL for missing."""
+    out = frame[columns].astype(object)
+    out = out.where(pd.notna(out), None)
+    records = out.to_dict("records")
+    for record in records:
+        for key, value in record.items():
+            if isinstance(value, np.generic):
+                record[key] = value.item()
+    return records
+
+
+def import_creators(engine: Engine, frame: pd.DataFrame, chunk: int = 2000) -> ImportResult:
+    """Upsert validated creators in one transaction: all rows or none. Columns absent from `frame` keep what is
+    stored (so re-importing a plain creators file keeps each creator's history)."""
+    frame = frame.sort_values("creator_id", kind="stable")  # one lock order for concurrent imports
+    given = [c for c in COLUMNS if c in frame.columns]
+    records = _records(frame, given)
+    dialect = engine.dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    if insert is None:
+        raise ValueError(f"catalog database {dialect!r} is not supported; use SQLite or PostgreSQL")
+    created = updated = 0
+    with engine.begin() as conn:
+        for start in range(0, len(records), chunk):
+            part = records[start:start + chunk]
+            ids = [r["creator_id"] for r in part]
+            existing = {row.creator_id: row for row in conn.execute(
+                select(*[creators.c[c] for c in given]).where(creators.c.creator_id.in_(ids)))}
+            changed = []
+            for record in part:
+                old = existing.get(record["creator_id"])
+                if old is None:
+                    created += 1
+                    changed.append(record)
+                elif any(not _same(getattr(old, c), record[c]) for c in given):
+                    updated += 1
+                    changed.append(record)
+            if changed:
+                statement = insert(creators)
+                statement = statement.on_conflict_do_update(
+                    index_elements=[creators.c.creator_id],
+                    set_={c: statement.excluded[c] for c in given if c != "creator_id"})
+                conn.execute(statement, changed)
+        if created or updated:
+            conn.execute(update(service_state).where(service_state.c.id == 1).values(
+                catalog_revision=service_state.c.catalog_revision + 1))
+        size = int(conn.execute(select(func.count()).select_from(creators)).scalar_one())
+        revision = int(conn.execute(select(service_state.c.catalog_revision)).scalar_one())
+    return ImportResult(len(records), created, updated, len(records) - created - updated, size, revision)
+
+
+def _same(old, new) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    if isinstance(new, float) or isinstance(old, float):
+        return abs(float(old) - float(new)) <= 1e-12 * max(1.0, abs(float(new)))
+    return old == new
+
+
+def get_creator(engine: Engine, creator_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(creators).where(creators.c.creator_id == creator_id)).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+# --- the in-memory catalog -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every creator, sorted by id, as a frame of arrays the engine reads; plus the tier of each."""
+
+    revision: int
+    creators: pd.DataFrame
+    tiers: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.creators)
+
+
+def snapshot(engine: Engine) -> Snapshot:
+    """Read the whole catalog and its revision in one transaction."""
+    with engine.connect() as conn, conn.begin():
+        revision = int(conn.execute(select(service_state.c.catalog_revision)).scalar_one())
+        result = conn.execute(select(creators).order_by(creators.c.creator_id))
+        frame = pd.DataFrame(result.fetchall(), columns=COLUMNS)
+    for column in TABLES["creators"].columns:
+        if column.kind in ("int", "float"):
+            frame[column.name] = pd.to_numeric(frame[column.name], errors="coerce").astype(float)
+        elif column.kind in ("id", "str"):
+            frame[column.name] = frame[column.name].astype(object)
+    for name in CREATOR_HISTORY:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    frame["hist_posts"] = frame["hist_posts"].fillna(0.0)
+    frame["track_posts"] = frame["track_posts"].fillna(0.0)
+    return Snapshot(revision, frame, tier_of(frame["followers"].to_numpy()) if len(frame) else np.array([]))
+
+
+def mask(snap: Snapshot, filters) -> np.ndarray:
+    """Which creators match catalog filters (schemas.CatalogFilters); None matches all."""
+    frame = snap.creators
+    keep = np.ones(len(frame), dtype=bool)
+    if filters is None:
+        return keep
+    if filters.platforms:
+        keep &= frame["platform"].isin(filters.platforms).to_numpy()
+    if filters.niches:
+        keep &= frame["niche"].isin(filters.niches).to_numpy()
+    if filters.tiers:
+        keep &= np.isin(snap.tiers, filters.tiers)
+    followers = frame["followers"].to_numpy()
+    if filters.min_followers is not None:
+        keep &= followers >= filters.min_followers
+    if filters.max_followers is not None:
+        keep &= followers <= filters.max_followers
+    if filters.max_price_per_post is not None:  # unknown prices are kept: the engine prices them at the tier norm
+        price = frame["price_per_post"].to_numpy()
+        keep &= np.isnan(price) | (price <= filters.max_price_per_post)
+    if filters.min_audience_quality is not None:
+        keep &= frame["audience_quality"].to_numpy() >= filters.min_audience_quality
+    if filters.countries:
+        keep &= frame["country"].isin([c.upper() for c in filters.countries]).to_numpy()
+    return keep

@@ -1,0 +1,134 @@
+"""Models come from the MLflow registry alias only; each MLmodel file is checked before anything is loaded.
+
+A registered microlift model is an MLflow pyfunc whose artifact `model` holds LightGBM text boosters and a JSON
+spec. The service reads those two with its own code: it never runs code shipped inside a model (no `code/`
+folder, no python_model script is imported) and never unpickles.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from mlflow.models import Model
+
+from models.estimators import MODELS, SPEC_FILE
+from models.settings import MODEL_KINDS, Settings
+from training import registry
+
+log = logging.getLogger(__name__)
+EXPECTED_FLAVORS = {"python_function"}
+EXPECTED_LOADER = "mlflow.pyfunc.loaders.code_model"  # a model from code: its code is not run here
+
+
+class ModelRefused(ValueError):
+    """A model that fails its checks; the message says which check and why."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One loaded version set: the three models and where they came from."""
+
+    models: dict
+    versions: dict[str, str]
+    alias: str
+    version_set: str
+    loaded_at: float = field(default_factory=time.time)
+
+    def describe(self) -> dict[str, str]:
+        return {**{k: self.versions.get(k, "") for k in MODEL_KINDS}, "alias": self.alias,
+                "version_set": self.version_set}
+
+    def key(self) -> str:
+        return json.dumps(self.versions, sort_keys=True)
+
+
+def check_mlmodel(local: Path, kind: str) -> Path:
+    """Check a downloaded MLflow model folder; returns the microlift model folder inside it."""
+    mlmodel = local / "MLmodel"
+    if not mlmodel.is_file():
+        raise ModelRefused(f"{kind}: no MLmodel file")
+    try:
+        meta = Model.load(str(mlmodel))
+    except Exception as exc:  # a corrupt YAML file is refused, whatever the parser says
+        raise ModelRefused(f"{kind}: the MLmodel file cannot be read ({str(exc)[:200]})") from None
+    flavors = set(meta.flavors)
+    if flavors != EXPECTED_FLAVORS:
+        raise ModelRefused(f"{kind}: unexpected flavor(s) {sorted(flavors - EXPECTED_FLAVORS) or sorted(flavors)}; "
+                           f"expected only {sorted(EXPECTED_FLAVORS)}")
+    pyfunc = meta.flavors["python_function"]
+    if pyfunc.get("loader_module") != EXPECTED_LOADER:
+        raise ModelRefused(f"{kind}: loader module {pyfunc.get('loader_module')!r}; expected {EXPECTED_LOADER!r}")
+    if pyfunc.get("code") or (local / "code").exists():
+        raise ModelRefused(f"{kind}: the model ships a code directory; microlift never loads code from a model")
+    if meta.signature is None or meta.signature.inputs is None:
+        raise ModelRefused(f"{kind}: the MLmodel file has no signature")
+    relative = pyfunc.get("artifacts", {}).get("model", {}).get("path")
+    if not relative:
+        raise ModelRefused(f"{kind}: the MLmodel file names no 'model' artifact")
+    folder = (local / relative).resolve()
+    if not folder.is_relative_to(local.resolve()) or not (folder / SPEC_FILE).is_file():
+        raise ModelRefused(f"{kind}: the 'model' artifact is missing or outside the model folder")
+    spec = json.loads((folder / SPEC_FILE).read_text())
+    if spec.get("kind") != kind:
+        raise ModelRefused(f"{kind}: the artifact is a {spec.get('kind')!r} model")
+    return folder
+
+
+def load_checked(folder: Path, kind: str):
+    """Load one model from its checked folder and make sure it predicts finite numbers."""
+    try:
+        model = MODELS[kind].load(folder)
+    except Exception as exc:  # truncated booster, unknown features, bad spec: all refused the same way
+        raise ModelRefused(f"{kind}: cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
+    outputs = model.predict(_probe(kind))
+    for name, values in outputs.items():
+        if not np.all(np.isfinite(np.asarray(values, dtype=float))):
+            raise ModelRefused(f"{kind}: predicts non-finite {name} on a reference row")
+    return model
+
+
+def _probe(kind: str) -> pd.DataFrame:
+    """One ordinary row of each model's inputs."""
+    creator = {"platform": "instagram", "niche": "home", "followers": 40_000.0, "country": "US",
+               "price_per_post": 400.0, "hist_posts": 20.0, "hist_log_er_mean": -3.0, "hist_log_er_sd": 0.5,
+               "format": "feed", "sponsored": True, "compensation": "gifting", "campaign_niche": "home",
+               "track_posts": 0.0, "product_price": 25.0, "discount_code": False, "marketplace": "amazon"}
+    lift = {"pred_engagements": 200_000.0, "pred_unique_engagements": 150_000.0, "pred_conversions": 400.0,
+            "creators": 100.0, "posts": 66.0, "baseline_units_per_month": 500.0, "product_price": 25.0,
+            "weeks": 8.0, "marketplace": "amazon", "compensation": "gifting", "discount_code": False}
+    return pd.DataFrame([lift if kind == "lift" else creator])
+
+
+def load_version_set(settings: Settings, versions: dict[str, str], alias: str) -> Bundle:
+    """Download, check and load every model of a version set; all three or a ModelRefused."""
+    missing = [k for k in MODEL_KINDS if k not in versions]
+    if missing:
+        raise ModelRefused(f"the version set lacks the {', '.join(missing)} model")
+    models, runs = {}, set()
+    with tempfile.TemporaryDirectory(prefix="microlift-model-") as tmp:
+        for kind in MODEL_KINDS:
+            try:
+                local = registry.download_version(settings, kind, versions[kind], Path(tmp) / kind)
+            except Exception as exc:
+                raise ModelRefused(f"{kind}: version {versions[kind]} cannot be downloaded "
+                                   f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            models[kind] = load_checked(check_mlmodel(local, kind), kind)
+            runs.add(registry.version_tag(settings, kind, versions[kind], "version_set"))
+    return Bundle(models, dict(versions), alias, ",".join(sorted(r for r in runs if r)))
+
+
+def load_alias(settings: Settings, alias: str | None = None) -> Bundle:
+    """The version set the alias points at, checked and loaded."""
+    alias = alias or settings.model_alias
+    try:
+        found = registry.resolve(settings, alias)
+    except LookupError as exc:
+        raise ModelRefused(str(exc)) from None
+    return load_version_set(settings, found.versions, alias)

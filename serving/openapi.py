@@ -1,0 +1,209 @@
+"""Typed routes: each one declares its body, query and response models; the same declarations parse requests and
+build the OpenAPI 3.1 document served at /openapi.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+import numpy as np
+from flask import Blueprint, Response, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from serving import schemas
+from serving.auth import check as check_key
+from serving.problems import MEDIA_TYPE, Problem, from_validation
+
+JSON = "application/json"
+
+
+@dataclass
+class Operation:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    auth: bool = False
+    media: tuple[str, ...] = (JSON,)
+    errors: tuple[int, ...] = ()
+    raw_response: str | None = None  # a non-JSON success body (text/plain, text/html)
+    path_params: dict[str, str] = field(default_factory=dict)
+    also: tuple[int, ...] = ()  # other statuses whose body is the response model (e.g. 503 from /readyz)
+
+
+OPERATIONS: list[Operation] = []
+
+
+def route(bp: Blueprint, rule: str, method: str, summary: str, *, body=None, query=None, response=None,
+          status: int = 200, auth: bool = False, media: tuple[str, ...] = (JSON,), errors: tuple[int, ...] = (),
+          raw_response: str | None = None, also: tuple[int, ...] = ()) -> Callable:
+    """Register a view that receives the parsed body/query model and returns a dict (or a Response)."""
+    path = (bp.url_prefix or "") + rule
+    params = {p.split(":")[-1].strip("<>"): "string" for p in rule.split("/") if p.startswith("<")}
+    op = Operation(path.replace("<", "{").replace(">", "}"), method, summary, bp.name, body, query, response,
+                   status, auth, media, errors, raw_response, params, also)
+    OPERATIONS.append(op)
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def handler(**kwargs):
+            if auth:
+                check_key()
+            if body is not None:
+                kwargs["body"] = parse_body(body, media)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            result = view(**kwargs)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        bp.add_url_rule(rule, view.__name__, handler, methods=[method])
+        return handler
+
+    return decorate
+
+
+def parse_body(model: type[BaseModel], media: tuple[str, ...]) -> Any:
+    """The request body as `model`: 415 for another media type, 400 for broken JSON, 422 for wrong fields."""
+    if request.mimetype not in media:
+        raise Problem(415, "Unsupported Media Type", f"Content-Type {request.mimetype or '(none)'!r} is not "
+                      f"accepted here; send {' or '.join(media)}", kind="unsupported-media-type")
+    data = request.get_data(cache=True)  # 413 past the size limit, also for chunked bodies
+    if request.mimetype != JSON:
+        return data
+    try:
+        # NaN and Infinity pass the parser as floats so the schema can name the field that holds them.
+        payload = json.loads(data or b"null", parse_constant=float)
+    except (ValueError, RecursionError) as exc:
+        raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {str(exc)[:200]}",
+                      kind="malformed-json") from None
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+    except RecursionError:
+        raise Problem(400, "Malformed JSON", "the body is nested too deeply", kind="malformed-json") from None
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Query string as `model`; list fields take repeated or comma-separated values."""
+    raw: dict[str, Any] = {}
+    lists = {name for name, f in model.model_fields.items() if "list" in str(f.annotation)}
+    for key in request.args:
+        values = request.args.getlist(key)
+        if key in lists:
+            raw[key] = [part for v in values for part in v.split(",") if part]
+        else:
+            raw[key] = values[-1]
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """Strict JSON (no NaN or Infinity: a non-finite number is a server bug, not something to send)."""
+    return Response(json.dumps(payload, default=_default, allow_nan=False, separators=(",", ":")),
+                    status=status, mimetype=JSON)
+
+
+def finite(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+# --- the document ----------------------------------------------------------------------------------------------
+
+def document(version: str) -> dict:
+    """The OpenAPI 3.1 document of every registered route."""
+    models = [(schemas.Problem, "serialization")]
+    for op in OPERATIONS:
+        models += [(m, "validation") for m in (op.body, op.query) if m is not None and op.media == (JSON,)]
+        if op.body is not None and op.media != (JSON,):
+            models.append((op.body, "validation"))
+        if op.response is not None:
+            models.append((op.response, "serialization"))
+    keys, top = models_json_schema(list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}")
+    components = top.get("$defs", {})
+    ref = lambda m, mode: keys[(m, mode)]  # noqa: E731
+    paths: dict[str, dict] = {}
+    for op in OPERATIONS:
+        entry: dict[str, Any] = {"summary": op.summary, "operationId": f"{op.method.lower()}_{_slug(op.path)}",
+                                 "tags": [op.tag], "responses": {}}
+        parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+                      for name, kind in op.path_params.items()]
+        if op.query is not None:
+            schema = components[op.query.__name__]
+            for name, prop in schema["properties"].items():
+                parameters.append({"name": name, "in": "query", "required": name in schema.get("required", []),
+                                   "schema": prop, "style": "form", "explode": True})
+        if parameters:
+            entry["parameters"] = parameters
+        if op.body is not None:
+            content = {}
+            for media in op.media:
+                content[media] = {"schema": ref(op.body, "validation")} if media == JSON else \
+                    {"schema": {"type": "string"}}
+            entry["requestBody"] = {"required": True, "content": content}
+        success: dict[str, Any] = {"description": "OK"}
+        if op.response is not None:
+            success["content"] = {JSON: {"schema": ref(op.response, "serialization")}}
+        elif op.raw_response:
+            success["content"] = {op.raw_response: {"schema": {"type": "string"}}}
+        entry["responses"][str(op.status)] = success
+        for code in op.also:
+            entry["responses"][str(code)] = {**success, "description": _REASONS.get(code, "Error")}
+        problems = set(op.errors) | {500}
+        if op.body is not None:
+            problems |= {400, 413, 415, 422}
+        if op.query is not None:
+            problems |= {422}
+        if op.auth:
+            problems |= {401, 403}
+            entry["security"] = [{"apiKey": []}, {"bearer": []}]
+        problem = {MEDIA_TYPE: {"schema": ref(schemas.Problem, "serialization")}}
+        for code in sorted(problems):
+            entry["responses"][str(code)] = {"description": _REASONS.get(code, "Error"), "content": problem}
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "microlift", "version": version,
+                 "description": "Rank micro-influencers for a campaign, choose a roster that fits the budget and "
+                                "forecast the sales lift, with ranges."},
+        "paths": paths,
+        "components": {"schemas": components, "securitySchemes": {
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+_REASONS = {400: "Malformed JSON", 401: "No API key", 403: "Wrong API key", 404: "Not found",
+            413: "Body too large", 415: "Unsupported media type", 422: "Invalid field", 429: "Too many requests",
+            500: "Server error", 503: "Not ready (no model loaded, or the database is down)"}
+
+
+def _slug(path: str) -> str:
+    return path.strip("/").replace("/", "_").replace("{", "").replace("}", "").replace("-", "_") or "root"

@@ -1,0 +1,130 @@
+"""What a worker holds: the loaded models and the in-memory catalog, and how both follow the shared state.
+
+A request takes the current bundle and snapshot once and uses them to the end, so a swap in the middle of a
+request never mixes two model versions. An import bumps the catalog revision and a reload records the new model
+version set in the database; every worker checks that state (at most every MICROLIFT_SYNC_SECONDS) and follows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from models.settings import ServiceSettings, Settings
+from serving import catalog, metrics
+from serving.modelstore import Bundle, ModelRefused, load_alias, load_version_set
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, service: ServiceSettings, engine: Engine, api_digests: tuple[str, ...]):
+        self.settings, self.service, self.engine = settings, service, engine
+        self.api_digests = api_digests
+        self.bundle: Bundle | None = None
+        self.snapshot: catalog.Snapshot | None = None
+        self.last_reload: dict | None = None
+        self.database_error: str | None = None
+        self._generation = 0
+        self._next_sync = 0.0
+        self._catalog_lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._following = False
+
+    def start(self) -> None:
+        """Load the alias's models and the catalog; a missing model leaves the service up but not ready."""
+        state = catalog.read_state(self.engine)
+        self._generation = state.model_generation
+        try:
+            self._swap(load_alias(self.settings))
+        except ModelRefused as exc:
+            log.warning("no model loaded at start-up: %s", exc)
+            self.last_reload = {"outcome": "refused", "detail": str(exc), "at": time.time()}
+        self._refresh_catalog(state.catalog_revision)
+
+    # --- following the shared state ---------------------------------------------------------------------------
+
+    def sync_now(self) -> None:
+        """Follow the shared state at once (after this worker changed it)."""
+        self._next_sync = 0.0
+        self.sync()
+
+    def sync(self) -> None:
+        now = time.monotonic()
+        if now < self._next_sync:
+            return
+        self._next_sync = now + self.service.sync_seconds
+        try:
+            state = catalog.read_state(self.engine)
+        except SQLAlchemyError as exc:
+            self.database_error = str(exc).splitlines()[0][:200]
+            log.warning("catalog database unreachable: %s", self.database_error)
+            return
+        self.database_error = None
+        if self.snapshot is None or state.catalog_revision != self.snapshot.revision:
+            self._refresh_catalog(state.catalog_revision)
+        if state.model_generation > self._generation and state.model_versions and not self._following:
+            self._following = True
+            threading.Thread(target=self._follow, args=(state.model_generation, state.model_versions),
+                             daemon=True).start()
+
+    def _refresh_catalog(self, revision: int) -> None:
+        with self._catalog_lock:
+            if self.snapshot is not None and self.snapshot.revision >= revision:
+                return
+            started = time.perf_counter()
+            self.snapshot = catalog.snapshot(self.engine)
+            metrics.CATALOG.set(len(self.snapshot))
+            log.info("catalog revision %d: %d creators (%.2f s)", self.snapshot.revision, len(self.snapshot),
+                     time.perf_counter() - started)
+
+    def _follow(self, generation: int, versions_json: str) -> None:
+        """Another worker reloaded: serve the same version set (already checked there; checked again here)."""
+        try:
+            with self._reload_lock:
+                record = json.loads(versions_json)
+                if self.bundle is None or self.bundle.versions != record["versions"]:
+                    self._swap(load_version_set(self.settings, record["versions"], record["alias"]))
+                self._generation = max(self._generation, generation)
+        except (ModelRefused, ValueError, KeyError) as exc:
+            log.error("could not follow the model version set %s: %s", versions_json, exc)
+            self._generation = max(self._generation, generation)
+        finally:
+            self._following = False
+
+    # --- reload -----------------------------------------------------------------------------------------------
+
+    def reload(self) -> tuple[str, str]:
+        """Load the alias again. Returns (outcome, detail); a refused model leaves the old one serving."""
+        with self._reload_lock:
+            try:
+                fresh = load_alias(self.settings)
+            except ModelRefused as exc:
+                outcome, detail = "refused", f"{exc}; still serving {self._describe()}"
+            else:
+                if self.bundle is not None and fresh.versions == self.bundle.versions:
+                    outcome, detail = "unchanged", f"the alias still points at {self._describe()}"
+                else:
+                    self._swap(fresh)
+                    self._generation = catalog.record_models(self.engine, json.dumps(
+                        {"versions": fresh.versions, "alias": fresh.alias}))
+                    outcome, detail = "reloaded", f"now serving {self._describe()}"
+            self.last_reload = {"outcome": outcome, "detail": detail, "at": time.time()}
+            metrics.RELOADS.labels(outcome).inc()
+            (log.warning if outcome == "refused" else log.info)("model reload %s: %s", outcome, detail)
+            return outcome, detail
+
+    def _swap(self, bundle: Bundle) -> None:
+        previous = self.bundle.versions if self.bundle else None
+        self.bundle = bundle  # one reference assignment: requests in flight keep the bundle they took
+        metrics.serving(previous, bundle.versions)
+
+    def _describe(self) -> str:
+        if self.bundle is None:
+            return "no model"
+        return ", ".join(f"{k} v{v}" for k, v in self.bundle.versions.items()) + f" ({self.bundle.alias})"

@@ -1,0 +1,378 @@
+"""Typed request and response bodies of the HTTP API; they also make the OpenAPI document.
+
+Field names, vocabularies and ranges come from the domain modules (the brief, the data contract, the feature
+module), so the API accepts exactly what the engine and the catalog accept.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from models.brief import LIMITS, OBJECTIVES, Brief
+from models.contract import TABLES
+from models.features import CREATOR_HISTORY
+from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
+
+MAX_CANDIDATES = 10_000
+MAX_TOP_K = 1_000
+MAX_PAGE = 1_000
+MAX_LIST = 100  # creator ids in must_include / exclude, countries, ...
+ID = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused; NaN and infinities are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _literal(values: tuple[str, ...]) -> Any:
+    return Literal[values]  # type: ignore[valid-type]
+
+
+# --- the brief ------------------------------------------------------------------------------------------------
+
+_BRIEF_DOCS = {
+    "niche": "The product's niche.", "product_price": "Retail price (USD per unit).",
+    "baseline_units_per_month": "Sales before the campaign (units per month).",
+    "compensation": "How creators are paid: gifting (product + shipping), paid (fee per post), affiliate "
+                    "(commission per sale).",
+    "marketplace": "Where the product sells.", "discount_code": "Creators share a discount code.",
+    "gift_value": "USD of product sent to each creator (default: the product price).",
+    "commission_rate": "Affiliate commission per sale (share 0-1; default 0.15).",
+    "shipping_cost": "USD to ship a gift.", "weeks": "Length of the campaign (weeks).",
+    "margin": "Gross margin (share 0-1); profit and ROI use revenue when not given.",
+    "platforms": "Only creators on these platforms are candidates.",
+    "tiers": "Only creators of these tiers are candidates.",
+}
+
+
+def _brief_model() -> type[Strict]:
+    defaults = {f: getattr(Brief, f) for f in ("compensation", "marketplace", "discount_code", "shipping_cost",
+                                               "weeks")}
+    fields: dict[str, Any] = {}
+    for name, doc in _BRIEF_DOCS.items():
+        required = name in ("niche", "product_price", "baseline_units_per_month")
+        default = ... if required else defaults.get(name)
+        if name in LIMITS:
+            low, high = LIMITS[name]
+            kind: Any = Annotated[float, Field(ge=low, le=high)]
+        elif name == "niche":
+            kind = _literal(NICHES)
+        elif name == "compensation":
+            kind = _literal(COMPENSATIONS)
+        elif name == "marketplace":
+            kind = _literal(MARKETPLACES)
+        elif name == "discount_code":
+            kind = bool
+        elif name == "platforms":
+            kind = Annotated[list[_literal(PLATFORMS)], Field(min_length=1, max_length=len(PLATFORMS))]
+        else:
+            kind = Annotated[list[_literal(TIERS)], Field(min_length=1, max_length=len(TIERS))]
+        if not required and default is None:
+            kind = kind | None
+        fields[name] = (kind, Field(default, description=doc))
+    return create_model("Brief", __base__=Strict, __doc__="A campaign brief.", **fields)
+
+
+BriefIn = _brief_model()
+
+
+# --- creators (inline candidates, imports, catalog rows) -------------------------------------------------------
+
+def _creator_model(name: str, doc: str, base: type[BaseModel], strict: bool) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for column in TABLES["creators"].columns:
+        if column.kind == "id":
+            kind: Any = ID
+        elif column.vocabulary:
+            kind = _literal(column.vocabulary)
+        elif column.kind == "str":
+            kind = Annotated[str, Field(min_length=1, max_length=64)] if strict else str
+        else:
+            number = int if column.kind == "int" else float
+            bounds = {"ge": column.minimum, "le": column.maximum} if strict else {}
+            if strict and column.kind == "int":
+                bounds["le"] = 10**12 if column.maximum is None else column.maximum
+            kind = Annotated[number, Field(**{k: v for k, v in bounds.items() if v is not None})]
+        unit = f" ({column.unit})" if column.unit else ""
+        if column.required:
+            fields[column.name] = (kind, Field(..., description=column.description + unit))
+        else:
+            fields[column.name] = (kind | None, Field(None, description=column.description + unit))
+    for history, (low, meaning) in CREATOR_HISTORY.items():
+        bound = {"ge": low} if strict and low is not None else {}
+        if strict:
+            bound["le"] = 1e12
+        fields[history] = (Annotated[float, Field(**bound)] | None,
+                           Field(None, description=f"History: {meaning}. Empty when unknown."))
+    return create_model(name, __base__=base, __doc__=doc, **fields)
+
+
+CreatorIn = _creator_model("CreatorIn", "A creator: the data contract's creator fields plus optional history.",
+                           Strict, strict=True)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Creator = _creator_model("Creator", "A creator of the catalog.", _Out, strict=False)
+
+
+class CatalogFilters(Strict):
+    """Which catalog creators are candidates (all of them when empty)."""
+
+    platforms: list[_literal(PLATFORMS)] | None = Field(None, min_length=1, max_length=len(PLATFORMS))
+    niches: list[_literal(NICHES)] | None = Field(None, min_length=1, max_length=len(NICHES))
+    tiers: list[_literal(TIERS)] | None = Field(None, min_length=1, max_length=len(TIERS))
+    min_followers: int | None = Field(None, ge=0, le=10**12)
+    max_followers: int | None = Field(None, ge=0, le=10**12)
+    max_price_per_post: float | None = Field(None, ge=0, le=1e9, description="USD per post")
+    min_audience_quality: float | None = Field(None, ge=0, le=1, description="share 0-1")
+    countries: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]] | None = Field(
+        None, min_length=1, max_length=MAX_LIST, description="ISO 3166-1 alpha-2 audience countries")
+
+
+# --- rank ------------------------------------------------------------------------------------------------------
+
+Candidates = Annotated[list[CreatorIn], Field(min_length=1, max_length=MAX_CANDIDATES)]  # type: ignore[valid-type]
+
+
+class RankRequest(Strict):
+    """Rank candidates for a brief: inline `candidates`, or catalog creators matching `filters`."""
+
+    brief: BriefIn  # type: ignore[valid-type]
+    candidates: Candidates | None = Field(None, description=f"At most {MAX_CANDIDATES:,} creators.")
+    filters: CatalogFilters | None = None
+    objective: _literal(OBJECTIVES) = "profit"
+    top_k: int = Field(50, ge=1, le=MAX_TOP_K)
+    budget: float | None = Field(None, ge=0, le=LIMITS["budget"][1],
+                                 description="USD; the roster size the lift slopes are taken at")
+
+
+class Band(_Out):
+    p10: float
+    p50: float
+    p90: float
+
+
+class ModelVersions(_Out):
+    """Registered versions that produced the answer."""
+
+    engagement: str
+    conversion: str
+    lift: str
+    alias: str
+    version_set: str
+
+
+class RankedCreator(_Out):
+    rank: int
+    creator_id: str
+    platform: str
+    niche: str
+    tier: str
+    followers: int
+    price_per_post: float = Field(description="USD per post (asking price, or the tier norm when unknown)")
+    expected_posts: float
+    engagements: Band
+    conversions: Band
+    revenue: Band
+    cost: Band
+    profit: Band
+    roi: Band
+    reasons: list[str]
+
+
+class RankResponse(_Out):
+    objective: str
+    candidates: int
+    models: ModelVersions
+    creators: list[RankedCreator]
+
+
+# --- forecast --------------------------------------------------------------------------------------------------
+
+class LimitsIn(Strict):
+    max_per_tier: dict[_literal(TIERS), Annotated[int, Field(ge=0, le=10**6)]] = {}
+    max_per_platform: dict[_literal(PLATFORMS), Annotated[int, Field(ge=0, le=10**6)]] = {}
+    max_per_niche: dict[_literal(NICHES), Annotated[int, Field(ge=0, le=10**6)]] = {}
+    min_creators: int = Field(0, ge=0, le=MAX_CANDIDATES)
+    must_include: list[ID] = Field([], max_length=MAX_LIST)
+    exclude: list[ID] = Field([], max_length=MAX_CANDIDATES)
+
+
+class ForecastRequest(Strict):
+    """Choose a roster for the budget and forecast what it does to sales."""
+
+    brief: BriefIn  # type: ignore[valid-type]
+    budget: float = Field(..., ge=0, le=LIMITS["budget"][1], description="USD")
+    candidates: Candidates | None = Field(None, description=f"At most {MAX_CANDIDATES:,} creators.")
+    filters: CatalogFilters | None = None
+    limits: LimitsIn | None = None
+    target_roas: float = Field(1.0, gt=0, le=1000, description="suggest the budget where marginal revenue x "
+                                                               "margin per dollar falls to this")
+    draws: int = Field(1000, ge=100, le=5000, description="Monte Carlo draws")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+
+class RosterCreator(_Out):
+    creator_id: str
+    platform: str
+    niche: str
+    tier: str
+    followers: float
+    price: float
+    cost: float
+    posting: float
+    posts: float
+    engagements: float
+    conversions: float
+
+
+class Split(_Out):
+    creators: int
+    cost: float
+
+
+class Roster(_Out):
+    creators: list[RosterCreator]
+    total_cost: float
+    by_tier: dict[str, Split]
+    by_platform: dict[str, Split]
+
+
+class Outlook(_Out):
+    baseline_units_per_month: float
+    units_per_month_during: Band
+    lift_multiple: Band | None
+    incremental_units_per_month: Band
+    incremental_units: Band
+    incremental_revenue: Band
+    cost: Band
+    roi: Band | None
+    p_roi_positive: float
+    creators_posting: Band
+    draws: int
+
+
+class CurvePoint(_Out):
+    budget: float
+    creators: int
+    expected_cost: float
+    incremental_units_per_month: Band
+    incremental_revenue: Band
+    roi: Band | None
+    p_roi_positive: float
+    marginal_roas: float | None = None
+
+
+class SuggestedBudget(_Out):
+    budget: float | None
+    target_roas: float
+    note: str
+
+
+class ForecastResponse(_Out):
+    candidates: int
+    models: ModelVersions
+    budget: float
+    roster: Roster
+    forecast: Outlook
+    budget_curve: list[CurvePoint]
+    suggested_budget: SuggestedBudget
+    slopes: dict[str, float] | None = None
+
+
+# --- catalog ---------------------------------------------------------------------------------------------------
+
+class CreatorQuery(Strict):
+    """Query string of GET /v1/creators (lists as repeated or comma-separated values)."""
+
+    platform: list[_literal(PLATFORMS)] | None = None
+    niche: list[_literal(NICHES)] | None = None
+    tier: list[_literal(TIERS)] | None = None
+    min_followers: int | None = Field(None, ge=0, le=10**12)
+    max_followers: int | None = Field(None, ge=0, le=10**12)
+    max_price_per_post: float | None = Field(None, ge=0, le=1e9)
+    min_audience_quality: float | None = Field(None, ge=0, le=1)
+    country: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]] | None = Field(None, max_length=MAX_LIST)
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=10**9)
+
+    def filters(self) -> CatalogFilters:
+        return CatalogFilters(platforms=self.platform, niches=self.niche, tiers=self.tier,
+                              min_followers=self.min_followers, max_followers=self.max_followers,
+                              max_price_per_post=self.max_price_per_post,
+                              min_audience_quality=self.min_audience_quality, countries=self.country)
+
+
+class CreatorPage(_Out):
+    total: int
+    limit: int
+    offset: int
+    creators: list[Creator]  # type: ignore[valid-type]
+
+
+class ImportRequest(Strict):
+    creators: Annotated[list[CreatorIn], Field(min_length=1, max_length=1_000_000)]  # type: ignore[valid-type]
+
+
+class ImportResponse(_Out):
+    received: int
+    created: int
+    updated: int
+    unchanged: int
+    catalog_size: int
+    revision: int
+
+
+# --- operations ------------------------------------------------------------------------------------------------
+
+class Health(_Out):
+    status: Literal["ok"]
+
+
+class Readiness(_Out):
+    ready: bool
+    models: ModelVersions | None
+    catalog_creators: int | None
+    database: str
+    last_reload: dict[str, Any] | None
+
+
+class VersionInfo(_Out):
+    service: str
+    feature_version: int
+    models: ModelVersions | None
+
+
+class ReloadRequest(Strict):
+    """No fields: the service reloads its configured registry alias, never a path or URI from a request."""
+
+
+class ReloadResponse(_Out):
+    outcome: Literal["reloaded", "unchanged", "refused"]
+    detail: str
+    models: ModelVersions
+
+
+class FieldError(_Out):
+    field: str
+    value: Any = None
+    accepted: str
+    message: str
+
+
+class Problem(_Out):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] = []
