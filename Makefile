@@ -13,14 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Simulate a dataset, train and register the models, promote them if they beat the champion (or if there is
-# none yet), then forecast the design's reference campaign with the champion.
+# A live service on embedded defaults (SQLite catalog and MLflow store in ~/.microlift): simulate a dataset, train
+# and register the models and import the catalog if they do not exist yet, then run gunicorn. A second start
+# reuses all of it.
 run: $(STAMP)
-	$(BIN)/microlift simulate --creators 6000 --campaigns 200 --seed 0 --out $(DATA)
-	$(BIN)/microlift validate --data $(DATA)
-	$(BIN)/microlift train --data $(DATA) --register --quiet
-	-$(BIN)/microlift promote --data $(DATA)
-	$(BIN)/microlift forecast --campaign data/sample/reference_campaign.json --candidates $(DATA)
+	$(BIN)/microlift serve --bootstrap $(DATA)
 
 test: $(STAMP)
 	$(BIN)/ruff check models training serving tests bench

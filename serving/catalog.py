@@ -86,6 +86,7 @@ def _alembic(url: str) -> Config:
 
 def migrate(url: str) -> None:
     """Bring the database to the newest schema (no-op when it is there)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(_alembic(url), "head")
 
 

@@ -255,6 +255,57 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from models.settings import ServiceSettings
+    from serving import catalog
+    from serving.serve import bootstrap, ensure_key, run_gunicorn
+
+    if args.bootstrap:
+        bootstrap(args.bootstrap)
+    else:
+        catalog.migrate(ServiceSettings.from_env().database_url)
+    service = ServiceSettings.from_env()
+    ensure_key(service)
+    print(f"starting gunicorn on {service.bind}: {service.workers} worker(s) x {service.threads} thread(s), "
+          f"timeout {service.timeout} s", flush=True)
+    run_gunicorn(service)
+    return 0  # not reached: gunicorn replaces this process
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from models.settings import ServiceSettings
+    from serving.auth import new_key
+
+    service = ServiceSettings.from_env()
+    key = new_key(service.api_keys_file)
+    print(f"new API key (shown once; its sha256 was added to {service.api_keys_file}):\n{key}")
+    return 0
+
+
+def _import_creators(args: argparse.Namespace) -> int:
+    from models.settings import ServiceSettings
+    from serving import catalog
+    from serving.serve import import_dataset
+
+    service = ServiceSettings.from_env()
+    catalog.migrate(service.database_url)
+    engine = catalog.engine_for(service.database_url)
+    result = import_dataset(args.path, engine)
+    print(f"{result.received:,} creators: {result.created:,} new, {result.updated:,} updated, "
+          f"{result.unchanged:,} unchanged; the catalog holds {result.catalog_size:,} (revision {result.revision})")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from models.settings import ServiceSettings
+    from serving import catalog
+
+    url = ServiceSettings.from_env().database_url
+    catalog.migrate(url)
+    print("catalog database is at the newest schema")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microlift",
@@ -359,6 +410,25 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--draws", type=int, default=400, help="Monte Carlo draws per campaign (default 400)")
     bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     bt.set_defaults(run=_backtest)
+
+    sv = commands.add_parser("serve", help="run the HTTP service under gunicorn",
+                             description="Bring the catalog database to the newest schema, then run the service "
+                                         "under gunicorn. Settings come from environment variables (README: "
+                                         "Service). With --bootstrap DIR, first make whatever is missing: a "
+                                         "simulated dataset in DIR, models trained and registered under the "
+                                         "serving alias, the catalog imported from DIR, an API key.")
+    sv.add_argument("--bootstrap", type=Path, metavar="DIR", help="dataset folder to simulate into / import from")
+    sv.set_defaults(run=_serve)
+    kg = commands.add_parser("keygen", help="make an API key for write and admin routes (only its hash is kept)")
+    kg.set_defaults(run=_keygen)
+    ic = commands.add_parser("import-creators", help="upsert creators into the service's catalog database",
+                             description="Validate and upsert a creators file, or a dataset folder whose posts "
+                                         "give each creator a history and track record, into DATABASE_URL; all "
+                                         "rows or none. Running workers pick the change up on their next request.")
+    ic.add_argument("path", type=Path, help="creators file (CSV/Parquet) or dataset folder")
+    ic.set_defaults(run=_import_creators)
+    mg = commands.add_parser("migrate", help="bring the catalog database to the newest schema (Alembic)")
+    mg.set_defaults(run=_migrate)
 
     for which, text in (("rank", "rank a campaign's candidates by profit, ROI, conversions or engagement"),
                         ("forecast", "choose a roster for the budget and forecast the sales lift")):

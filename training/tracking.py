@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -89,9 +90,11 @@ def log_models(trained, folder: Path) -> dict[str, str]:
         path = model.save(folder / kind)
         example = _example(kind, trained.evaluation[kind])
         output = pd.DataFrame(model.predict(example))
-        info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
-                                       signature=infer_signature(example, output), input_example=example,
-                                       pip_requirements=requirements())
+        with warnings.catch_warnings():  # the wrapper takes frames; MLflow's type-hint advice does not apply
+            warnings.filterwarnings("ignore", message=".*type hints.*")
+            info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
+                                           signature=infer_signature(example, output), input_example=example,
+                                           pip_requirements=requirements())
         uris[kind] = info.model_uri
     return uris
 
