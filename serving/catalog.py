@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     Engine,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -46,6 +47,8 @@ creators = Table(
     *[Column(c.name, _SQL_TYPES[c.kind], primary_key=c.name == "creator_id", nullable=not c.required)
       for c in TABLES["creators"].columns],
     *[Column(name, Float(), nullable=True) for name in CREATOR_HISTORY],
+    Index("ix_creators_platform_niche", "platform", "niche"),
+    Index("ix_creators_followers", "followers"),
 )
 service_state = Table(
     "service_state", metadata,

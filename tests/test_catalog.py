@@ -1,0 +1,218 @@
+"""The creator catalog on SQLite and on PostgreSQL: migrations, all-or-nothing imports, filters, the import route."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from serving import catalog
+from serving.auth import digest
+from serving.schemas import CatalogFilters
+
+SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "creators.csv"
+KEY = "test-key"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """A fresh, migrated catalog database (SQLite file, or a new PostgreSQL database dropped afterwards)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'catalog.db'}"
+        catalog.migrate(url)
+        yield url
+        return
+    base = os.environ.get("MICROLIFT_TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("set MICROLIFT_TEST_DATABASE_URL to run the PostgreSQL catalog tests")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(base)
+    name = f"catalog_{uuid.uuid4().hex[:12]}"
+    server = {k: v for k, v in {"host": url.host, "port": url.port or 5432, "user": url.username,
+                                "password": url.password, "dbname": url.database or "postgres"}.items() if v}
+    with psycopg.connect(**server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    fresh = url.set(database=name).render_as_string(hide_password=False)
+    catalog.migrate(fresh)
+    try:
+        yield fresh
+    finally:
+        with psycopg.connect(**server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = catalog.engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+def creators(n: int, start: int = 0, **overrides) -> pd.DataFrame:
+    rng = np.random.default_rng(start)
+    frame = pd.DataFrame({
+        "creator_id": [f"c{i:05d}" for i in range(start, start + n)],
+        "platform": rng.choice(["instagram", "tiktok", "youtube"], n),
+        "niche": rng.choice(["home", "beauty", "pets"], n),
+        "followers": rng.integers(2_000, 400_000, n),
+        "country": rng.choice(["US", "GB", None], n),
+        "audience_quality": rng.uniform(0.5, 0.95, n).round(3),
+        "price_per_post": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(50, 2000, n).round(0)),
+        "hist_posts": rng.integers(0, 40, n).astype(float),
+        "hist_log_er_mean": rng.normal(-3.2, 0.5, n),
+    })
+    return frame.assign(**overrides)
+
+
+def rows(engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(select(catalog.creators).order_by(catalog.creators.c.creator_id)).fetchall(),
+                            columns=catalog.COLUMNS)
+
+
+def test_migrated_schema_matches_the_tables_the_code_uses(engine):
+    # given a database migrated by Alembic / when compared with the SQLAlchemy tables / then nothing differs
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), catalog.metadata)
+    assert diff == []
+    assert catalog.at_head(engine)
+    assert catalog.read_state(engine) == catalog.State(0, 0, None)
+
+
+def test_importing_the_same_creators_twice_gives_the_same_rows(engine):
+    first = catalog.import_creators(engine, creators(500))
+    before = rows(engine)
+    second = catalog.import_creators(engine, creators(500))
+    assert (first.created, first.updated, first.unchanged, first.catalog_size) == (500, 0, 0, 500)
+    assert (second.created, second.updated, second.unchanged) == (0, 0, 500)
+    assert second.revision == first.revision == 1  # nothing changed: workers need not reload
+    pd.testing.assert_frame_equal(before, rows(engine))
+
+
+def test_an_upsert_updates_changed_creators_and_keeps_history_it_was_not_given(engine):
+    catalog.import_creators(engine, creators(100))
+    changed = creators(100).drop(columns=["hist_posts", "hist_log_er_mean"])
+    changed.loc[:9, "followers"] = changed.loc[:9, "followers"] + 1
+    result = catalog.import_creators(engine, changed)
+    stored = rows(engine)
+    assert (result.created, result.updated, result.unchanged, result.revision) == (0, 10, 90, 2)
+    np.testing.assert_array_equal(stored["followers"].to_numpy(), changed["followers"].to_numpy())
+    np.testing.assert_allclose(stored["hist_log_er_mean"].astype(float), creators(100)["hist_log_er_mean"])
+
+
+def test_an_import_that_fails_halfway_leaves_the_catalog_as_it_was(engine):
+    catalog.import_creators(engine, creators(50))
+    before, state = rows(engine), catalog.read_state(engine)
+    # a new batch whose last chunk breaks a NOT NULL constraint after earlier chunks were written
+    bad = pd.concat([creators(30, start=1000), creators(1, start=2000, platform=None)], ignore_index=True)
+    with pytest.raises(IntegrityError):
+        catalog.import_creators(engine, bad, chunk=10)
+    pd.testing.assert_frame_equal(before, rows(engine))
+    assert catalog.read_state(engine) == state
+
+
+def test_concurrent_imports_leave_every_row_once(engine):
+    batches = [creators(300, start=300 * i) for i in range(3)] + [creators(300, start=150)]
+    errors = []
+
+    def run(frame):
+        try:
+            catalog.import_creators(engine, frame, chunk=100)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    stored = rows(engine)
+    assert len(stored) == 900 and stored["creator_id"].is_unique
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(catalog.creators)).scalar_one() == 900
+
+
+def test_snapshot_filters_match_the_rows_they_describe(engine):
+    catalog.import_creators(engine, creators(400))
+    snap = catalog.snapshot(engine)
+    frame = snap.creators
+    filters = CatalogFilters(platforms=["instagram", "tiktok"], tiers=["micro"], max_price_per_post=800,
+                             min_audience_quality=0.6, countries=["us"])
+    keep = catalog.mask(snap, filters)
+    expected = (frame["platform"].isin(["instagram", "tiktok"]) & frame["followers"].between(10_000, 99_999)
+                & (frame["price_per_post"].isna() | (frame["price_per_post"] <= 800))
+                & (frame["audience_quality"] >= 0.6) & (frame["country"] == "US"))
+    assert keep.sum() > 0
+    np.testing.assert_array_equal(keep, expected.to_numpy())
+    assert catalog.mask(snap, None).all() and list(frame["creator_id"]) == sorted(frame["creator_id"])
+
+
+# --- the import route, through the app (no model needed for catalog routes) ------------------------------------
+
+@pytest.fixture
+def client(database_url, tmp_path):
+    from serving.app import create_app
+
+    app = create_app({"MICROLIFT_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
+                      "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                      "MICROLIFT_API_KEY_HASHES": digest(KEY), "MICROLIFT_SYNC_SECONDS": "0"})
+    yield app.test_client()
+    app.extensions["microlift"].engine.dispose()
+
+
+def total(client) -> int:
+    return client.get("/v1/creators?limit=1").json["total"]
+
+
+def test_the_import_route_takes_a_contract_csv_and_is_idempotent(client):
+    body = SAMPLE.read_bytes()
+    headers = {"Content-Type": "text/csv", "X-API-Key": KEY}
+    first = client.post("/v1/creators/import", data=body, headers=headers)
+    second = client.post("/v1/creators/import", data=body, headers=headers)
+    assert first.status_code == 200 and first.json["created"] == 300
+    assert second.status_code == 200 and second.json["unchanged"] == 300 and second.json["created"] == 0
+    assert total(client) == 300
+    found = client.get("/v1/creators/cr0000001")
+    assert found.status_code == 200 and found.json["platform"] == "youtube"
+
+
+def test_a_csv_with_one_bad_row_is_refused_whole_naming_row_column_and_value(client):
+    lines = SAMPLE.read_text().splitlines()
+    header = lines[0].split(",")
+    bad = lines[5].split(",")
+    bad[header.index("followers")] = "-5"
+    body = "\n".join([lines[0], *lines[1:5], ",".join(bad), *lines[6:]]).encode()
+    answer = client.post("/v1/creators/import", data=body, headers={"Content-Type": "text/csv", "X-API-Key": KEY})
+    assert answer.status_code == 422
+    assert answer.content_type == "application/problem+json"
+    error = answer.json["errors"][0]
+    assert error["field"] == "row 5.followers" and error["value"] == "-5" and ">= 1" in error["accepted"]
+    assert total(client) == 0
+
+
+def test_a_json_import_with_a_duplicate_id_or_a_wrong_key_changes_nothing(client):
+    good = [{"creator_id": "a", "platform": "tiktok", "niche": "pets", "followers": 12000},
+            {"creator_id": "b", "platform": "youtube", "niche": "home", "followers": 90000, "hist_posts": 3}]
+    duplicate = client.post("/v1/creators/import", json=good + [good[0]], headers={"X-API-Key": KEY})
+    no_key = client.post("/v1/creators/import", json=good)
+    wrong_key = client.post("/v1/creators/import", json=good, headers={"Authorization": "Bearer nope"})
+    assert duplicate.status_code == 422 and duplicate.json["errors"][0]["field"] == "[2].creator_id"
+    assert no_key.status_code == 401 and no_key.headers["WWW-Authenticate"] == "Bearer"
+    assert wrong_key.status_code == 403
+    assert total(client) == 0
+    ok = client.post("/v1/creators/import", json=good, headers={"Authorization": f"Bearer {KEY}"})
+    assert ok.status_code == 200 and ok.json["created"] == 2 and total(client) == 2
+    listed = client.get("/v1/creators?platform=youtube,tiktok&niche=home").json
+    assert [c["creator_id"] for c in listed["creators"]] == ["b"] and listed["creators"][0]["hist_posts"] == 3
