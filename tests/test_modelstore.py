@@ -1,0 +1,95 @@
+"""Serving loads only what passes its checks: one flavor, no code directory, a signature, a loadable booster."""
+
+from __future__ import annotations
+
+import shutil
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow.models import infer_signature
+
+from models.estimators import EngagementModel
+from serving.modelstore import ModelRefused, check_mlmodel, load_checked
+from training.datasets import Dataset
+from training.prepare import held_out, prepare
+from training.simulation.generator import simulate
+from training.tracking import PYFUNC_CODE
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A real MLflow model folder of a small engagement model, as training logs it."""
+    tables = simulate(300, 10, seed=5, progress=False)
+    prepared = prepare(Dataset(tables["creators"], tables["posts"], tables["campaigns"], {}))
+    posts = prepared.posts
+    test = held_out(posts["creator_id"])
+    model = EngagementModel(rounds=20).fit(posts[~test], posts.loc[~test, "log_er"].to_numpy(),
+                                           (posts[test], posts.loc[test, "log_er"].to_numpy()))
+    root = tmp_path_factory.mktemp("model")
+    folder = model.save(root / "artifact")
+    example = pd.DataFrame([{"platform": "instagram", "niche": "home", "followers": 20000.0}])
+    out = root / "mlflow-model"
+    mlflow.pyfunc.save_model(str(out), python_model=str(PYFUNC_CODE), artifacts={"model": str(folder)},
+                             signature=infer_signature(example, pd.DataFrame({"p50": [0.1]})))
+    return out
+
+
+@pytest.fixture
+def copy(saved, tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(saved, target)
+    return target
+
+
+def edit_mlmodel(folder, change) -> None:
+    meta = yaml.safe_load((folder / "MLmodel").read_text())
+    change(meta)
+    (folder / "MLmodel").write_text(yaml.safe_dump(meta))
+
+
+def test_a_model_as_training_logs_it_passes_and_predicts(copy):
+    model = load_checked(check_mlmodel(copy, "engagement"), "engagement")
+    assert set(model.predict(pd.DataFrame([{"platform": "tiktok", "niche": "pets", "followers": 5e4}]))) >= {"p50"}
+
+
+@pytest.mark.parametrize("tamper, words", [
+    (lambda m: m["flavors"].update({"sklearn": {"pickled_model": "model.pkl"}}), "unexpected flavor"),
+    (lambda m: m["flavors"]["python_function"].update({"code": "code"}), "code directory"),
+    (lambda m: m.pop("signature"), "no signature"),
+    (lambda m: m["flavors"]["python_function"].update({"loader_module": "mlflow.sklearn"}), "loader module"),
+    (lambda m: m["flavors"]["python_function"]["artifacts"]["model"].update({"path": "../../etc"}), "outside"),
+])
+def test_a_tampered_mlmodel_file_is_refused_saying_why(copy, tamper, words):
+    edit_mlmodel(copy, tamper)
+    with pytest.raises(ModelRefused, match=words):
+        check_mlmodel(copy, "engagement")
+
+
+def test_a_code_directory_beside_the_model_is_refused(copy):
+    (copy / "code").mkdir()
+    (copy / "code" / "evil.py").write_text("raise SystemExit('ran')\n")
+    with pytest.raises(ModelRefused, match="code directory"):
+        check_mlmodel(copy, "engagement")
+
+
+def test_a_truncated_booster_is_refused_at_load(copy):
+    folder = check_mlmodel(copy, "engagement")
+    booster = next(folder.rglob("booster*.txt"))
+    booster.write_text(booster.read_text()[: len(booster.read_text()) // 3])
+    with pytest.raises(ModelRefused, match="truncated"):
+        load_checked(folder, "engagement")
+
+
+def test_a_booster_with_a_garbled_tree_is_refused_at_load(copy):
+    folder = check_mlmodel(copy, "engagement")
+    booster = next(folder.rglob("booster*.txt"))
+    booster.write_text(booster.read_text().replace("threshold=", "threshold=x", 1))
+    with pytest.raises(ModelRefused, match="truncated or altered|cannot be loaded"):
+        load_checked(folder, "engagement")
+
+
+def test_a_model_of_another_kind_is_refused(copy):
+    with pytest.raises(ModelRefused, match="is a 'engagement' model"):
+        check_mlmodel(copy, "lift")
