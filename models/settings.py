@@ -22,8 +22,7 @@ The service (`microlift serve`) also reads:
 | MICROLIFT_TIMEOUT | 120 | seconds before gunicorn restarts a silent worker |
 | MICROLIFT_MAX_BODY_BYTES | 8388608 | largest request body (413 above it) |
 | MICROLIFT_MAX_IMPORT_BYTES | 268435456 | largest body of POST /v1/creators/import |
-| MICROLIFT_SYNC_SECONDS | 1.0 | how often a worker checks for a new catalog revision or model version set |
-| REDIS_URL | (none) | Redis for the per-key rate limit (in memory otherwise) |
+| MICROLIFT_SYNC_SECONDS | 0 | how often a worker checks for a new catalog revision or model set (0: each request) |
 """
 
 from __future__ import annotations
@@ -82,7 +81,6 @@ class ServiceSettings:
     max_body_bytes: int
     max_import_bytes: int
     sync_seconds: float
-    redis_url: str | None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -99,8 +97,7 @@ class ServiceSettings:
             timeout=_int(env, "MICROLIFT_TIMEOUT", 120),
             max_body_bytes=_int(env, "MICROLIFT_MAX_BODY_BYTES", 8 << 20),
             max_import_bytes=_int(env, "MICROLIFT_MAX_IMPORT_BYTES", 256 << 20),
-            sync_seconds=float(env.get("MICROLIFT_SYNC_SECONDS") or 1.0),
-            redis_url=env.get("REDIS_URL") or None,
+            sync_seconds=_seconds(env, "MICROLIFT_SYNC_SECONDS", 0.0),
         )
 
 
@@ -114,4 +111,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name}: got {raw!r}; expected a whole number") from None
     if value < 1:
         raise ValueError(f"{name}: got {raw!r}; expected a whole number >= 1")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}: got {raw!r}; expected a number of seconds >= 0") from None
+    if not value >= 0:
+        raise ValueError(f"{name}: got {raw!r}; expected a number of seconds >= 0")
     return value
