@@ -23,9 +23,9 @@ ID = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+
 
 
 class Strict(BaseModel):
-    """Unknown fields are refused; NaN and infinities are refused."""
+    """Unknown fields, NaN and infinities are refused; no coercion (true is not 1, "5" is not a number)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
 
 def _literal(values: tuple[str, ...]) -> Any:
@@ -291,6 +291,8 @@ class ForecastResponse(_Out):
 
 class CreatorQuery(Strict):
     """Query string of GET /v1/creators (lists as repeated or comma-separated values)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)  # query values arrive as text
 
     platform: list[_literal(PLATFORMS)] | None = None
     niche: list[_literal(NICHES)] | None = None

@@ -18,6 +18,7 @@ from serving.openapi import route
 from serving.problems import Problem, invalid
 
 bp = Blueprint("plan", __name__, url_prefix="/v1")
+LIMIT_FIELDS = set(schemas.LimitsIn.model_fields)
 
 
 def runtime():
@@ -72,8 +73,18 @@ def engine_error(exc: ValueError) -> Problem:
     text = str(exc)
     found = re.match(r"^([\w.\[\]]+): got (.*); expected (.*)$", text, re.S)
     if found:
-        return invalid(found.group(1), found.group(2), found.group(3), message=text)
+        return invalid(_field(found.group(1)), found.group(2), found.group(3), message=text)
+    named = re.match(r"^(\w+): (.*)$", text, re.S)
+    if named:
+        field = _field(named.group(1))
+        return Problem(422, "Cannot plan this campaign", f"{field}: {named.group(2)}",
+                       [{"field": field, "value": None, "accepted": named.group(2), "message": text}],
+                       kind="unplannable")
     return Problem(422, "Cannot plan this campaign", text, kind="unplannable")
+
+
+def _field(name: str) -> str:
+    return f"limits.{name}" if name in LIMIT_FIELDS else name
 
 
 @route(bp, "/rank", "POST", "Rank candidates by profit, ROI, conversions or engagement, with ranges and reasons",
