@@ -19,7 +19,8 @@ from prometheus_client import (
 )
 
 REQUESTS = Counter("microlift_requests_total", "HTTP requests answered", ["route", "method", "status"])
-LATENCY = Histogram("microlift_request_seconds", "Time to answer an HTTP request (seconds)", ["route", "method"],
+LATENCY = Histogram("microlift_request_seconds", "Time to answer an HTTP request (seconds)",
+                    ["route", "method", "status"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 MODEL = Gauge("microlift_model_loaded", "1 for the registered model version a worker serves",
               ["kind", "version"], multiprocess_mode="livemax")
