@@ -22,6 +22,8 @@ The service (`microlift serve`) also reads:
 | MICROLIFT_TIMEOUT | 120 | seconds before gunicorn restarts a silent worker |
 | MICROLIFT_MAX_BODY_BYTES | 8388608 | largest request body (413 above it) |
 | MICROLIFT_MAX_IMPORT_BYTES | 268435456 | largest body of POST /v1/creators/import |
+| MICROLIFT_RATE_LIMIT | 600 | requests per minute per API key (or client address) on /v1 and /admin; 0: off |
+| REDIS_URL | (none) | Redis shared by the workers for the rate limit (each worker counts alone otherwise) |
 | MICROLIFT_SYNC_SECONDS | 0 | how often a worker checks for a new catalog revision or model set (0: each request) |
 """
 
@@ -81,6 +83,8 @@ class ServiceSettings:
     max_body_bytes: int
     max_import_bytes: int
     sync_seconds: float
+    rate_limit: int
+    redis_url: str | None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -98,10 +102,12 @@ class ServiceSettings:
             max_body_bytes=_int(env, "MICROLIFT_MAX_BODY_BYTES", 8 << 20),
             max_import_bytes=_int(env, "MICROLIFT_MAX_IMPORT_BYTES", 256 << 20),
             sync_seconds=_seconds(env, "MICROLIFT_SYNC_SECONDS", 0.0),
+            rate_limit=_int(env, "MICROLIFT_RATE_LIMIT", 600, low=0),
+            redis_url=env.get("REDIS_URL") or None,
         )
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:
     raw = env.get(name)
     if not raw:
         return default
@@ -109,8 +115,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ValueError(f"{name}: got {raw!r}; expected a whole number") from None
-    if value < 1:
-        raise ValueError(f"{name}: got {raw!r}; expected a whole number >= 1")
+    if value < low:
+        raise ValueError(f"{name}: got {raw!r}; expected a whole number >= {low}")
     return value
 
 

@@ -12,6 +12,7 @@ from flask import Flask, g, request
 from models.settings import ServiceSettings, Settings
 from serving import auth, catalog, metrics, problems
 from serving.openapi import document
+from serving.ratelimit import Limiter
 from serving.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     runtime = Runtime(settings, service, engine, auth.load_digests(service.api_key_hashes, service.api_keys_file))
     runtime.start()
     app.extensions["microlift"] = runtime
+    limiter = Limiter(service.rate_limit, service.redis_url)
 
     from serving.views import admin, creators, ops, plan
 
@@ -43,6 +45,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
         g.started = time.perf_counter()
         if request.endpoint == "creators.import_creators":
             request.max_content_length = service.max_import_bytes
+        if request.path.startswith(("/v1/", "/admin/")):
+            limiter.check(request.remote_addr)
         if request.endpoint not in ("ops.healthz", "ops.prometheus"):
             runtime.sync()
 

@@ -176,7 +176,7 @@ def document(version: str) -> dict:
         entry["responses"][str(op.status)] = success
         for code in op.also:
             entry["responses"][str(code)] = {**success, "description": _REASONS.get(code, "Error")}
-        problems = set(op.errors) | {500}
+        problems = set(op.errors) | {500} | ({429} if op.path.startswith(("/v1/", "/admin/")) else set())
         if op.body is not None:
             problems |= {400, 413, 415, 422}
         if op.query is not None:

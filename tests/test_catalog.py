@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -216,3 +217,29 @@ def test_a_json_import_with_a_duplicate_id_or_a_wrong_key_changes_nothing(client
     assert ok.status_code == 200 and ok.json["created"] == 2 and total(client) == 2
     listed = client.get("/v1/creators?platform=youtube,tiktok&niche=home").json
     assert [c["creator_id"] for c in listed["creators"]] == ["b"] and listed["creators"][0]["hist_posts"] == 3
+
+
+# --- rate limit ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_too_many_requests_from_one_key_get_429_with_retry_after(tmp_path, store):
+    from serving.app import create_app
+
+    env = {"MICROLIFT_HOME": str(tmp_path / "home"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "MICROLIFT_RATE_LIMIT": "5",
+           "MICROLIFT_API_KEY_HASHES": digest(KEY)}
+    if store == "redis":
+        import redis
+
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+        redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    client = create_app(env).test_client()
+    if 60 - time.time() % 60 < 5:  # the count runs per clock minute: start well inside one
+        time.sleep(60 - time.time() % 60 + 0.1)
+    codes = [client.get("/v1/creators", headers={"X-API-Key": KEY}).status_code for _ in range(7)]
+    other = client.get("/v1/creators", headers={"X-API-Key": "someone-else"})
+    assert codes == [200] * 5 + [429] * 2
+    limited = client.get("/v1/creators", headers={"X-API-Key": KEY})
+    assert limited.content_type == "application/problem+json" and 1 <= int(limited.headers["Retry-After"]) <= 61
+    assert other.status_code == 200  # another key has its own count
+    assert client.get("/healthz").status_code == 200  # operations routes are never limited
