@@ -13,7 +13,7 @@ import pandas as pd
 from models.brief import Brief
 from models.candidates import eligible
 from models.features import engaged_pools
-from models.roster import Limits, Slopes, choose, lift_slopes
+from models.roster import Candidates, Limits, Slopes, choose, lift_slopes
 
 Z90 = 1.2815515655446004
 
@@ -34,47 +34,94 @@ def initial_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model
 
 
 def plan_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, limits: Limits | None,
-                pool: np.ndarray) -> Slopes:
+                pool: np.ndarray, candidates: Candidates | None = None) -> Slopes:
     slopes = initial_slopes(brief, scored, budget, lift_model, pool)
-    chosen = choose(scored, budget, slopes, limits, pool, seeds=0)  # provisional: only where the slopes are taken
+    # provisional: only where the slopes are taken
+    chosen = choose(scored, budget, slopes, limits, pool, seeds=0, candidates=candidates)
     return lift_slopes(brief, scored, chosen, lift_model) if chosen.any() else slopes
+
+
+def _levels(rosters: list[np.ndarray]) -> np.ndarray:
+    """For nested rosters (each holds the one before), the index of the first roster each creator is in
+    (len(rosters) for creators in none)."""
+    level = np.full(len(rosters[0]), len(rosters))
+    for k in range(len(rosters) - 1, -1, -1):
+        if k + 1 < len(rosters) and (rosters[k] & ~rosters[k + 1]).any():
+            raise ValueError("rosters of a budget curve must be nested")
+        level[rosters[k]] = k
+    return level
+
+
+def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray], lift_model, uniforms: np.ndarray,
+                    columns: np.ndarray, noise: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Monte Carlo draws of incremental units/month and cost (USD) for each of nested rosters, in one pass.
+
+    Column `columns[i]` of `uniforms` (draws x creators of the largest roster) decides whether creator i posts,
+    and `noise` (draws) how the campaign lands; sharing them between rosters (common random numbers) makes the
+    forecasts of nested rosters comparable draw by draw. Sums run once per (roster level, platform/niche cell)
+    and accumulate across levels; the lift model answers every roster's draws in one call.
+    """
+    draws, count = len(noise), len(rosters)
+    level = _levels(rosters)
+    members = np.flatnonzero(level < count)
+    if not len(members):
+        return [{"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws)}] * count
+    picked = scored.iloc[members]
+    cells, cell = np.unique(picked["platform"].astype(str) + "/" + picked["niche"].astype(str), return_inverse=True)
+    cell, lvl = cell.reshape(-1), level[members]
+    per = picked["posts_if_posting"].to_numpy(dtype=float)
+    eng = per * picked["engagements_per_post_mean"].to_numpy(dtype=float)
+    conv = per * picked["conversions_per_post_mean"].to_numpy(dtype=float)
+    posted = (uniforms[:, columns[members]] < picked["posting"].to_numpy(dtype=float)).astype(float)
+    # per level: posting creators, posts, engagements, conversions and fees of those who post
+    by_level = np.zeros((len(members), 5 * count))
+    for q, values in enumerate((np.ones(len(members)), per, eng, conv,
+                                picked["cost_if_posting"].to_numpy(dtype=float))):
+        by_level[np.arange(len(members)), q * count + lvl] = values
+    totals = np.cumsum((posted @ by_level).reshape(draws, 5, count), axis=2)
+    creators, posts, engagements, conversions, fees = (totals[:, q, :] for q in range(5))
+    # per level and cell: engagements, for the overlap within each cell
+    order = np.lexsort((cell, lvl))
+    key = lvl[order] * len(cells) + cell[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sums = np.add.reduceat((posted * eng)[:, order], starts, axis=1)
+    by_cell = np.zeros((draws, count * len(cells)))
+    by_cell[:, key[starts]] = sums
+    by_cell = np.cumsum(by_cell.reshape(draws, count, len(cells)), axis=1)
+    pools = engaged_pools([c.split("/")[0] for c in cells])
+    unique = (pools * -np.expm1(-by_cell / pools)).sum(axis=2)
+    rows = pd.DataFrame({"pred_engagements": engagements.T.reshape(-1), "pred_unique_engagements": unique.T.reshape(-1),
+                         "pred_conversions": conversions.T.reshape(-1), "creators": creators.T.reshape(-1),
+                         "posts": posts.T.reshape(-1)})
+    rows = rows.assign(**{k: v for k, v in brief.context().items() if k not in rows.columns})
+    z = {k: v.reshape(count, draws) for k, v in lift_model.predict_log_multiple(rows).items()}
+    spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
+    incremental = brief.baseline_units_per_month * np.expm1(z["p50"] + noise * spread)
+    invited = np.cumsum(np.bincount(lvl, minlength=count))
+    out = []
+    for k in range(count):
+        if brief.compensation == "gifting":
+            cost = np.full(draws, brief.gift * invited[k])
+        elif brief.compensation == "paid":
+            cost = fees[:, k]
+        else:
+            cost = brief.gift * invited[k] + brief.commission * brief.product_price * conversions[:, k]
+        if invited[k] == 0:
+            out.append({"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws)})
+        else:
+            out.append({"incremental": incremental[k], "cost": cost, "posted": creators[:, k]})
+    return out
 
 
 def simulate(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_model, uniforms: np.ndarray,
              noise: np.ndarray) -> dict[str, np.ndarray]:
     """Monte Carlo draws of incremental units/month and cost (USD) for the chosen creators.
 
-    `uniforms` (draws x chosen creators) decide who posts and `noise` (draws) how the campaign lands; sharing
-    them between rosters (common random numbers) makes forecasts of nested rosters comparable draw by draw.
+    `uniforms` (draws x chosen creators, in row order) decide who posts and `noise` (draws) how the campaign lands.
     """
-    draws = len(noise)
-    picked = scored[chosen].reset_index(drop=True)
-    if picked.empty:
-        return {"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws)}
-    posted = uniforms < picked["posting"].to_numpy()
-    per = picked["posts_if_posting"].to_numpy()
-    eng = per * picked["engagements_per_post_mean"].to_numpy()
-    conv = per * picked["conversions_per_post_mean"].to_numpy()
-    cells, cell_of = np.unique(picked["platform"].astype(str) + "/" + picked["niche"].astype(str),
-                               return_inverse=True)
-    membership = np.zeros((len(picked), len(cells)))
-    membership[np.arange(len(picked)), cell_of] = 1.0
-    cell_eng = (posted * eng) @ membership
-    pools = engaged_pools([c.split("/")[0] for c in cells])
-    unique = (pools * -np.expm1(-cell_eng / pools)).sum(axis=1)
-    rows = pd.DataFrame({"pred_engagements": posted @ eng, "pred_unique_engagements": unique,
-                         "pred_conversions": posted @ conv, "creators": posted.sum(1), "posts": posted @ per})
-    rows = rows.assign(**{k: v for k, v in brief.context().items() if k not in rows.columns})
-    z = lift_model.predict_log_multiple(rows)
-    spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
-    incremental = brief.baseline_units_per_month * np.expm1(z["p50"] + noise * spread)
-    if brief.compensation == "gifting":
-        cost = np.full(draws, brief.gift * len(picked))
-    elif brief.compensation == "paid":
-        cost = posted @ picked["cost_if_posting"].to_numpy()
-    else:
-        cost = brief.gift * len(picked) + brief.commission * brief.product_price * (posted @ conv)
-    return {"incremental": incremental, "cost": cost, "posted": posted.sum(1)}
+    columns = np.zeros(len(scored), dtype=int)
+    columns[np.asarray(chosen, dtype=bool)] = np.arange(int(np.sum(chosen)))
+    return simulate_nested(brief, scored, [np.asarray(chosen, dtype=bool)], lift_model, uniforms, columns, noise)[0]
 
 
 def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
@@ -102,40 +149,54 @@ def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
 
 
 def _rosters(scored: pd.DataFrame, budgets: np.ndarray, middle: int, main: np.ndarray, slopes: Slopes,
-             limits: Limits | None, pool: np.ndarray) -> dict[int, np.ndarray]:
+             limits: Limits | None, pool: np.ndarray, candidates: Candidates) -> dict[int, np.ndarray]:
     """Nested rosters for the curve: larger budgets extend the main roster, smaller ones choose within it."""
     rosters = {middle: main}
     for k in range(middle + 1, len(budgets)):
-        rosters[k] = choose(scored, float(budgets[k]), slopes, limits, pool, start=rosters[k - 1], seeds=0)
+        rosters[k] = choose(scored, float(budgets[k]), slopes, limits, pool, start=rosters[k - 1], seeds=0,
+                            candidates=candidates)
     for k in range(middle - 1, -1, -1):
         try:
-            rosters[k] = choose(scored, float(budgets[k]), slopes, limits, rosters[k + 1], seeds=0)
+            rosters[k] = choose(scored, float(budgets[k]), slopes, limits, rosters[k + 1], seeds=0,
+                                candidates=candidates)
         except ValueError:  # e.g. the must-include creators do not fit the smaller budgets
             break
     return rosters
 
 
-def budget_curve(brief: Brief, scored: pd.DataFrame, budgets: np.ndarray, rosters: dict[int, np.ndarray],
-                 lift_model, uniforms: np.ndarray, columns: np.ndarray, noise: np.ndarray) -> list[dict]:
-    """Forecast at each budget, with the marginal return of the step from the budget before."""
+def _percentiles(values: np.ndarray) -> list[dict[str, float]]:
+    """p10/p50/p90 of each column of a (draws x budgets) array."""
+    return [{"p10": float(a), "p50": float(b), "p90": float(c)}
+            for a, b, c in np.percentile(values, [10, 50, 90], axis=0).T]
+
+
+def budget_curve(brief: Brief, budgets: np.ndarray, rosters: dict[int, np.ndarray], cost: np.ndarray,
+                 draws: list[dict[str, np.ndarray]]) -> list[dict]:
+    """Forecast at each budget (`draws` per roster, in budget order), with the marginal return of the step from
+    the budget before."""
+    keys = sorted(rosters)
+    incremental = np.stack([d["incremental"] for d in draws], axis=1)
+    spend = np.stack([d["cost"] for d in draws], axis=1)
+    revenue = incremental * brief.months * brief.product_price
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = np.where(spend > 0, (revenue * brief.margin_or_revenue - spend) / spend, 0.0)
+    bands = {"incremental_units_per_month": _percentiles(incremental), "incremental_revenue": _percentiles(revenue),
+             "roi": _percentiles(roi)}
+    paying = (roi > 0).mean(axis=0)
     curve = []
-    for k in sorted(rosters):
+    for j, k in enumerate(keys):
         chosen = rosters[k]
-        draws = simulate(brief, scored, chosen, lift_model, uniforms[:, columns[chosen]], noise)
-        summary = summarise(brief, draws)
-        revenue = draws["incremental"] * brief.months * brief.product_price
         curve.append({"budget": float(budgets[k]), "creators": int(chosen.sum()),
-                      "expected_cost": float(scored.loc[chosen, "cost"].sum()),
-                      "incremental_units_per_month": summary["incremental_units_per_month"],
-                      "incremental_revenue": summary["incremental_revenue"], "roi": summary["roi"],
-                      "p_roi_positive": summary["p_roi_positive"], "mean_revenue": float(revenue.mean())})
+                      "expected_cost": float(cost[chosen].sum()),
+                      **{name: values[j] for name, values in bands.items()},
+                      "p_roi_positive": float(paying[j]) if spend[:, j].any() else 0.0})
+    mean_revenue = revenue.mean(axis=0)
     margin = brief.margin_or_revenue
-    for before, after in zip(curve, curve[1:], strict=False):
-        spend = after["expected_cost"] - before["expected_cost"]
-        gain = (after["mean_revenue"] - before["mean_revenue"]) * margin
-        after["marginal_roas"] = float(gain / spend) if spend > 0 else None
-    for point in curve:
-        point.pop("mean_revenue")
+    for j in range(1, len(curve)):
+        before, after = curve[j - 1], curve[j]
+        step = after["expected_cost"] - before["expected_cost"]
+        gain = (mean_revenue[j] - mean_revenue[j - 1]) * margin
+        after["marginal_roas"] = float(gain / step) if step > 0 else None
     return curve
 
 
@@ -193,10 +254,12 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
         return {"budget": budget, "roster": roster_table(scored, empty), "forecast": zero, "budget_curve": [],
                 "suggested_budget": {"budget": None, "target_roas": target_roas,
                                      "note": "no budget or no eligible creators"}}
-    slopes = plan_slopes(brief, scored, budget, lift_model, limits, pool)
-    main = choose(scored, budget, slopes, limits, pool)
+    candidates = Candidates.of(scored)
+    slopes = plan_slopes(brief, scored, budget, lift_model, limits, pool, candidates)
+    main = choose(scored, budget, slopes, limits, pool, candidates=candidates)
     budgets = budget * np.geomspace(0.25, 4.0, curve_points)
-    rosters = _rosters(scored, budgets, curve_points // 2, main, slopes, limits, pool)
+    middle = curve_points // 2
+    rosters = _rosters(scored, budgets, middle, main, slopes, limits, pool, candidates)
     union = rosters[max(rosters)]
     # Each creator of the largest roster gets a column of `uniforms`, ordered by what the creator is (not by row
     # position or id), so reordering or renaming candidates draws the same futures for the same creators.
@@ -207,8 +270,10 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     columns = np.zeros(len(scored), dtype=int)
     columns[members[order]] = np.arange(len(members))
     uniforms = rng.random((draws, int(union.sum())))
-    summary = summarise(brief, simulate(brief, scored, main, lift_model, uniforms[:, columns[main]], noise))
-    curve = budget_curve(brief, scored, budgets, rosters, lift_model, uniforms, columns, noise)
+    keys = sorted(rosters)
+    nested = simulate_nested(brief, scored, [rosters[k] for k in keys], lift_model, uniforms, columns, noise)
+    summary = summarise(brief, nested[keys.index(middle)])
+    curve = budget_curve(brief, budgets, rosters, candidates.cost, nested)
     return {"budget": budget, "roster": roster_table(scored, main), "forecast": summary, "budget_curve": curve,
             "suggested_budget": suggest(curve, target_roas),
             "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion}}

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import copy
 import heapq
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from models.brief import Brief
-from models.features import engaged_pools, roster_aggregates, unique_engagement, unique_engagements
+from models.features import engaged_pools, unique_engagements
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,21 @@ class Slopes:
 
 
 def aggregates(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray) -> pd.DataFrame:
-    """The lift model's input row for the chosen creators (posting in expectation)."""
-    picked = scored[chosen]
-    posts = pd.DataFrame({"roster": 0, "creator_id": picked["creator_id"], "platform": picked["platform"],
-                          "niche": picked["niche"], "weight": picked["posts"], "posting": picked["posting"],
-                          "pred_engagements": picked["engagements_per_post_mean"],
-                          "pred_conversions": picked["conversions_per_post_mean"]})
-    row = roster_aggregates(posts, group="roster").reset_index(drop=True)
+    """The lift model's input row for the chosen creators (posting in expectation): `features.roster_aggregates`
+    of one creator per row, weighted by expected posts, summed with numpy."""
+    picked = np.asarray(chosen, dtype=bool)
+    engagements = scored["engagements"].to_numpy(dtype=float)[picked]
+    cells, cell = np.unique(scored["platform"].astype(str).to_numpy()[picked] + "/"
+                            + scored["niche"].astype(str).to_numpy()[picked], return_inverse=True)
+    per_cell = np.bincount(cell.reshape(-1), weights=engagements, minlength=len(cells))
+    row = pd.DataFrame({
+        "pred_engagements": [engagements.sum()],
+        "pred_unique_engagements": [unique_engagements(per_cell, np.array([c.split("/")[0] for c in cells],
+                                                                          dtype=object)).sum()],
+        "pred_conversions": [scored["conversions"].to_numpy(dtype=float)[picked].sum()],
+        "posts": [scored["posts"].to_numpy(dtype=float)[picked].sum()],
+        "creators": [scored["posting"].to_numpy(dtype=float)[picked].sum()],
+    })
     return row.assign(**{k: v for k, v in brief.context().items() if k not in row.columns})
 
 
@@ -59,10 +68,15 @@ def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_mod
                 factors: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0)) -> Slopes:
     """Slopes of the lift model's median (incremental units/month) around the roster.
 
-    Trees are step functions, so a local difference is often zero: the slope is the least-squares line through
-    the model's answers with engagement (or conversions) scaled from a quarter to four times the roster's.
+    A lift model with a smooth response (`marginal`) gives its derivatives at the roster. Otherwise (a model of
+    steps, whose local difference is often zero) the slope is the least-squares line through the model's answers
+    with engagement (or conversions) scaled by `factors`.
     """
     base = aggregates(brief, scored, chosen)
+    marginal = getattr(lift_model, "marginal", None)
+    derivatives = marginal(base) if marginal is not None else None
+    if derivatives is not None:
+        return Slopes(max(float(derivatives["engagement"][0]), 0.0), max(float(derivatives["conversion"][0]), 0.0))
     eng, uniq, conv = (float(base[c].iloc[0]) for c in ("pred_engagements", "pred_unique_engagements",
                                                           "pred_conversions"))
     probes = pd.concat([base.assign(pred_engagements=eng * f, pred_unique_engagements=uniq * f) for f in factors]
@@ -83,70 +97,107 @@ def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_mod
     return Slopes(max(s_e, 0.0), max(s_c, 0.0))
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """The arrays the roster choice reads from a scored frame, built once and shared by every choice over it."""
+
+    ids: np.ndarray
+    cell: np.ndarray       # integer code of the creator's platform/niche cell
+    cell_pool: np.ndarray  # engaged-audience pool of each cell
+    pools: np.ndarray      # the creator's cell's pool
+    eng: np.ndarray
+    conv: np.ndarray
+    cost: np.ndarray
+    groups: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, scored: pd.DataFrame) -> Candidates:
+        platform = scored["platform"].to_numpy()
+        names, cell = np.unique(scored["platform"].astype(str) + "/" + scored["niche"].astype(str),
+                                return_inverse=True)
+        cell_pool = engaged_pools([n.split("/")[0] for n in names])
+        return cls(ids=scored["creator_id"].to_numpy(), cell=cell.reshape(-1), cell_pool=cell_pool,
+                   pools=cell_pool[cell.reshape(-1)], eng=scored["engagements"].to_numpy(dtype=float),
+                   conv=scored["conversions"].to_numpy(dtype=float), cost=scored["cost"].to_numpy(dtype=float),
+                   groups={"tier": scored["tier"].to_numpy(), "platform": platform,
+                           "niche": scored["niche"].to_numpy()})
+
+    def value(self, chosen: np.ndarray, slopes: Slopes) -> float:
+        cells = np.bincount(self.cell[chosen], weights=self.eng[chosen], minlength=len(self.cell_pool))
+        reach = float((self.cell_pool * -np.expm1(-cells / self.cell_pool)).sum())
+        return float(slopes.engagement * reach + slopes.conversion * self.conv[chosen].sum())
+
+
 def value(scored: pd.DataFrame, chosen: np.ndarray, slopes: Slopes) -> float:
     """The roster objective (incremental units/month, linearised) of a boolean selection."""
-    picked = scored[chosen]
-    cells = picked.groupby(["platform", "niche"], sort=False)["engagements"].sum()
-    reach = unique_engagements(cells.to_numpy(), cells.index.get_level_values("platform").to_numpy()).sum()
-    return float(slopes.engagement * reach + slopes.conversion * picked["conversions"].sum())
+    return Candidates.of(scored).value(np.asarray(chosen, dtype=bool), slopes)
+
+
+def _reach_gain(before, after, pool):
+    """Engaged people added when a cell's summed engagements go from `before` to `after` (see unique_engagements)."""
+    return pool * (np.expm1(-before / pool) - np.expm1(-after / pool))
 
 
 class _Roster:
     """Incremental bookkeeping of a selection: per-cell engagements, spend, counts per limited group."""
 
-    def __init__(self, scored: pd.DataFrame, slopes: Slopes, limits: Limits):
-        self.cell = (scored["platform"].astype(str) + "/" + scored["niche"].astype(str)).to_numpy()
-        self.platform = scored["platform"].to_numpy()
-        self.pools = engaged_pools(self.platform)
-        self.eng = scored["engagements"].to_numpy(dtype=float)
-        self.conv = scored["conversions"].to_numpy(dtype=float)
-        self.cost = scored["cost"].to_numpy(dtype=float)
-        self.groups = {"tier": scored["tier"].to_numpy(), "platform": self.platform,
-                       "niche": scored["niche"].to_numpy()}
+    def __init__(self, candidates: Candidates, slopes: Slopes, limits: Limits):
+        self.c = candidates
         self.caps = {"tier": limits.max_per_tier, "platform": limits.max_per_platform, "niche": limits.max_per_niche}
+        self.caps = {kind: caps for kind, caps in self.caps.items() if caps}
         self.slopes = slopes
-        self.cell_eng: dict[str, float] = {}
+        self.cell_eng = np.zeros(len(candidates.cell_pool))
         self.counts: dict[tuple[str, str], int] = {}
         self.spent = 0.0
-        self.chosen = np.zeros(len(scored), dtype=bool)
+        self.chosen = np.zeros(len(candidates.ids), dtype=bool)
+
+    def copy(self) -> _Roster:
+        other = copy.copy(self)
+        other.cell_eng, other.counts, other.chosen = self.cell_eng.copy(), dict(self.counts), self.chosen.copy()
+        return other
 
     def gain(self, i: int) -> float:
-        before = self.cell_eng.get(self.cell[i], 0.0)
-        reach = unique_engagement(before + self.eng[i], self.platform[i]) - unique_engagement(before, self.platform[i])
-        return self.slopes.engagement * reach + self.slopes.conversion * self.conv[i]
+        c = self.c
+        before, pool = self.cell_eng[c.cell[i]], c.pools[i]
+        reach = pool * (math.expm1(-before / pool) - math.expm1(-(before + c.eng[i]) / pool))
+        return self.slopes.engagement * reach + self.slopes.conversion * c.conv[i]
 
     def allowed(self, i: int, budget: float) -> bool:
-        if self.chosen[i] or self.spent + self.cost[i] > budget + 1e-9:
+        if self.chosen[i] or self.spent + self.c.cost[i] > budget + 1e-9:
             return False
-        return all(self.counts.get((kind, self.groups[kind][i]), 0) < caps[self.groups[kind][i]]
-                   for kind, caps in self.caps.items() if self.groups[kind][i] in caps)
+        return all(self.counts.get((kind, self.c.groups[kind][i]), 0) < caps[self.c.groups[kind][i]]
+                   for kind, caps in self.caps.items() if self.c.groups[kind][i] in caps)
 
     def add(self, i: int) -> None:
         self.chosen[i] = True
-        self.spent += self.cost[i]
-        self.cell_eng[self.cell[i]] = self.cell_eng.get(self.cell[i], 0.0) + self.eng[i]
+        self.spent += self.c.cost[i]
+        self.cell_eng[self.c.cell[i]] += self.c.eng[i]
         for kind in self.caps:
-            key = (kind, self.groups[kind][i])
+            key = (kind, self.c.groups[kind][i])
             self.counts[key] = self.counts.get(key, 0) + 1
 
 
 def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits | None = None,
-           pool: np.ndarray | None = None, start: np.ndarray | None = None, seeds: int = 3) -> np.ndarray:
+           pool: np.ndarray | None = None, start: np.ndarray | None = None, seeds: int = 3,
+           candidates: Candidates | None = None) -> np.ndarray:
     """Boolean selection of creators within `budget` (USD) and `limits`, maximising `value`.
 
-    `pool` restricts the candidates; `start` is a selection to keep and extend (for nested budget curves).
+    `pool` restricts the candidates; `start` is a selection to keep and extend (for nested budget curves);
+    `candidates` is `Candidates.of(scored)` when the caller has it already.
     Greedy by gain per dollar can skip one expensive creator worth more than many cheap ones, so the greedy is
     also run starting from each of the `seeds` most valuable affordable creators, and the best result is kept.
     Raises ValueError when the must-include creators alone break the budget or a limit, or when the minimum
     number of creators cannot be reached.
     """
     limits = limits or Limits()
-    ids = scored["creator_id"].to_numpy()
-    usable = np.ones(len(scored), dtype=bool) if pool is None else pool.copy()
-    usable &= ~np.isin(ids, limits.exclude) & (scored["cost"].to_numpy() >= 0)
-    base = _Roster(scored, slopes, limits)
+    c = candidates or Candidates.of(scored)
+    usable = np.ones(len(c.ids), dtype=bool) if pool is None else pool.copy()
+    usable &= c.cost >= 0
+    if limits.exclude:
+        usable &= ~np.isin(c.ids, limits.exclude)
+    base = _Roster(c, slopes, limits)
     for creator in limits.must_include:
-        where = np.flatnonzero(ids == creator)
+        where = np.flatnonzero(c.ids == creator)
         if not len(where):
             raise ValueError(f"must_include: creator {creator!r} is not among the candidates")
         if not base.allowed(where[0], budget):
@@ -158,19 +209,19 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
                 raise ValueError("the starting roster does not fit the budget or the limits")
             base.add(i)
     kept = base.chosen.copy()
-    standalone = slopes.engagement * base.eng + slopes.conversion * base.conv
-    affordable = np.flatnonzero(usable & ~kept & (base.spent + base.cost <= budget + 1e-9))
+    standalone = slopes.engagement * c.eng + slopes.conversion * c.conv
+    affordable = np.flatnonzero(usable & ~kept & (base.spent + c.cost <= budget + 1e-9))
     starts = [None, *affordable[np.argsort(-standalone[affordable], kind="stable")[:seeds]]]
     best, best_value = None, -np.inf
     for first in starts:
-        state = copy.deepcopy(base)
+        state = base.copy()
         if first is not None:
             if not state.allowed(first, budget):
                 continue
             state.add(first)
         _greedy(state, usable, budget, limits)
         _improve(state, usable & ~kept, budget)
-        found = value(scored, state.chosen, slopes)
+        found = c.value(state.chosen, slopes)
         if found > best_value + 1e-12 * max(abs(found), 1.0):
             best, best_value = state, found
     if best.chosen.sum() < limits.min_creators:
@@ -181,14 +232,15 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
 
 def _greedy(state: _Roster, usable: np.ndarray, budget: float, limits: Limits) -> None:
     """Lazy greedy by gain per dollar: gains only shrink as cells fill (concave), so a stale gain is a bound."""
-    cost = np.maximum(state.cost, 1e-6)
+    c = state.c
+    cost = np.maximum(c.cost, 1e-6)
     open_ = np.flatnonzero(usable & ~state.chosen)
-    before = np.array([state.cell_eng.get(c, 0.0) for c in state.cell[open_]])
-    pools = state.pools[open_]
-    reach = pools * (np.exp(-before / pools) - np.exp(-(before + state.eng[open_]) / pools))
-    gains = state.slopes.engagement * reach + state.slopes.conversion * state.conv[open_]
+    before = state.cell_eng[c.cell[open_]]
+    gains = state.slopes.engagement * _reach_gain(before, before + c.eng[open_], c.pools[open_]) \
+        + state.slopes.conversion * c.conv[open_]
     heap = list(zip((-gains / cost[open_]).tolist(), open_.tolist(), strict=True))
     heapq.heapify(heap)
+    count = int(state.chosen.sum())
     while heap:
         _, i = heapq.heappop(heap)
         if not state.allowed(i, budget):
@@ -197,9 +249,10 @@ def _greedy(state: _Roster, usable: np.ndarray, budget: float, limits: Limits) -
         if heap and density < -heap[0][0] * (1 - 1e-9):
             heapq.heappush(heap, (-density, i))
             continue
-        if density <= 0 and state.chosen.sum() >= limits.min_creators:
+        if density <= 0 and count >= limits.min_creators:
             break
         state.add(i)
+        count += 1
 
 
 def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5, width: int = 40) -> None:
@@ -207,34 +260,33 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
 
     Only creators in `movable` leave or join; a swap must keep every limit.
     """
+    c = state.c
     s_e, s_c = state.slopes.engagement, state.slopes.conversion
-    standalone = s_e * state.eng + s_c * state.conv
+    standalone = s_e * c.eng + s_c * c.conv
     for _ in range(rounds):
         inside = np.flatnonzero(state.chosen & movable)
         outside = np.flatnonzero(movable & ~state.chosen)
         if not len(inside) or not len(outside):
             return
         outside = outside[np.argsort(-standalone[outside])[:width]]
-        cell_total = np.array([state.cell_eng[state.cell[i]] for i in inside])
-        out_loss = np.array([unique_engagement(t - state.eng[i], state.platform[i]) - unique_engagement(
-            t, state.platform[i]) for i, t in zip(inside, cell_total, strict=True)])
+        cell_in, eng_in, pool_in = c.cell[inside], c.eng[inside], c.pools[inside]
+        total_in = state.cell_eng[cell_in]
+        out_loss = -_reach_gain(total_in - eng_in, total_in, pool_in)
+        spent_without = state.spent - c.cost[inside]
+        full = {kind: {g for g, cap in caps.items() if state.counts.get((kind, g), 0) >= cap}
+                for kind, caps in state.caps.items()}
         best = (1e-9, -1, -1)
         for j in outside:
-            total_j = state.cell_eng.get(state.cell[j], 0.0)
-            join = unique_engagement(total_j + state.eng[j], state.platform[j]) - unique_engagement(
-                total_j, state.platform[j])
-            reach = out_loss + join
-            same = np.flatnonzero(state.cell[inside] == state.cell[j])
-            for k in same:  # leaving and joining the same cell
-                i = inside[k]
-                reach[k] = unique_engagement(total_j - state.eng[i] + state.eng[j], state.platform[j]) \
-                    - unique_engagement(total_j, state.platform[j])
-            gain = s_e * reach + s_c * (state.conv[j] - state.conv[inside])
-            fits = state.spent - state.cost[inside] + state.cost[j] <= budget + 1e-9
-            for kind, caps in state.caps.items():
-                group = state.groups[kind][j]
-                if group in caps and state.counts.get((kind, group), 0) >= caps[group]:
-                    fits &= state.groups[kind][inside] == group  # full group: only a swap within it keeps the cap
+            total_j, pool_j = state.cell_eng[c.cell[j]], c.pools[j]
+            reach = out_loss + _reach_gain(total_j, total_j + c.eng[j], pool_j)
+            same = cell_in == c.cell[j]
+            if same.any():  # leaving and joining the same cell
+                reach[same] = _reach_gain(total_j, total_j - eng_in[same] + c.eng[j], pool_j)
+            gain = s_e * reach + s_c * (c.conv[j] - c.conv[inside])
+            fits = spent_without + c.cost[j] <= budget + 1e-9
+            for kind, groups in full.items():
+                if c.groups[kind][j] in groups:
+                    fits &= c.groups[kind][inside] == c.groups[kind][j]  # full group: only a swap within it
             gain = np.where(fits, gain, -np.inf)
             k = int(np.argmax(gain))
             if gain[k] > best[0]:
@@ -243,9 +295,9 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
             return
         _, i, j = best
         state.chosen[i], state.chosen[j] = False, True
-        state.spent += state.cost[j] - state.cost[i]
+        state.spent += c.cost[j] - c.cost[i]
         for kind in state.caps:
-            state.counts[(kind, state.groups[kind][i])] -= 1
-            state.counts[(kind, state.groups[kind][j])] = state.counts.get((kind, state.groups[kind][j]), 0) + 1
-        state.cell_eng[state.cell[i]] -= state.eng[i]
-        state.cell_eng[state.cell[j]] = state.cell_eng.get(state.cell[j], 0.0) + state.eng[j]
+            state.counts[(kind, c.groups[kind][i])] -= 1
+            state.counts[(kind, c.groups[kind][j])] = state.counts.get((kind, c.groups[kind][j]), 0) + 1
+        state.cell_eng[c.cell[i]] -= c.eng[i]
+        state.cell_eng[c.cell[j]] += c.eng[j]
