@@ -19,7 +19,9 @@ def candidate_rows(brief: Brief, creators: pd.DataFrame) -> pd.DataFrame:
 def asking_price(creators: pd.DataFrame) -> np.ndarray:
     """Each creator's price per post (USD); the IMH rate card by platform where none is known."""
     followers = creators["followers"].to_numpy(dtype=float)
-    card = creators["platform"].map(PRICE_PER_1K_FOLLOWERS).fillna(10.0).to_numpy(dtype=float) * followers / 1000
+    codes, platforms = pd.factorize(creators["platform"])
+    rate = np.array([PRICE_PER_1K_FOLLOWERS.get(p, 10.0) for p in platforms] + [10.0])  # code -1: missing
+    card = rate[codes] * followers / 1000
     if "price_per_post" not in creators.columns:
         return card
     price = pd.to_numeric(creators["price_per_post"], errors="coerce").to_numpy(dtype=float)
@@ -37,9 +39,10 @@ def shared_matrices(models: dict, rows: pd.DataFrame) -> tuple[np.ndarray, np.nd
     return X[:, [where[n] for n in names_e]], X[:, [where[n] for n in names_c]]
 
 
-def conversion_bands(models: dict, rows: pd.DataFrame) -> dict[str, np.ndarray]:
-    """p10/p50/p90 of attributed units per post (negative binomial quantiles: costly, so only where shown)."""
-    bands = models["conversion"].predict(rows)
+def conversion_bands(models: dict, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """p10/p50/p90 of attributed units per post (negative binomial quantiles: costly, so only where shown);
+    `X`: the rows' conversion feature matrix, if already built."""
+    bands = models["conversion"].predict(rows, X)
     return {q: bands[q] for q in ("p10", "p50", "p90")}
 
 

@@ -170,9 +170,9 @@ class ConversionModel(_Model):
         """Expected attributed units per post (`X`: the rows' feature matrix, if already built)."""
         return np.exp(self.booster_.predict(self._X(rows) if X is None else X, raw_score=True) + self.offset(rows))
 
-    def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
+    def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Attributed units per post: mean, and the p10/p50/p90 of what will be observed (negative binomial)."""
-        mu = self.predict_mean(rows)
+        mu = self.predict_mean(rows, X)
         size = 1.0 / self.dispersion_
         p = size / (size + mu)
         out = {"mean": mu}

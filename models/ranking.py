@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from models import features as F
 from models.brief import OBJECTIVES, Brief
-from models.candidates import candidate_rows, conversion_bands, eligible
+from models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
 from models.forecast import initial_slopes
 from models.roster import Slopes
 
@@ -18,7 +19,7 @@ _CAMPAIGN_ONLY = {"log_product_price", "discount_code", "marketplace", "compensa
 QUANTS = ("p10", "p50", "p90")
 
 
-def _describe(feature: str, row: pd.Series, brief: Brief) -> str:
+def _describe(feature: str, row: Mapping, brief: Brief) -> str:
     """Plain words for a feature's value in one candidate's row."""
     value = row.get
     match feature:
@@ -68,54 +69,71 @@ def _describe(feature: str, row: pd.Series, brief: Brief) -> str:
     return feature.replace("_", " ")
 
 
-def contributions(model, rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-feature contributions (LightGBM's own SHAP values, log scale) of each row's prediction."""
-    X = F.matrix(model.kind, rows, model.features_)
+def contributions(model, rows: pd.DataFrame, X: np.ndarray | None = None) -> pd.DataFrame:
+    """Per-feature contributions (LightGBM's own SHAP values, log scale) of each row's prediction (`X`: the rows'
+    feature matrix, when the caller has built it already)."""
+    X = F.matrix(model.kind, rows, model.features_) if X is None else X
     values = model.booster_.predict(X, pred_contrib=True)[:, :-1]
     return pd.DataFrame(values, columns=model.features_, index=rows.index)
 
 
 def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, norms: np.ndarray, brief: Brief,
-             objective: str, top: int = 3) -> list[list[str]]:
+             objective: str, top: int = 3, matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[list[str]]:
     """Top reasons of each row: the largest model contributions, and for paid posts the price against the
-    median price of the candidates' tier and platform (`norms`)."""
+    median price of the candidates' tier and platform (`norms`). `matrices`: the rows' engagement and conversion
+    feature matrices, if already built."""
+    X_e, X_c = matrices or (None, None)
     parts = []
     if objective in ("engagement", "profit", "roi"):
-        parts.append(("engagement", contributions(models["engagement"], rows)))
+        parts.append(("engagement", contributions(models["engagement"], rows, X_e)))
     if objective in ("conversions", "profit", "roi"):
-        parts.append(("conversions", contributions(models["conversion"], rows)))
+        parts.append(("conversions", contributions(models["conversion"], rows, X_c)))
+    shown = [(quantity, [f for f in table.columns if f not in _CAMPAIGN_ONLY], table) for quantity, table in parts]
+    parts = [(quantity, names, table[names].to_numpy()) for quantity, names, table in shown]
+    price, tier, platform = (scored[c].to_numpy() for c in ("price", "tier", "platform"))
     out = []
-    for pos in range(len(rows)):
-        row = pd.Series(rows.iloc[pos].to_dict() | {"price": scored["price"].iloc[pos]})
+    for pos, record in enumerate(rows.to_dict("records")):
+        row = record | {"price": price[pos]}
         candidates = []
-        for quantity, table in parts:
-            for feature, c in table.iloc[pos].items():
-                if feature in _CAMPAIGN_ONLY or abs(c) < 0.03:
+        for quantity, names, values in parts:
+            for feature, c in zip(names, values[pos].tolist(), strict=True):
+                if abs(c) < 0.03:
                     continue
                 candidates.append((abs(c), f"{_describe(feature, row, brief)}: {math.expm1(c) * 100:+.0f}% {quantity}"))
         if brief.compensation == "paid" and objective in ("profit", "roi") and norms[pos] > 0:
-            ratio = scored["price"].iloc[pos] / norms[pos]
+            ratio = price[pos] / norms[pos]
             if abs(ratio - 1) > 0.15:
                 word = "above" if ratio > 1 else "below"
-                candidates.append((abs(math.log(ratio)), f"price {word} {scored['tier'].iloc[pos]} "
-                                                          f"{scored['platform'].iloc[pos]} norm: "
+                candidates.append((abs(math.log(ratio)), f"price {word} {tier[pos]} {platform[pos]} norm: "
                                                           f"{(1 / ratio - 1) * 100:+.0f}% ROI"))
         out.append([text for _, text in sorted(candidates, key=lambda t: -t[0])[:top]])
     return out
 
 
-def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes) -> dict[str, dict[str, np.ndarray]]:
-    """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, profit, ROI."""
+def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
+    """`features.unique_engagements` of each creator alone, with the pools looked up once per platform."""
+    codes, names = pd.factorize(np.asarray(platform, dtype=object))
+    pool = F.engaged_pools(np.asarray(names, dtype=object))[codes]
+    return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
+
+
+def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes,
+                   quantiles: tuple[str, ...] = QUANTS) -> dict[str, dict[str, np.ndarray]]:
+    """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, profit, ROI.
+
+    `quantiles=("p50",)` computes the medians alone (what the ranking sorts on), with the same arithmetic.
+    """
+    wanted = QUANTS if set(quantiles) != {"p50"} else ("p50",)
     posts = scored["posts"].to_numpy()
-    eng = {q: posts * scored[f"engagements_per_post_{q}"].to_numpy() for q in QUANTS}
+    eng = {q: posts * scored[f"engagements_per_post_{q}"].to_numpy() for q in wanted}
     # without conversion bands (see candidates.conversion_bands) every quantile is the mean
     conv = {q: posts * scored.get(f"conversions_per_post_{q}", scored["conversions_per_post_mean"]).to_numpy()
-            for q in QUANTS}
+            for q in wanted}
     mean_conv = scored["conversions"].to_numpy()
     platform = scored["platform"].to_numpy()
     revenue = {}
-    for q in QUANTS:
-        units = slopes.engagement * F.unique_engagements(eng[q], platform) + slopes.conversion * \
+    for q in wanted:
+        units = slopes.engagement * _engaged(eng[q], platform) + slopes.conversion * \
             (mean_conv if q == "p50" else conv[q])
         revenue[q] = units * brief.months * brief.product_price
     p = scored["posting"].to_numpy()
@@ -126,20 +144,33 @@ def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes) -> dict[s
         cost = {q: np.where(p > 1 - level, paid, 0.0) for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True)}
     else:
         commission = brief.commission * brief.product_price
-        cost = {q: brief.gift + commission * conv[q] for q in QUANTS}
+        cost = {q: brief.gift + commission * conv[q] for q in wanted}
         cost["p50"] = brief.gift + commission * mean_conv  # the same expected cost the ranking sorts on
-    # a skewed count's mean can exceed its p90: keep every range ordered around its middle value
-    revenue = {"p10": np.minimum(revenue["p10"], revenue["p50"]), "p50": revenue["p50"],
-               "p90": np.maximum(revenue["p90"], revenue["p50"])}
     margin = brief.margin_or_revenue
-    profit = {"p10": revenue["p10"] * margin - cost["p90"], "p50": revenue["p50"] * margin - cost["p50"],
-              "p90": revenue["p90"] * margin - cost["p10"]}
+    if wanted == ("p50",):
+        profit = {"p50": revenue["p50"] * margin - cost["p50"]}
+    else:
+        # a skewed count's mean can exceed its p90: keep every range ordered around its middle value
+        revenue = {"p10": np.minimum(revenue["p10"], revenue["p50"]), "p50": revenue["p50"],
+                   "p90": np.maximum(revenue["p90"], revenue["p50"])}
+        profit = {"p10": revenue["p10"] * margin - cost["p90"], "p50": revenue["p50"] * margin - cost["p50"],
+                  "p90": revenue["p90"] * margin - cost["p10"]}
     base = np.maximum(cost["p50"], 1e-9)
-    roi = {q: profit[q] / base for q in QUANTS}
+    roi = {q: profit[q] / base for q in wanted}
+    cost = {q: cost[q] for q in wanted}
     return {"engagements": eng, "conversions": conv, "revenue": revenue, "cost": cost, "profit": profit, "roi": roi}
 
 
 SORT_KEY = {"profit": "profit", "roi": "roi", "conversions": "conversions", "engagement": "engagements"}
+
+
+def _top(key: np.ndarray, ids: np.ndarray, among: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest `key` values among the positions `among`, ties broken on `ids`: only the
+    candidates at or above the k-th value are sorted."""
+    if len(among) > k:
+        cut = np.partition(key[among], len(among) - k)[len(among) - k]
+        among = among[key[among] >= cut]
+    return among[np.lexsort((ids[among], -key[among]))][:k]
 
 
 def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dict, objective: str = "profit",
@@ -154,20 +185,22 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     pool = eligible(brief, scored)
     if not pool.any():
         return []
-    budget = budget or brief.budget or float(np.sort(scored.loc[pool, "cost"].to_numpy())[:50].sum())
+    cost = scored["cost"].to_numpy()
+    budget = budget or brief.budget or float(np.sort(cost[pool])[:50].sum())
     slopes = initial_slopes(brief, scored, budget, models["lift"], pool)
-    key = creator_values(brief, scored.drop(columns=[f"conversions_per_post_{q}" for q in QUANTS],
-                                            errors="ignore"), slopes)[SORT_KEY[objective]]["p50"]
     if objective == "conversions":
         key = scored["conversions"].to_numpy()  # expected units, not the (integer) median
-    order = np.lexsort((scored["creator_id"].to_numpy(), -key))
-    order = order[pool[order]][:top_k]
+    else:
+        key = creator_values(brief, scored, slopes, ("p50",))[SORT_KEY[objective]]["p50"]
+    order = _top(key, scored["creator_id"].to_numpy(), np.flatnonzero(pool), top_k)
     rows = candidate_rows(brief, creators.reset_index(drop=True).iloc[order])
+    matrices = shared_matrices(models, rows)
     top = scored.iloc[order].reset_index(drop=True)
-    top = top.assign(**{f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows).items()})
+    top = top.assign(**{f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
     values = creator_values(brief, top, slopes)
-    norms = scored.groupby(["tier", "platform"])["price"].transform("median").to_numpy()[order]
-    reasons = _reasons(models, rows, top, norms, brief, objective)
+    medians = scored.groupby(["tier", "platform"])["price"].median()
+    norms = medians.reindex(pd.MultiIndex.from_arrays([top["tier"], top["platform"]])).to_numpy()
+    reasons = _reasons(models, rows, top, norms, brief, objective, matrices=matrices)
     out = []
     for i, why in enumerate(reasons):
         record = {"rank": i + 1, "creator_id": top["creator_id"].iloc[i],
