@@ -46,8 +46,8 @@ def aggregates(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray) -> pd.Dat
     of one creator per row, weighted by expected posts, summed with numpy."""
     picked = np.asarray(chosen, dtype=bool)
     engagements = scored["engagements"].to_numpy(dtype=float)[picked]
-    cells, cell = np.unique(scored["platform"].astype(str).to_numpy()[picked] + "/"
-                            + scored["niche"].astype(str).to_numpy()[picked], return_inverse=True)
+    cells, cell = np.unique(scored["platform"][picked].astype(str).to_numpy() + "/"
+                            + scored["niche"][picked].astype(str).to_numpy(), return_inverse=True)
     per_cell = np.bincount(cell.reshape(-1), weights=engagements, minlength=len(cells))
     row = pd.DataFrame({
         "pred_engagements": [engagements.sum()],
