@@ -33,9 +33,9 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     app.extensions["microlift"] = runtime
     limiter = Limiter(service.rate_limit, service.redis_url)
 
-    from serving.views import admin, creators, ops, plan
+    from serving.views import admin, creators, ops, plan, web
 
-    for blueprint in (ops.bp, plan.bp, creators.bp, admin.bp):
+    for blueprint in (ops.bp, plan.bp, creators.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)
     app.extensions["microlift.openapi"] = document(ops.service_version())
     problems.install(app)
