@@ -102,7 +102,7 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     for key in request.args:
         values = request.args.getlist(key)
         if key in lists:
-            raw[key] = [part for v in values for part in v.split(",") if part]
+            raw[key] = [part for v in values for part in v.split(",")]  # an empty value is refused
         else:
             raw[key] = values[-1]
     try:

@@ -294,9 +294,9 @@ class CreatorQuery(Strict):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)  # query values arrive as text
 
-    platform: list[_literal(PLATFORMS)] | None = None
-    niche: list[_literal(NICHES)] | None = None
-    tier: list[_literal(TIERS)] | None = None
+    platform: list[_literal(PLATFORMS)] | None = Field(None, max_length=MAX_LIST)
+    niche: list[_literal(NICHES)] | None = Field(None, max_length=MAX_LIST)
+    tier: list[_literal(TIERS)] | None = Field(None, max_length=MAX_LIST)
     min_followers: int | None = Field(None, ge=0, le=10**12)
     max_followers: int | None = Field(None, ge=0, le=10**12)
     max_price_per_post: float | None = Field(None, ge=0, le=1e9)
@@ -306,10 +306,11 @@ class CreatorQuery(Strict):
     offset: int = Field(0, ge=0, le=10**9)
 
     def filters(self) -> CatalogFilters:
-        return CatalogFilters(platforms=self.platform, niches=self.niche, tiers=self.tier,
+        once = lambda values: list(dict.fromkeys(values)) if values else None  # noqa: E731 - repeats are harmless
+        return CatalogFilters(platforms=once(self.platform), niches=once(self.niche), tiers=once(self.tier),
                               min_followers=self.min_followers, max_followers=self.max_followers,
                               max_price_per_post=self.max_price_per_post,
-                              min_audience_quality=self.min_audience_quality, countries=self.country)
+                              min_audience_quality=self.min_audience_quality, countries=once(self.country))
 
 
 class CreatorPage(_Out):
