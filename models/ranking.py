@@ -130,10 +130,12 @@ def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes,
     conv = {q: posts * scored.get(f"conversions_per_post_{q}", scored["conversions_per_post_mean"]).to_numpy()
             for q in wanted}
     mean_conv = scored["conversions"].to_numpy()
+    mean_eng = scored["engagements"].to_numpy()
     platform = scored["platform"].to_numpy()
     revenue = {}
     for q in wanted:
-        units = slopes.engagement * _engaged(eng[q], platform) + slopes.conversion * \
+        # the middle value is the expectation (what the roster and the forecast count), not the product of medians
+        units = slopes.engagement * _engaged(mean_eng if q == "p50" else eng[q], platform) + slopes.conversion * \
             (mean_conv if q == "p50" else conv[q])
         revenue[q] = units * brief.months * brief.product_price
     p = scored["posting"].to_numpy()
