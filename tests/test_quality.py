@@ -9,7 +9,7 @@ import pytest
 from models.brief import Brief
 from models.candidates import score
 from models.forecast import forecast
-from training.backtest import candidates_of, forecast_backtest, roster_backtest
+from training.backtest import candidates_of, forecast_backtest, ranking_backtest, roster_backtest
 from training.datasets import Dataset
 from training.prepare import prepare
 from training.simulation.calibration import REFERENCE_UNITS_DURING
@@ -64,6 +64,37 @@ def test_roster_reaches_90_percent_of_an_oracle_with_the_truth(world, compensati
                              8_000.0)
     print(compensation, result)
     assert result["roster.share_of_oracle"] >= 0.9
+
+
+def ranking_result(world, compensation: str) -> dict[str, float]:
+    dataset, trained = world
+    candidates = candidates_of(dataset)
+    pool = candidates[candidates["platform"].isin(["instagram", "tiktok"])].sample(800, random_state=1)
+    brief = Brief.from_mapping({"niche": "fitness", "product_price": 30.0, "baseline_units_per_month": 500,
+                                "compensation": compensation, "marketplace": "amazon", "weeks": 8})
+    result = ranking_backtest(brief, pool.reset_index(drop=True), dataset.truth["truth_creators"], trained.models,
+                              8_000.0)
+    print(compensation, result)
+    return result
+
+
+@pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
+def test_ranking_by_predicted_profit_beats_ranking_by_followers_and_by_the_tier_median(world, compensation):
+    result = ranking_result(world, compensation)
+    assert result["ranking.ndcg50"] >= max(result["ranking.ndcg50_followers"],
+                                           result["ranking.ndcg50_tier_median"]) + 0.05
+
+
+RANKING_BOUNDED = pytest.mark.xfail(strict=True, reason="NDCG@50 >= 0.9 against true expected profit: each creator's "
+                                    "own conversion effect (truth sd 0.5 on ln units) is observable only through a "
+                                    "thin campaign track record; a ranking that knew everything else in the truth "
+                                    "scores about 0.83 (gifting), 0.89 (paid) and 0.85 (affiliate) on this pool")
+
+
+@RANKING_BOUNDED
+@pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
+def test_ranking_by_predicted_profit_reaches_ndcg_of_0_9(world, compensation):
+    assert ranking_result(world, compensation)["ranking.ndcg50"] >= 0.9
 
 
 def test_reference_campaign_forecast_contains_the_reported_sales(world):
