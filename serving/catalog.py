@@ -56,6 +56,7 @@ service_state = Table(
     Column("catalog_revision", BigInteger, nullable=False),
     Column("model_generation", BigInteger, nullable=False),
     Column("model_versions", Text, nullable=True),
+    Column("last_reload", Text, nullable=True),
 )
 COLUMNS = [c.name for c in creators.columns]
 DATA_COLUMNS = COLUMNS[1:]
@@ -104,20 +105,28 @@ class State:
     catalog_revision: int
     model_generation: int
     model_versions: str | None
+    last_reload: str | None = None
 
 
 def read_state(engine: Engine) -> State:
     with engine.connect() as conn:
         row = conn.execute(select(service_state).where(service_state.c.id == 1)).one()
-    return State(int(row.catalog_revision), int(row.model_generation), row.model_versions)
+    return State(int(row.catalog_revision), int(row.model_generation), row.model_versions, row.last_reload)
 
 
-def record_models(engine: Engine, versions_json: str) -> int:
+def record_models(engine: Engine, versions_json: str, last_reload: str) -> int:
     """Tell every worker which model version set to serve now; returns the new generation."""
     with engine.begin() as conn:
         conn.execute(update(service_state).where(service_state.c.id == 1).values(
-            model_generation=service_state.c.model_generation + 1, model_versions=versions_json))
+            model_generation=service_state.c.model_generation + 1, model_versions=versions_json,
+            last_reload=last_reload))
         return int(conn.execute(select(service_state.c.model_generation)).scalar_one())
+
+
+def record_reload(engine: Engine, last_reload: str) -> None:
+    """What a reload that changed nothing (unchanged, refused) did, for every worker's /readyz."""
+    with engine.begin() as conn:
+        conn.execute(update(service_state).where(service_state.c.id == 1).values(last_reload=last_reload))
 
 
 # --- imports ---------------------------------------------------------------------------------------------------

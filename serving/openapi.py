@@ -14,6 +14,7 @@ import numpy as np
 from flask import Blueprint, Response, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from serving import schemas
 from serving.auth import check as check_key
@@ -78,7 +79,11 @@ def parse_body(model: type[BaseModel], media: tuple[str, ...]) -> Any:
     if request.mimetype not in media:
         raise Problem(415, "Unsupported Media Type", f"Content-Type {request.mimetype or '(none)'!r} is not "
                       f"accepted here; send {' or '.join(media)}", kind="unsupported-media-type")
-    data = request.get_data(cache=True)  # 413 past the size limit, also for chunked bodies
+    data = request.get_data(cache=True)  # 413 past the size limit when the client sends a Content-Length
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(data) >= limit:
+        # A chunked body is read only up to the limit, without an error: reaching it means the body is too large.
+        raise RequestEntityTooLarge()
     if request.mimetype != JSON:
         return data
     try:
@@ -172,7 +177,8 @@ def document(version: str) -> dict:
         if op.response is not None:
             success["content"] = {JSON: {"schema": ref(op.response, "serialization")}}
         elif op.raw_response:
-            success["content"] = {op.raw_response: {"schema": {"type": "string"}}}
+            kind = "object" if op.raw_response == JSON else "string"
+            success["content"] = {op.raw_response: {"schema": {"type": kind}}}
         entry["responses"][str(op.status)] = success
         for code in op.also:
             entry["responses"][str(code)] = {**success, "description": _REASONS.get(code, "Error")}

@@ -66,6 +66,8 @@ class Runtime:
             log.warning("catalog database unreachable: %s", self.database_error)
             return
         self.database_error = None
+        if state.last_reload:
+            self.last_reload = json.loads(state.last_reload)
         if self.snapshot is None or state.catalog_revision != self.snapshot.revision:
             self._refresh_catalog(state.catalog_revision)
         if state.model_generation > self._generation and state.model_versions and not self._following:
@@ -106,15 +108,20 @@ class Runtime:
                 fresh = load_alias(self.settings)
             except ModelRefused as exc:
                 outcome, detail = "refused", f"{exc}; still serving {self._describe()}"
+                fresh = None
             else:
                 if self.bundle is not None and fresh.versions == self.bundle.versions:
-                    outcome, detail = "unchanged", f"the alias still points at {self._describe()}"
+                    outcome, detail, fresh = "unchanged", f"the alias still points at {self._describe()}", None
                 else:
                     self._swap(fresh)
-                    self._generation = catalog.record_models(self.engine, json.dumps(
-                        {"versions": fresh.versions, "alias": fresh.alias}))
                     outcome, detail = "reloaded", f"now serving {self._describe()}"
             self.last_reload = {"outcome": outcome, "detail": detail, "at": time.time()}
+            shared = json.dumps(self.last_reload)
+            if fresh is not None:
+                self._generation = catalog.record_models(self.engine, json.dumps(
+                    {"versions": fresh.versions, "alias": fresh.alias}), shared)
+            else:
+                catalog.record_reload(self.engine, shared)
             metrics.RELOADS.labels(outcome).inc()
             (log.warning if outcome == "refused" else log.info)("model reload %s: %s", outcome, detail)
             return outcome, detail
