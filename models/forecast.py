@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 
+from models import features as F
 from models.brief import Brief
 from models.candidates import eligible
 from models.features import engaged_pools
@@ -52,14 +54,57 @@ def _levels(rosters: list[np.ndarray]) -> np.ndarray:
     return level
 
 
+def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], anchor: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The lift model's answers for one campaign's rosters, smoothed by a Hill response (Robyn, Meridian).
+
+    A tree model answers in steps, so along a budget curve a late step can gain more per dollar than an early
+    one. Its medians are refitted, by least squares over these rows, as ln multiple = a + ln(1 + beta x c +
+    H x u^s / (u^s + K^s)), with u and c the rows' unique engagements and attributed units per baseline unit and
+    month and 0 < s <= 1: rising and concave in the roster. The p10/p90 keep their distance from the median.
+    `anchor` (a boolean mask of rows, e.g. the asked budget's roster) keeps the model's own median level there:
+    the curve takes its shape from the fit and its level from the model.
+    """
+    u = np.expm1(F.LIFT_FEATURES["log_unique_engagements_per_baseline_month"](rows))
+    c = np.expm1(F.LIFT_FEATURES["log_conversions_per_baseline_month"](rows))
+    y = z["p50"]
+    if np.ptp(y) <= 1e-12 or not (u > 0).any():
+        return z
+    u, c = u / float(np.median(u[u > 0])), c / (float(np.max(c)) if np.max(c) > 0 else 1.0)
+    # fitted on an even spread of the rows by reach (a few hundred answers pin five parameters down)
+    at = np.argsort(u, kind="stable")[np.linspace(0, len(u) - 1, min(len(u), 400)).astype(int)]
+    log_u = np.log(np.where(u[at] > 0, u[at], 1.0))
+
+    def parts(p, u, c):
+        x = np.exp(np.exp(p[4]) * (np.log(np.where(u > 0, u, 1.0)) - p[3])) * (u > 0)  # (u / K)^s
+        return x, 1.0 + np.exp(p[1]) * c + np.exp(p[2]) * x / (1.0 + x)
+
+    def residual(p):
+        return p[0] + np.log(parts(p, u[at], c[at])[1]) - y[at]
+
+    def jacobian(p):
+        x, inner = parts(p, u[at], c[at])
+        bend = np.exp(p[2]) * x / (1.0 + x) ** 2 * np.exp(p[4]) / inner
+        return np.column_stack([np.ones(len(at)), np.exp(p[1]) * c[at] / inner,
+                                np.exp(p[2]) * x / (1.0 + x) / inner, -bend, bend * (log_u - p[3])])
+
+    start = np.r_[float(y.min()), -1.0, np.log(max(np.expm1(np.ptp(y)), 1e-3)), 0.0, -0.1]
+    fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-6, xtol=1e-6,
+                                 bounds=(np.r_[-np.inf, -20.0, -20.0, -8.0, -2.0], np.r_[np.inf, 10.0, 10.0, 8.0, 0.0]))
+    smooth = fit.x[0] + np.log(parts(fit.x, u, c)[1])
+    if anchor is not None and anchor.any():
+        smooth += float(np.mean(y[anchor] - smooth[anchor]))
+    return {k: smooth + (v - y) for k, v in z.items()}
+
+
 def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray], lift_model, uniforms: np.ndarray,
-                    columns: np.ndarray, noise: np.ndarray) -> list[dict[str, np.ndarray]]:
+                    columns: np.ndarray, noise: np.ndarray, anchor: int | None = None) -> list[dict[str, np.ndarray]]:
     """Monte Carlo draws of incremental units/month and cost (USD) for each of nested rosters, in one pass.
 
     Column `columns[i]` of `uniforms` (draws x creators of the largest roster) decides whether creator i posts,
     and `noise` (draws) how the campaign lands; sharing them between rosters (common random numbers) makes the
     forecasts of nested rosters comparable draw by draw. Sums run once per (roster level, platform/niche cell)
-    and accumulate across levels; the lift model answers every roster's draws in one call.
+    and accumulate across levels; the lift model answers every roster's draws in one call. For three rosters or
+    more (a budget curve) its answers are smoothed by `saturating`, keeping its level at roster `anchor`.
     """
     draws, count = len(noise), len(rosters)
     level = _levels(rosters)
@@ -94,7 +139,10 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
                          "pred_conversions": conversions.T.reshape(-1), "creators": creators.T.reshape(-1),
                          "posts": posts.T.reshape(-1)})
     rows = rows.assign(**{k: v for k, v in brief.context().items() if k not in rows.columns})
-    z = {k: v.reshape(count, draws) for k, v in lift_model.predict_log_multiple(rows).items()}
+    z = lift_model.predict_log_multiple(rows)
+    if count >= 3:  # a budget curve: its rosters span the range a saturating response can be fitted over
+        z = saturating(rows, z, None if anchor is None else np.repeat(np.arange(count) == anchor, draws))
+    z = {k: v.reshape(count, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
     incremental = brief.baseline_units_per_month * np.expm1(z["p50"] + noise * spread)
     invited = np.cumsum(np.bincount(lvl, minlength=count))
@@ -271,7 +319,8 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     columns[members[order]] = np.arange(len(members))
     uniforms = rng.random((draws, int(union.sum())))
     keys = sorted(rosters)
-    nested = simulate_nested(brief, scored, [rosters[k] for k in keys], lift_model, uniforms, columns, noise)
+    nested = simulate_nested(brief, scored, [rosters[k] for k in keys], lift_model, uniforms, columns, noise,
+                             anchor=keys.index(middle))
     summary = summarise(brief, nested[keys.index(middle)])
     curve = budget_curve(brief, budgets, rosters, candidates.cost, nested)
     return {"budget": budget, "roster": roster_table(scored, main), "forecast": summary, "budget_curve": curve,
