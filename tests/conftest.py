@@ -7,3 +7,28 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # Tests run offline: no usage telemetry from MLflow, here or in the MLflow processes the tests start.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+_MLFLOW_URIS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_uris_stay_put():
+    """mlflow.set_tracking_uri copies the URI into os.environ; a test that points MLflow somewhere (directly or
+    through the service) must not move the next test's store."""
+    saved = {name: os.environ.get(name) for name in _MLFLOW_URIS}
+    yield
+    if "mlflow" in sys.modules:
+        import mlflow
+
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
