@@ -117,6 +117,7 @@ def prepared_home(creators: int, campaigns: int, seed: int = 1) -> Home:
 
 def load_models(home: Home):
     """The champion version set, loaded in this process exactly as a service worker loads it."""
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     from models.settings import Settings
     from serving.modelstore import load_alias
 
