@@ -21,6 +21,8 @@ def _simulate(args: argparse.Namespace) -> int:
     from training.simulation.generator import simulate
 
     started = time.perf_counter()
+    if args.partitions:
+        return _simulate_partitioned(args, started)
     tables = simulate(args.creators, args.campaigns, seed=args.seed, progress=not args.quiet)
     for name in ("creators", "posts", "campaigns"):  # the simulator must honour the contract it feeds
         if name in tables:
@@ -30,6 +32,18 @@ def _simulate(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items()
                        if not name.startswith("truth"))
     print(f"wrote {len(written)} tables to {args.out} in {seconds:.1f} s ({counts})")
+    return 0
+
+
+def _simulate_partitioned(args: argparse.Namespace, started: float) -> int:
+    from training.simulation.partitioned import simulate_partitioned
+
+    if args.format != "parquet":
+        raise ValueError(f"--partitions writes Parquet part files; got --format {args.format}")
+    counts = simulate_partitioned(args.creators, args.campaigns, args.partitions, args.out, seed=args.seed,
+                                  progress=not args.quiet)
+    print(f"wrote {args.partitions} part(s) per table to {args.out} in {time.perf_counter() - started:.1f} s "
+          f"({', '.join(f'{name} {n:,}' for name, n in counts.items())})")
     return 0
 
 
@@ -326,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default data/simulated)")
     sim.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format "
                      "(default parquet)")
+    sim.add_argument("--partitions", type=int, metavar="N", help="write creators and posts as N Parquet part "
+                     "files each, one market slice at a time, for datasets larger than memory")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     sim.set_defaults(run=_simulate)
 
