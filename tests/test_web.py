@@ -1,0 +1,257 @@
+"""The planner page in a real browser: the system Chromium, driven by Playwright, against `microlift serve`.
+
+MICROLIFT_WRITE_SCREENSHOT=1 also writes docs/planner.png, the README's picture of the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.service_support import free_port, microlift, service_env, serving
+
+pytestmark = [pytest.mark.service, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("MICROLIFT_CHROMIUM", "/usr/bin/chromium")
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "planner.png"
+MONEY = re.compile(r"[^\d.]")
+REFUSED = re.compile(r"Failed to load resource: .* status of 422\b")  # the browser's note on a refused brief
+
+
+def trained(tmp_path_factory) -> Path:
+    """A small simulated catalog imported and models trained and promoted: made once per run, shared by the xdist
+    workers (training twice would cost the other worker its core)."""
+    here = tmp_path_factory.getbasetemp()
+    shared = here.parent if os.environ.get("PYTEST_XDIST_WORKER") else here
+    root = shared / "web-trained"
+    with open(shared / "web-trained.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "done").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            env, data = service_env(root), root / "data"
+            microlift(env, "simulate", "--creators", "2000", "--campaigns", "80", "--seed", "3", "--out", data,
+                      "--quiet")
+            microlift(env, "train", "--data", data, "--register", "--quiet")
+            microlift(env, "promote", "--data", data, "--version", "latest", "--force")
+            microlift(env, "import-creators", data)
+            (root / "done").touch()
+    return root
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> str:
+    """One gunicorn worker of its own (home, metrics, port) on the shared models and catalog, until the module ends."""
+    models = trained(tmp_path_factory)
+    root = tmp_path_factory.mktemp("web")
+    env = service_env(root / "home", MICROLIFT_BIND=f"127.0.0.1:{free_port()}", MICROLIFT_WORKERS="1",
+                      MICROLIFT_THREADS="4", MLFLOW_TRACKING_URI=f"sqlite:///{models / 'mlflow.db'}",
+                      DATABASE_URL=f"sqlite:///{models / 'catalog.db'}",
+                      # gunicorn waits out the browser's idle keep-alive connections on the way out
+                      GUNICORN_CMD_ARGS="--graceful-timeout 2")
+    with serving(env, root / "serve.log", cwd=root) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(base):
+    """Chromium, closed before the server stops (gunicorn would wait out the browser's open connections)."""
+    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as .ci/run "
+                    "does) or point MICROLIFT_CHROMIUM at one")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=["--no-sandbox", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, base):
+    """A fresh page; any script error or console error (a CSP violation among them) fails the test."""
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not REFUSED.search(m.text) else None)
+    yield page
+    context.close()
+    assert not problems, problems
+
+
+def planned(page: Page) -> None:
+    """Wait until the page has drawn a plan."""
+    expect(page.locator("#results")).to_have_attribute("aria-busy", "false")
+    expect(page.locator("#curve-chart .main-svg").first).to_be_attached()
+
+
+def dollars(text: str) -> float:
+    return float(MONEY.sub("", text))
+
+
+def test_the_reference_brief_plans_a_ranking_a_roster_a_forecast_and_a_chart(page, tmp_path):
+    # given the page with its default brief, the reference campaign
+    page.goto("/")
+    expect(page.get_by_label("Budget USD", exact=True)).to_have_value("9917")
+    # when the planner submits it
+    page.get_by_role("button", name="Plan the campaign").click()
+    planned(page)
+    # then the brief is in the address bar, and there are ranked creators with ranges and reasons
+    query = parse_qs(urlparse(page.url).query)
+    assert query["budget"] == ["9917"] and query["platforms"] == ["instagram"] and query["tiers"] == ["micro"]
+    rows = page.locator("#rank-table tbody tr")
+    expect(rows.first).to_be_visible()
+    assert 1 <= rows.count() <= 50
+    first = rows.first.locator("td")
+    assert first.nth(0).inner_text() == "1"
+    assert re.search(r"-?\$[\d,]+ – -?\$[\d,]+", first.nth(9).inner_text()), "profit has no p10–p90 range"
+    assert first.nth(11).locator("li").count() >= 1, "no reasons"
+    assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"instagram"}
+    # and a roster within the budget, split by tier and platform
+    count = int(page.locator('[data-out="roster-count"]').inner_text().replace(",", ""))
+    assert count > 0 and page.locator("#roster-table tbody tr").count() == count
+    assert dollars(page.locator('[data-out="roster-cost"]').inner_text()) <= 9917
+    expect(page.locator("#by-tier tr")).to_have_count(1)
+    expect(page.locator("#by-tier td").first).to_have_text("micro")
+    expect(page.locator("#by-platform td").first).to_have_text("instagram")
+    # and a forecast card and a budget-response chart with its band and both budgets marked
+    assert re.fullmatch(r"[\d,]+", page.locator('[data-out="units"]').inner_text())
+    expect(page.locator('[data-out="units-band"]')).to_contain_text("p10–p90")
+    expect(page.locator('[data-out="p-roi"]')).to_have_text(re.compile(r"^\d+%$"))
+    expect(page.locator("#curve-chart .scatterlayer .trace")).to_have_count(4)
+    expect(page.locator("#curve-chart .annotation-text")).to_contain_text(["this budget"])
+    page.screenshot(path=tmp_path / "planner.png", full_page=True)
+    if os.environ.get("MICROLIFT_WRITE_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=DOCS_SCREENSHOT)
+    assert (tmp_path / "planner.png").stat().st_size > 10_000
+
+
+def test_the_ranking_sorts_and_the_roster_downloads_as_csv(page, tmp_path):
+    # given a planned campaign
+    page.goto("/?niche=home&product_price=21&baseline_units_per_month=542&weeks=13&budget=3000&platforms=instagram")
+    planned(page)
+    # when the ROI column is sorted from the keyboard
+    roi = page.locator("#rank-table th:has(button[data-sort=roi])")
+    roi.get_by_role("button").focus()
+    page.keyboard.press("Enter")
+    # then the rows run from the highest median ROI down
+    expect(roi).to_have_attribute("aria-sort", "descending")
+    medians = [float(t.split("\n")[0].rstrip("×").replace(",", ""))
+               for t in page.locator("#rank-table tbody td:nth-child(11)").all_inner_texts()]
+    assert medians == sorted(medians, reverse=True) and len(medians) > 1
+    # when the roster is downloaded, then the file holds every roster creator
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    with saved.open(newline="") as handle:
+        records = list(csv.DictReader(handle))
+    shown = page.locator("#roster-table tbody td:first-child").all_inner_texts()
+    assert [r["creator_id"] for r in records] == shown
+    assert sum(float(r["cost"]) for r in records) == pytest.approx(
+        dollars(page.locator('[data-out="roster-cost"]').inner_text()), abs=1)
+
+
+def test_a_shared_url_fills_the_form_and_a_bigger_budget_moves_the_forecast(page):
+    # given a plan opened from a shared address
+    page.goto("/?niche=pets&product_price=30&marketplace=shopify&compensation=gifting&baseline_units_per_month=200"
+              "&weeks=8&budget=1000&platforms=instagram&platforms=tiktok&tiers=&objective=roi")
+    planned(page)
+    expect(page.get_by_label("Product niche", exact=True)).to_have_value("pets")
+    expect(page.get_by_label("Rank creators by", exact=True)).to_have_value("roi")
+    expect(page.get_by_label("tiktok", exact=True)).to_be_checked()
+    expect(page.get_by_label("micro", exact=True)).not_to_be_checked()
+    small = dollars(page.locator('[data-out="revenue"]').inner_text())
+    small_cost = dollars(page.locator('[data-out="roster-cost"]').inner_text())
+    # when the budget is raised by keyboard alone
+    page.get_by_label("Budget USD", exact=True).fill("8000")
+    page.get_by_label("Budget USD", exact=True).press("Enter")
+    expect(page.locator('[data-out="budget"]')).to_have_text("$8,000")
+    planned(page)
+    # then the address, the roster and the forecast follow
+    assert parse_qs(urlparse(page.url).query)["budget"] == ["8000"]
+    assert dollars(page.locator('[data-out="roster-cost"]').inner_text()) > small_cost
+    assert dollars(page.locator('[data-out="revenue"]').inner_text()) > small
+    # and going back shows the first plan again
+    page.go_back()
+    expect(page.locator('[data-out="budget"]')).to_have_text("$1,000")
+    expect(page.get_by_label("Budget USD", exact=True)).to_have_value("1000")
+
+
+def test_bad_values_show_the_service_errors_next_to_their_fields(page):
+    # given a price typed below zero and a budget set below the input's minimum by script
+    page.goto("/")
+    page.get_by_label("Product price USD", exact=True).fill("-3")
+    page.get_by_label("Budget USD", exact=True).evaluate("input => { input.value = '-1'; }")
+    # when submitted
+    page.get_by_role("button", name="Plan the campaign").click()
+    # then each error sits by its field, tied to it for assistive technology, and nothing else was drawn
+    for name, accepted in (("product_price", ">= 0.01"), ("budget", ">= 0")):
+        field = page.locator(f"#{name}")
+        error = page.locator(f"#{name}-error")
+        expect(error).to_be_visible()
+        expect(error).to_contain_text(accepted)
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_attribute("aria-describedby", f"{name}-error")
+    expect(page.get_by_label("Product price USD", exact=True)).to_be_focused()
+    expect(page.locator("#weeks-error")).to_be_hidden()
+    expect(page.locator("#forecast")).to_be_hidden()
+    # when corrected, then the errors go and the plan comes
+    page.get_by_label("Product price USD", exact=True).fill("21")
+    page.get_by_label("Budget USD", exact=True).fill("5000")
+    page.get_by_role("button", name="Plan the campaign").click()
+    planned(page)
+    expect(page.locator("#product_price-error")).to_be_hidden()
+    expect(page.locator("#product_price")).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_slow_forecast_shows_progress_and_the_page_stays_usable(page):
+    # given a forecast the network holds back
+    held = []
+    page.route("**/v1/forecast", lambda route: held.append(route))
+    page.goto("/")
+    page.get_by_role("button", name="Plan the campaign").click()
+    # then progress shows and the results say they are busy, while the form still takes input
+    expect(page.locator("#progress")).to_be_visible()
+    expect(page.locator("#results")).to_have_attribute("aria-busy", "true")
+    page.get_by_label("Campaign length weeks", exact=True).fill("10")
+    expect(page.get_by_label("Campaign length weeks", exact=True)).to_have_value("10")
+    # when the answer arrives, then progress goes and the plan is drawn
+    assert len(held) == 1
+    held[0].continue_()
+    planned(page)
+    expect(page.locator("#progress")).to_be_hidden()
+
+
+def test_the_page_is_served_with_a_strict_policy_and_reads_on_a_phone(browser, base):
+    # given the page, the chart library from the installed plotly package, and the API document
+    page_response = requests.get(base + "/", timeout=10)
+    bundle = requests.get(base + "/vendor/plotly.min.js", timeout=30)
+    paths = requests.get(base + "/openapi.json", timeout=10).json()["paths"]
+    # then scripts come only from this origin, and the pages are no API operations
+    assert "script-src 'self'" in page_response.headers["Content-Security-Policy"]
+    assert bundle.ok and bundle.text.lstrip().startswith("/**") and "plotly.js" in bundle.text[:200]
+    assert "/" not in paths and "/vendor/plotly.min.js" not in paths
+    # when planned on a phone-sized screen, then nothing is wider than the screen
+    context = browser.new_context(base_url=base, viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        phone.goto("/?niche=home&product_price=21&baseline_units_per_month=542&budget=2000")
+        planned(phone)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        for label in ("Product niche", "Product price USD", "Budget USD", "Max price per post USD, optional",
+                      "Rank creators by"):
+            assert phone.get_by_label(label, exact=True).is_visible()
+    finally:
+        context.close()
