@@ -1,0 +1,128 @@
+"""Catalog scale: `POST /v1/rank` with filters matching every creator of catalogs of 10k, 100k and 1M creators.
+
+Baseline, measured in the same run and alternating with the requests: predicting both models in-process on the
+same rows (the worker's own catalog snapshot, the brief's fields joined): the shared feature matrices and the
+engagement and conversion LightGBM boosters (`models.candidates.shared_matrices`, `booster_.predict`). The service
+adds intervals, costs, ranking, the top 50's reasons, and HTTP. Also shown: the in-process `score` + `rank` (the
+engine alone), LightGBM alone on prebuilt matrices, each worker's memory and the start-up time (process start to
+/readyz 200: gunicorn, the models and the catalog loaded). Catalogs come from the simulator's creator model,
+imported with `microlift import-creators` (a creators file: no post history).
+
+Targets: service p50 / baseline p50 <= 1.5 at 100k and 1M; log-log slope of the service's time against rows <= 1.1.
+
+    python bench/catalog_scale.py            # 10k, 100k and 1M creators (minutes: the 1M import and requests)
+    python bench/catalog_scale.py --tiny     # seconds, for the smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import requests
+from _service import (
+    as_json,
+    load_average,
+    load_models,
+    microlift,
+    microlift_serve,
+    p50_p95,
+    post,
+    prepared_home,
+    print_table,
+    rss_mb,
+    scratch,
+)
+
+from models.brief import Brief
+from models.candidates import candidate_rows, score, shared_matrices
+from models.contract import TABLES
+from models.ranking import rank
+from serving import catalog
+from training.simulation.generator import DEFAULT, sample_creators
+
+BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
+         "marketplace": "amazon", "weeks": 8}
+
+
+def write_catalog(home, run_dir, n: int) -> str:
+    """A catalog database of `n` simulated creators, imported through the command line; its URL."""
+    creators = sample_creators(n, np.random.default_rng(n), DEFAULT)
+    path = run_dir / f"creators-{n}.parquet"
+    creators[[c.name for c in TABLES["creators"].columns]].to_parquet(path, index=False)
+    url = f"sqlite:///{run_dir / f'catalog-{n}.db'}"
+    microlift(home.env(run_dir, DATABASE_URL=url), "import-creators", path)
+    path.unlink()
+    return url
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
+    args = parser.parse_args()
+    sizes = {1_000: 3, 4_000: 3} if args.tiny else {10_000: 15, 100_000: 7, 1_000_000: 3}  # size: requests
+    home = prepared_home(*((1_500, 40) if args.tiny else (8_000, 200)))
+    models = load_models(home)
+    brief = Brief.from_mapping(BRIEF)
+    body = as_json({"brief": BRIEF, "filters": {}, "top_k": 50})
+    run_dir = scratch("microlift-bench-catalog-")
+    rows = []
+    for n, count in sizes.items():
+        started = time.perf_counter()
+        url = write_catalog(home, run_dir, n)
+        imported = time.perf_counter() - started
+        snap = catalog.snapshot(catalog.engine_for(url))  # what the worker holds
+        context = candidate_rows(brief, snap.creators)
+        X_e, X_c = shared_matrices(models, context)
+
+        def predict(context=context):
+            X_e, X_c = shared_matrices(models, context)
+            models["engagement"].booster_.predict(X_e)
+            models["conversion"].booster_.predict(X_c)
+
+        def lightgbm(X_e=X_e, X_c=X_c):
+            models["engagement"].booster_.predict(X_e)
+            models["conversion"].booster_.predict(X_c)
+
+        def engine(creators=snap.creators):
+            rank(brief, creators, score(brief, creators, models), models, "profit", 50)
+
+        times: dict[str, list[float]] = {"service": [], "predict": [], "lightgbm": [], "engine": []}
+        with microlift_serve(home, run_dir, 1, DATABASE_URL=url, MICROLIFT_TIMEOUT="1800") as server, \
+                requests.Session() as session:
+            rss_ready = sum(rss_mb(pid) for pid in server.worker_pids())
+            for _ in range(count + 1):  # the first round warms up
+                for name, fn in (("predict", predict), ("lightgbm", lightgbm), ("engine", engine)):
+                    started = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - started)
+                times["service"].append(post(session, server.base + "/v1/rank", body))
+            rss = sum(rss_mb(pid) for pid in server.worker_pids())
+            start_seconds = server.start_seconds
+        p50 = {name: p50_p95(values[1:])[0] for name, values in times.items()}
+        rows.append({"creators": n, "import_s": imported, "start_s": start_seconds, "worker_rss_mb": rss,
+                     "rss_ready_mb": rss_ready, "service_p50_ms": p50["service"],
+                     "service_p95_ms": p50_p95(times["service"][1:])[1], "engine_p50_ms": p50["engine"],
+                     "predict_p50_ms": p50["predict"], "lightgbm_p50_ms": p50["lightgbm"],
+                     "service/predict": p50["service"] / p50["predict"],
+                     "engine/predict": p50["engine"] / p50["predict"]})
+        del snap, context, X_e, X_c
+    print(f"1 worker; requests per size {', '.join(f'{n:,}: {c}' for n, c in sizes.items())} after one warm-up; "
+          f"{load_average()}")
+    print_table(rows)
+    n = np.array([r["creators"] for r in rows], dtype=float)
+    slope = np.polyfit(np.log(n), np.log([r["service_p50_ms"] for r in rows]), 1)[0]
+    slope_predict = np.polyfit(np.log(n), np.log([r["predict_p50_ms"] for r in rows]), 1)[0]
+    per_100k = (rows[-1]["worker_rss_mb"] - rows[0]["worker_rss_mb"]) / ((n[-1] - n[0]) / 100_000)
+    print(f"log-log slope of service time against creators: {slope:.2f} (target <= 1.1; predict alone "
+          f"{slope_predict:.2f})")
+    print(f"worker memory per 100k creators: {per_100k:,.0f} MB (RSS after the requests, "
+          f"{rows[0]['creators']:,} to {rows[-1]['creators']:,}); start-up at {rows[-1]['creators']:,}: "
+          f"{rows[-1]['start_s']:.1f} s")
+    print("ratio service p50 / predict p50: " + ", ".join(f"{r['service/predict']:.2f} at {r['creators']:,}"
+                                                         for r in rows[1:]) + " (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
