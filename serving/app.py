@@ -47,8 +47,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
             request.max_content_length = service.max_import_bytes
         if request.path.startswith(("/v1/", "/admin/")):
             limiter.check(request.remote_addr)
-        if request.endpoint not in ("ops.healthz", "ops.prometheus"):
-            runtime.sync()
+        if request.path.startswith(("/v1/", "/admin/")) or request.endpoint in ("ops.readyz", "ops.version"):
+            runtime.sync()  # pages, static files, health and metrics never touch the database
 
     @app.after_request
     def _after(response):

@@ -9,8 +9,9 @@ workers = _service.workers
 threads = _service.threads
 worker_class = "gthread"
 timeout = _service.timeout
-graceful_timeout = 30
+graceful_timeout = 10  # browsers keep idle connections open; a stop should not wait long for them
 keepalive = 5
+control_socket_disable = True  # gunicorn >= 25.1 would share one control socket per user across services
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
