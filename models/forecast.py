@@ -87,7 +87,7 @@ def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], anchor: np.ndarray 
         return np.column_stack([np.ones(len(at)), np.exp(p[1]) * c[at] / inner,
                                 np.exp(p[2]) * x / (1.0 + x) / inner, -bend, bend * (log_u - p[3])])
 
-    start = np.r_[float(y.min()), -1.0, np.log(max(np.expm1(np.ptp(y)), 1e-3)), 0.0, -0.1]
+    start = np.r_[float(y.min()), -1.0, np.clip(np.log(max(np.expm1(min(np.ptp(y), 20.0)), 1e-3)), -20, 10), 0.0, -0.1]
     fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-6, xtol=1e-6,
                                  bounds=(np.r_[-np.inf, -20.0, -20.0, -8.0, -2.0], np.r_[np.inf, 10.0, 10.0, 8.0, 0.0]))
     smooth = fit.x[0] + np.log(parts(fit.x, u, c)[1])
