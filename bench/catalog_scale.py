@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
     args = parser.parse_args()
-    sizes = {1_000: 3, 4_000: 3} if args.tiny else {10_000: 15, 100_000: 7, 1_000_000: 3}  # size: requests
+    sizes = {500: 2, 2_000: 2} if args.tiny else {10_000: 15, 100_000: 7, 1_000_000: 3}  # size: requests
     home = prepared_home(*((1_500, 40) if args.tiny else (8_000, 200)))
     models = load_models(home)
     brief = Brief.from_mapping(BRIEF)

@@ -73,8 +73,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
     args = parser.parse_args()
     workers, clients = 2, 8
-    alone, each, warmup = (4, 1, 1) if args.tiny else (60, 8, 3)
-    draws = 200 if args.tiny else 1_000
+    alone, each, warmup = (3, 1, 1) if args.tiny else (60, 8, 3)
+    draws = 100 if args.tiny else 1_000
     home = prepared_home(*((1_500, 40) if args.tiny else (8_000, 200)))
     records = creator_records(load_candidates(home.data).sample(POOL, random_state=0))
     body = as_json({"brief": BRIEF, "budget": BUDGET, "candidates": records, "draws": draws})

@@ -52,8 +52,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="workers of each server (default: 2; tiny: 1)")
     args = parser.parse_args()
     workers = args.workers or (1 if args.tiny else 2)
-    requests_per_size = {1: 10, 100: 10, 1_000: 10} if args.tiny else {1: 300, 100: 200, 1_000: 100}
-    warmup = 2 if args.tiny else 10
+    requests_per_size = {1: 5, 100: 5, 1_000: 5} if args.tiny else {1: 300, 100: 200, 1_000: 100}
+    warmup = 1 if args.tiny else 10
     home = prepared_home(*((1_500, 40) if args.tiny else (8_000, 200)))
     creators = load_candidates(home.data).sample(frac=1.0, random_state=0).reset_index(drop=True)
     run_dir = scratch("microlift-bench-serve-")
