@@ -112,6 +112,8 @@ def _train(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     params = _params(args.params)
+    if args.engine == "dask":
+        return _train_dask(args, settings, params)
     dataset = load_dataset(args.data)  # a malformed dataset fails here, before any run exists
     prep = prepare(dataset)
     experiment_id = configure(settings, args.experiment)
@@ -122,13 +124,40 @@ def _train(args: argparse.Namespace) -> int:
         run_params = {"data": str(Path(args.data).resolve()), "seed": args.seed, "register": args.register,
                       **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}
         run_id, versions = log_training(trained, dataset, settings, run_params, args.register)
+    _print_training(run_id, started, settings, trained, versions)
+    return 0
+
+
+def _train_dask(args: argparse.Namespace, settings, params: dict) -> int:
+    import mlflow
+
+    from training.distributed.cluster import connect
+    from training.distributed.data import load_partitioned
+    from training.distributed.train import train_all
+    from training.tracking import configure, log_training, project_run_tags
+
+    data = load_partitioned(args.data)  # creators and campaigns are checked here; posts as they are read
+    experiment_id = configure(settings, args.experiment)
+    started = time.perf_counter()
+    with connect(args.scheduler, workers=args.workers) as client, mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"train {Path(args.data).name}", tags=project_run_tags()):
+        trained = train_all(client, data, params, seed=args.seed, progress=not args.quiet)
+        run_params = {"data": str(Path(args.data).resolve()), "seed": args.seed, "register": args.register,
+                      **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()},
+                      "engine": "dask", "dask.workers": len(client.scheduler_info().get("workers", {})),
+                      **{f"dask.rounds.{k}": v for k, v in trained.rounds.items()}}
+        run_id, versions = log_training(trained, data.dataset(), settings, run_params, args.register)
+    _print_training(run_id, started, settings, trained, versions)
+    return 0
+
+
+def _print_training(run_id: str, started: float, settings, trained, versions: dict) -> None:
     print(f"run {run_id} in {time.perf_counter() - started:.1f} s ({settings.tracking_uri})")
     _print_metrics(trained.metrics)
     for kind, reason in trained.skipped.items():
         print(f"  {kind} model skipped: {reason}")
     if versions:
         print("registered: " + ", ".join(f"{settings.model_name(k)} v{v}" for k, v in versions.items()))
-    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -255,6 +284,40 @@ def _engine(args: argparse.Namespace, which: str) -> int:
     return 0
 
 
+def _score(args: argparse.Namespace) -> int:
+    from models.settings import Settings
+    from training import plan, registry
+    from training.distributed import score
+
+    brief, _ = plan.read_brief(args.campaign)
+    settings = Settings.from_env()
+    version_set = registry.resolve(settings, args.version)
+    missing = {"engagement", "conversion"} - set(version_set.versions)
+    if missing:
+        raise LookupError(f"version set {version_set.versions} lacks the {', '.join(sorted(missing))} model(s)")
+    wanted = {k: v for k, v in version_set.versions.items() if k in ("engagement", "conversion")}
+    models = registry.load(settings, registry.VersionSet(wanted, version_set.label))
+    started = time.perf_counter()
+    if args.engine == "dask":
+        import pyarrow.parquet as pq
+
+        from training.distributed.cluster import connect
+
+        with connect(args.scheduler, workers=args.workers):
+            scored = score.score_partitioned(args.catalog, brief, models)
+            scored.to_parquet(args.out, write_index=False, overwrite=Path(args.out).is_dir())
+            rows = sum(pq.ParquetFile(part).metadata.num_rows for part in Path(args.out).glob("*.parquet"))
+    else:
+        frame = score.score_in_process(args.catalog, brief, models)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(args.out, index=False)
+        rows = len(frame)
+    seconds = time.perf_counter() - started
+    print(f"scored {rows:,} creators with models {wanted} in {seconds:.1f} s "
+          f"({rows / max(seconds, 1e-9):,.0f} rows/s); wrote {args.out}")
+    return 0
+
+
 def _backtest(args: argparse.Namespace) -> int:
     from models.settings import Settings
     from training import registry
@@ -320,6 +383,14 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dask_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--engine", choices=("local", "dask"), default="local", help=f"{what} (default local)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default "
+                        "$DASK_SCHEDULER_ADDRESS, else a local cluster started for this command)")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the local cluster (default 2; 1 thread "
+                        "each)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microlift",
@@ -371,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--params", help="hyperparameters as JSON or a JSON file, e.g. the output of `microlift tune`")
     tr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    _dask_arguments(tr, "--engine dask fits the engagement and conversion models with LightGBM's Dask estimators "
+                        "on partitioned data (a folder of Parquet parts per table)")
     tr.set_defaults(run=_train)
 
     ev = commands.add_parser("evaluate", help="score a registered version set on any contract dataset (JSON)",
@@ -415,6 +488,20 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--out", type=Path, required=True, help="output folder")
     ad.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format")
     ad.set_defaults(run=_adapt)
+
+    sc = commands.add_parser("score", help="batch-score a creator catalog for a campaign (Parquet out)",
+                             description="Score every creator of a catalog for a campaign brief with the "
+                                         "registered engagement and conversion models: expected posts, "
+                                         "engagements, attributed units, cost and eligibility per creator, "
+                                         "written as Parquet. --engine dask scores partition by partition on a "
+                                         "Dask cluster and writes a folder of Parquet parts.")
+    sc.add_argument("--catalog", type=Path, required=True, help="a creators file (CSV/Parquet), a folder of "
+                    "creators Parquet parts, or a dataset folder whose posts give history")
+    sc.add_argument("--campaign", type=Path, required=True, help="campaign brief (JSON file, as for rank)")
+    sc.add_argument("--out", type=Path, required=True, help="Parquet file (a folder of parts with --engine dask)")
+    sc.add_argument("--version", help="alias or version number (default: the serving alias)")
+    _dask_arguments(sc, "--engine dask scores the catalog's partitions on a Dask cluster")
+    sc.set_defaults(run=_score)
 
     bt = commands.add_parser("backtest", help="forecast held-out past campaigns and compare with what happened",
                              description="For each held-out campaign with observed sales, forecast its roster "

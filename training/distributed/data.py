@@ -1,0 +1,168 @@
+"""Partitioned contract datasets on Dask: posts (and per-post truth) stay partitioned; creators, campaigns and the
+per-creator aggregates are small enough to hand whole to every partition.
+
+Model rows are built per partition exactly as `training.prepare.prepare` builds them for the whole table: the
+leave-one-out history and track record come from per-creator sums over every partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from models import features as F
+from models.contract import ContractError, check_references, validate
+from training.datasets import Dataset, find_table, load_table
+from training.prepare import CAMPAIGN_FIELDS, held_out
+
+FIT, CALIBRATION, TEST = 0, 1, 2  # the grouped split of training.train, one code per row
+
+
+@dataclass
+class Partitioned:
+    """A contract dataset with posts as a Dask frame; small tables in memory."""
+
+    creators: pd.DataFrame
+    posts: dd.DataFrame
+    campaigns: pd.DataFrame | None
+    truth: dict[str, pd.DataFrame] = field(default_factory=dict)  # per-campaign truth (small)
+    truth_posts: dd.DataFrame | None = None
+    sources: dict[str, Path] = field(default_factory=dict)
+
+    def dataset(self) -> Dataset:
+        """The same dataset as `training.datasets.Dataset` (for its fingerprint); posts stay a Dask frame."""
+        posts = read_table(self.sources["posts"])  # counted from the files, not validated a second time
+        return Dataset(self.creators, posts, self.campaigns, self.truth, [], self.sources)
+
+
+def read_table(path: Path) -> dd.DataFrame:
+    """A CSV file (text, parsed later by the contract), a Parquet file or a folder of Parquet parts."""
+    if path.suffix == ".csv":
+        return dd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    return dd.read_parquet(path)
+
+
+def _validated_part(part: pd.DataFrame, name: str, source: str, partition_info=None) -> pd.DataFrame:
+    where = f"{source} (part {partition_info['number']})" if partition_info else source
+    return validate(name, part, source=where).frame
+
+
+def validated(frame: dd.DataFrame, name: str, source: str) -> dd.DataFrame:
+    """Every partition parsed and checked against the contract when it is computed (ContractError if not)."""
+    meta = validate(name, frame._meta, source=source).frame
+    return frame.map_partitions(_validated_part, name, source, meta=meta)
+
+
+def load_partitioned(directory: str | Path) -> Partitioned:
+    """Creators and campaigns validated now; posts validated partition by partition as they are read."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: no such data folder")
+    sources = {name: find_table(directory, name) for name in ("creators", "posts", "campaigns")}
+    sources = {name: path for name, path in sources.items() if path is not None}
+    for name in ("creators", "posts"):
+        if name not in sources:
+            raise FileNotFoundError(f"{directory}: no {name} table ({name}.parquet, {name}.csv or a {name}/ "
+                                    "folder of Parquet parts)")
+    creators = load_table(sources["creators"], "creators")[0]
+    campaigns = load_table(sources["campaigns"], "campaigns")[0] if "campaigns" in sources else None
+    posts = validated(read_table(sources["posts"]), "posts", sources["posts"].name)
+    truth = {}
+    for name in ("truth_campaigns", "truth_rosters"):
+        path = find_table(directory, name)
+        if path is not None:
+            truth[name] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    path = find_table(directory, "truth_posts")
+    truth_posts = read_table(path) if path is not None else None
+    return Partitioned(creators, posts, campaigns, truth, truth_posts, sources)
+
+
+def _history_part(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
+    return F.creator_history(posts, creators).reset_index()
+
+
+def _track_part(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
+    return F.creator_track_record(posts, creators).reset_index().astype({"track_posts": float})
+
+
+def creator_sums(posts: dd.DataFrame, creators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per creator over all partitions: organic ln-ER count/sum/sum of squares, and campaign track record."""
+    shared = dask.delayed(creators[["creator_id", "followers"]], pure=True)
+    empty = creators[["creator_id", "followers"]].head(0)
+    out = []
+    for function in (_history_part, _track_part):
+        parts = posts.map_partitions(function, shared, meta=function(posts._meta, empty))
+        out.append(parts.groupby("creator_id").sum())
+    history, track = dask.compute(*out)
+    return history, track
+
+
+def prepare_part(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame,
+                 campaigns: pd.DataFrame | None) -> pd.DataFrame:
+    """Model rows of one partition of posts: `training.prepare.prepare`'s rows, from whole-data sums."""
+    failures = check_references({"creators": creators, "posts": posts,
+                                 **({"campaigns": campaigns} if campaigns is not None else {})}, {})
+    if failures:
+        raise ContractError(failures)
+    rows = posts.merge(creators, on="creator_id", how="left", suffixes=("", "_creator"))
+    rows["log_er"] = F.log_engagement_rate(rows["engagements"], rows["followers"])
+    aligned = history.reindex(rows["creator_id"])
+    organic = rows["campaign_id"].isna().to_numpy()
+    x = np.where(organic, rows["log_er"].to_numpy(), 0.0)
+    n = aligned["n"].fillna(0).to_numpy() - organic
+    s = aligned["s"].fillna(0).to_numpy() - x
+    s2 = aligned["s2"].fillna(0).to_numpy() - x**2
+    for name, values in F.history_columns(n, s, s2).items():
+        rows[name] = values
+    record = track.reindex(rows["creator_id"])
+    scored = (rows["campaign_id"].notna() & rows["conversions"].notna()).to_numpy()
+    rows["track_posts"] = record["track_posts"].fillna(0).to_numpy() - scored
+    units = record["track_units"].to_numpy() - np.where(scored, rows["conversions"].astype(float).fillna(0), 0)
+    followers_k = record["track_followers_k"].to_numpy() - np.where(scored, rows["followers"] / 1000, 0)
+    rows["track_units"] = np.where(rows["track_posts"] > 0, units, np.nan)
+    rows["track_followers_k"] = np.where(rows["track_posts"] > 0, followers_k, np.nan)
+    if campaigns is not None:
+        context = campaigns[CAMPAIGN_FIELDS[:6]].rename(columns={"niche": "campaign_niche"})
+        rows = rows.merge(context, on="campaign_id", how="left")
+    rows["split"] = split_codes(rows["creator_id"])
+    return rows
+
+
+def split_codes(ids: pd.Series) -> np.ndarray:
+    """FIT, CALIBRATION or TEST per row: `training.train`'s grouped split (20% test, 10% of the rest calibration)."""
+    test = held_out(ids)
+    calibration = held_out(ids, share=0.1, salt="calibration") & ~test
+    return np.where(test, TEST, np.where(calibration, CALIBRATION, FIT)).astype(np.int8)
+
+
+def prepared(data: Partitioned) -> dd.DataFrame:
+    """Every post's model rows (with a `split` column), one partition of posts at a time."""
+    history, track = creator_sums(data.posts, data.creators)
+    shared = [dask.delayed(frame, pure=True) for frame in (data.creators, history, track, data.campaigns)]
+    meta = prepare_part(data.posts._meta, data.creators.head(0), history.head(0), track.head(0),
+                        None if data.campaigns is None else data.campaigns.head(0))
+    return data.posts.map_partitions(prepare_part, *shared, meta=meta)
+
+
+def model_frame(rows: pd.DataFrame, kind: str, target: str) -> pd.DataFrame:
+    """Feature matrix (columns x0, x1, ... in `features.feature_names(kind)` order), target `y`, `split` and
+    `followers` of one partition's rows."""
+    names = F.feature_names(kind)
+    frame = pd.DataFrame(F.matrix(kind, rows, names), columns=[f"x{j}" for j in range(len(names))],
+                         index=rows.index)
+    frame["y"] = pd.to_numeric(rows[target]).to_numpy(dtype=float)
+    frame["split"] = rows["split"].to_numpy()
+    frame["followers"] = pd.to_numeric(rows["followers"]).to_numpy(dtype=float)
+    return frame
+
+
+def conversion_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Campaign posts with observed attributed units (the conversion model's rows)."""
+    if "conversions" not in rows.columns or "campaign_niche" not in rows.columns:
+        return rows.iloc[:0]
+    return rows[rows["campaign_id"].notna() & rows["conversions"].notna()]
