@@ -155,7 +155,9 @@ def score_engagement(model: EngagementModel, rows: dd.DataFrame,
     held = rows.map_partitions(_engagement_held, model, meta=meta).persist()
     compact = held[["post_id", *keys, "observed", "predicted", "low", "high"]]
     if truth_posts is not None and "expected_log_engagement_rate" in truth_posts.columns:
-        compact = compact.merge(truth_posts[["post_id", "expected_log_engagement_rate"]], on="post_id", how="left")
+        truth = truth_posts[["post_id", "expected_log_engagement_rate"]]
+        truth = truth.astype({"post_id": compact["post_id"].dtype})
+        compact = compact.merge(truth, on="post_id", how="left")
     fit = rows[rows["split"] == FIT].map_partitions(add_tier)
     # the fallback for groups the training rows lack is their exact median: one float per row is gathered
     table, observed, compact, n = dask.compute(fit.groupby(keys)["log_er"].median(), fit["log_er"], compact,
