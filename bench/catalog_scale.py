@@ -115,8 +115,11 @@ def main() -> None:
     slope = np.polyfit(np.log(n), np.log([r["service_p50_ms"] for r in rows]), 1)[0]
     slope_predict = np.polyfit(np.log(n), np.log([r["predict_p50_ms"] for r in rows]), 1)[0]
     per_100k = (rows[-1]["worker_rss_mb"] - rows[0]["worker_rss_mb"]) / ((n[-1] - n[0]) / 100_000)
-    print(f"log-log slope of service time against creators: {slope:.2f} (target <= 1.1; predict alone "
-          f"{slope_predict:.2f})")
+    local = {name: np.log(rows[-1][name] / rows[-2][name]) / np.log(n[-1] / n[-2])
+             for name in ("service_p50_ms", "predict_p50_ms", "lightgbm_p50_ms")}
+    print(f"log-log slope of service time against creators: {slope:.2f} over all sizes, "
+          f"{local['service_p50_ms']:.2f} from {n[-2]:,.0f} to {n[-1]:,.0f} (target <= 1.1; predict alone "
+          f"{slope_predict:.2f} and {local['predict_p50_ms']:.2f}, LightGBM alone {local['lightgbm_p50_ms']:.2f})")
     print(f"worker memory per 100k creators: {per_100k:,.0f} MB (RSS after the requests, "
           f"{rows[0]['creators']:,} to {rows[-1]['creators']:,}); start-up at {rows[-1]['creators']:,}: "
           f"{rows[-1]['start_s']:.1f} s")
