@@ -2,8 +2,8 @@
 
 Baseline, measured in the same run on the same folder: `microlift validate` (reading and checking every table
 against the data contract), so the ratio is training time / loading time. Each command runs as its own process;
-peak memory is that process's maximum resident set (wait4's ru_maxrss). The simulator writes about 17 organic
-posts per creator plus the campaigns' posts; the dataset is simulated first and not timed.
+peak memory is that process's maximum resident set (wait4's ru_maxrss). The simulator writes 15-17 posts per
+creator (organic and campaign posts); the dataset is simulated first and not timed.
 
     python bench/train_scale.py            # ~100k, ~1M and ~3M posts (tens of minutes)
     python bench/train_scale.py --tiny     # seconds, for the smoke test
@@ -20,8 +20,8 @@ import time
 import numpy as np
 from _service import BIN, ROOT, BenchError, Home, load_average, microlift, print_table, scratch
 
-# posts wanted: (creators, campaigns); the simulator gives about 17 organic posts per creator
-SIZES = {100_000: (5_800, 150), 1_000_000: (58_000, 500), 3_000_000: (175_000, 1_000)}
+# posts wanted: (creators, campaigns); the simulator gives 15-17 posts per creator
+SIZES = {100_000: (6_000, 150), 1_000_000: (64_000, 500), 3_000_000: (195_000, 1_000)}
 TINY = {10_000: (600, 20)}  # one size: training has a fixed cost of ~15 s (MLflow run, plots)
 
 
