@@ -20,6 +20,8 @@ def connect(scheduler: str | None = None, workers: int = 2, threads: int = 1) ->
     import dask
     from distributed import Client, LocalCluster
 
+    if not log.isEnabledFor(logging.DEBUG):  # the scheduler's and workers' chatter only with --verbose
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     address = scheduler or dask.config.get("scheduler-address", None)
     if address:
         log.info("connecting to the Dask scheduler at %s", address)
@@ -27,6 +29,6 @@ def connect(scheduler: str | None = None, workers: int = 2, threads: int = 1) ->
             yield client
         return
     log.info("starting a local Dask cluster: %d worker(s) x %d thread(s)", workers, threads)
-    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=":0",
                       silence_logs=logging.WARNING) as cluster, Client(cluster) as client:
         yield client
