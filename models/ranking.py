@@ -112,7 +112,7 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, norms: np.n
 
 def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     """`features.unique_engagements` of each creator alone, with the pools looked up once per platform."""
-    codes, names = pd.factorize(np.asarray(platform, dtype=object))
+    codes, names = pd.factorize(np.asarray(platform, dtype=object), use_na_sentinel=False)  # missing: smallest pool
     pool = F.engaged_pools(np.asarray(names, dtype=object))[codes]
     return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
 
