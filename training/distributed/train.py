@@ -66,7 +66,8 @@ def fit_booster(client, model, frame: dd.DataFrame, init: str | None = None) -> 
     booster = estimator.booster_
     calibration = frame[frame["split"] == CALIBRATION]
     poisson = _lgb_params(model)["objective"] == "poisson"
-    sums = [dask.delayed(_loss_by_round)(part, booster, columns, init, poisson) for part in calibration.to_delayed()]
+    shared = dask.delayed(booster, pure=True)  # one copy in the graph, not one per partition
+    sums = [dask.delayed(_loss_by_round)(part, shared, columns, init, poisson) for part in calibration.to_delayed()]
     curve = np.sum(dask.compute(*sums), axis=0)
     best = best_iteration(curve)
     log.info("%s: %d rounds grown on Dask, cut at round %d", kind, booster.num_trees(), best)
@@ -104,7 +105,8 @@ def best_iteration(curve: np.ndarray, patience: int = PATIENCE) -> int:
 
 
 def _gather(frame: dd.DataFrame, function, *args) -> list:
-    return list(dask.compute(*[dask.delayed(function)(part, *args) for part in frame.to_delayed()]))
+    shared = [dask.delayed(arg, pure=True) for arg in args]  # one copy of each in the graph
+    return list(dask.compute(*[dask.delayed(function)(part, *shared) for part in frame.to_delayed()]))
 
 
 def _residuals(part: pd.DataFrame, booster: lgb.Booster, columns: list[str]) -> np.ndarray:
@@ -152,7 +154,7 @@ def score_engagement(model: EngagementModel, rows: dd.DataFrame,
     """`training.evaluate.score_engagement` over every held-out row, with only a few columns per row gathered."""
     keys = ["tier", "platform", "niche"]
     meta = _engagement_held(rows._meta.assign(), model)
-    held = rows.map_partitions(_engagement_held, model, meta=meta).persist()
+    held = rows.map_partitions(_engagement_held, dask.delayed(model, pure=True), meta=meta).persist()
     compact = held[["post_id", *keys, "observed", "predicted", "low", "high"]]
     if truth_posts is not None and "expected_log_engagement_rate" in truth_posts.columns:
         truth = truth_posts[["post_id", "expected_log_engagement_rate"]]
@@ -208,6 +210,10 @@ def train_conversion(client, rows: dd.DataFrame, params: dict | None, seed: int,
     out.metrics.update(m)
 
 
+def _posts_in(frame: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
+    return frame[frame["post_id"].astype(str).isin(ids)]
+
+
 def train_all(client, data: Partitioned, params: dict[str, dict] | None = None, seed: int = 0,
               progress: bool = True) -> TrainedOnDask:
     """The three models, as `training.train.train_all` makes them, with the per-post models fitted on Dask."""
@@ -221,8 +227,9 @@ def train_all(client, data: Partitioned, params: dict[str, dict] | None = None, 
     made = rows[rows["campaign_id"].notnull()].compute().reset_index(drop=True)
     truth = dict(data.truth)
     if data.truth_posts is not None and len(made):
-        wanted = data.truth_posts["post_id"].isin(made["post_id"].tolist())
-        truth["truth_posts"] = data.truth_posts[wanted].compute().reset_index(drop=True)
+        ids = dask.delayed(pd.Index(made["post_id"].astype(str)), pure=True)
+        truth["truth_posts"] = data.truth_posts.map_partitions(_posts_in, ids, meta=data.truth_posts._meta) \
+            .compute().reset_index(drop=True)
     prep = Prepared(made, conversion_rows(made).reset_index(drop=True), data.campaigns, truth)
     if prep.conversions.empty:
         out.skipped["conversion"] = "no campaign posts with observed conversions in the data"
