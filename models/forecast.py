@@ -252,12 +252,26 @@ def suggest(curve: list[dict], target_roas: float) -> dict:
     """The budget past which each extra dollar brings back less than `target_roas` dollars of revenue x margin.
 
     Marginal returns come from expected revenue; the crossing is the last one from above (a dip that recovers
-    is not a stopping point), interpolated in log budget.
+    is not a stopping point), interpolated in log budget. When every candidate is already in the roster before the
+    largest budget, the suggestion is capped at what they all cost and the note says the candidates ran out.
     """
     note = f"budget past which an extra dollar brings back less than {target_roas:g} dollar(s) of revenue x margin"
     steps = [(c["budget"], c["marginal_roas"]) for c in curve[1:] if c.get("marginal_roas") is not None]
     if not steps:
         return {"budget": None, "target_roas": target_roas, "note": "not enough budgets to tell"}
+    # Once every candidate is in the roster, more budget buys no one else: the suggestion stops there.
+    full = next(c for c in curve if c["creators"] == curve[-1]["creators"])
+    if full is not curve[-1]:
+        out = _crossing(steps, curve, target_roas, note)
+        out["note"] += (f"; the candidates run out at about {full['expected_cost']:,.0f} USD ({full['creators']} "
+                        "creators): a larger budget buys no one else")
+        if out["budget"] is not None and out["budget"] > full["expected_cost"]:
+            out["budget"] = float(full["expected_cost"])
+        return out
+    return _crossing(steps, curve, target_roas, note)
+
+
+def _crossing(steps: list[tuple[float, float]], curve: list[dict], target_roas: float, note: str) -> dict:
     above = [k for k, (_, roas) in enumerate(steps) if roas >= target_roas]
     if not above:
         return {"budget": curve[0]["budget"], "target_roas": target_roas,

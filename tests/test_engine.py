@@ -375,6 +375,20 @@ def test_zero_budget_forecasts_no_creators_and_no_lift(world):
     assert result["budget_curve"] == []
 
 
+def test_the_suggested_budget_stops_where_the_candidates_run_out(world):
+    # given a pool of 40 candidates and a budget whose 4x is far more than all of them cost
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    few = scored.iloc[:40].reset_index(drop=True)
+    everyone = 40 * brief.gift
+    # when
+    result = forecast(brief, few, world.models["lift"], everyone * 0.8, draws=300, seed=0)
+    # then the largest rosters hold every candidate, and the suggestion says so and costs no more than they do
+    curve, suggested = result["budget_curve"], result["suggested_budget"]
+    assert curve[-1]["creators"] == curve[-2]["creators"] == 40
+    assert "run out" in suggested["note"]
+    assert suggested["budget"] <= curve[-1]["expected_cost"] + 1e-6
+
+
 briefs = st.fixed_dictionaries({
     "niche": st.sampled_from(NICHES),
     "product_price": st.floats(10, 80),
