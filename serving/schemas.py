@@ -320,10 +320,6 @@ class CreatorPage(_Out):
     creators: list[Creator]  # type: ignore[valid-type]
 
 
-class ImportRequest(Strict):
-    creators: Annotated[list[CreatorIn], Field(min_length=1, max_length=1_000_000)]  # type: ignore[valid-type]
-
-
 class ImportResponse(_Out):
     received: int
     created: int
