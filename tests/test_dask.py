@@ -24,23 +24,24 @@ from training.distributed.score import score_in_process, score_partitioned
 from training.distributed.train import _loss_by_round, best_iteration, train_all
 from training.evaluate import evaluate
 from training.prepare import prepare
-from training.train import Trained, train_conversion
 from training.train import train_all as train_single
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+CREATORS, CAMPAIGNS = 6_000, 500
 BRIEF = {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 4, "budget": 3000.0, "platforms": ["instagram", "tiktok"]}
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """1,500 creators and 150 campaigns in 4 slices (a folder of Parquet parts per table)."""
+    """6,000 creators and 500 campaigns in 4 slices (a folder of Parquet parts per table). Smaller datasets hold
+    too few campaign posts for a 2% comparison: there the seed alone moves the held-out deviance by about 3%."""
     from training.simulation.partitioned import simulate_partitioned
 
     out = tmp_path_factory.mktemp("partitioned")
-    simulate_partitioned(1_500, 150, 4, out, seed=1, progress=False)
+    simulate_partitioned(CREATORS, CAMPAIGNS, 4, out, seed=1, progress=False)
     return out
 
 
@@ -71,7 +72,7 @@ def test_partitioned_simulation_is_one_contract_dataset(folder):
     # then creators and posts are folders of 4 parts whose ids never collide, and every reference resolves
     for name in ("creators", "posts", "truth_posts"):
         assert len(list((folder / name).glob("part-*.parquet"))) == 4
-    assert len(dataset.creators) == 1_500 and len(dataset.campaigns) == 150
+    assert len(dataset.creators) == CREATORS and len(dataset.campaigns) == CAMPAIGNS
     assert dataset.posts["post_id"].is_unique and dataset.creators["creator_id"].is_unique
     assert dataset.posts["campaign_id"].dropna().isin(dataset.campaigns["campaign_id"]).all()
 
@@ -104,7 +105,7 @@ def test_cut_at_the_round_lightgbm_early_stopping_keeps(prep):
     assert best_iteration(_loss_by_round(frame, full, columns, "init", True)) == stopped.booster_.best_iteration
 
 
-def test_dask_models_score_close_to_single_machine_models(prep, single, on_dask):
+def test_dask_models_score_within_2_percent_of_single_machine(prep, single, on_dask):
     # given both sets of models scored on the same held-out groups by training.evaluate
     ours = evaluate(on_dask.models, prep, held_out_only=True)
     theirs = evaluate(single.models, prep, held_out_only=True)
@@ -113,16 +114,8 @@ def test_dask_models_score_close_to_single_machine_models(prep, single, on_dask)
         assert on_dask.metrics[key] == pytest.approx(ours[key], rel=1e-9), key
     # and engagement R2 is within 2% of the single-machine model's
     assert ours["engagement.r2"] == pytest.approx(theirs["engagement.r2"], rel=0.02)
-    # and the conversion deviance is close to the single-machine models'. On ~5,000 campaign posts the seed alone
-    # moves the held-out deviance by about 3%, and the Dask fit changes with which worker gets which partition:
-    # measured 1-4% above the single-machine seeds' range. The 2% the design asks for is NOT met yet; this bound
-    # only guards against the Dask path drifting further.
-    deviances = [theirs["conversion.poisson_deviance"]]
-    for seed in (1, 2):
-        out = Trained()
-        train_conversion(prep, None, seed, False, out)
-        deviances.append(out.metrics["conversion.poisson_deviance"])
-    assert min(deviances) * 0.98 <= ours["conversion.poisson_deviance"] <= max(deviances) * 1.06, deviances
+    # and the conversion deviance is within 2% of the single-machine model's
+    assert ours["conversion.poisson_deviance"] == pytest.approx(theirs["conversion.poisson_deviance"], rel=0.02)
     # and the Dask run's interval terms hold about 80% of held-out engagement rates
     assert 0.75 <= ours["engagement.coverage_80"] <= 0.85
 
@@ -149,7 +142,7 @@ def test_dask_scoring_equals_in_process_scoring(client, folder, on_dask):
     ours = score_partitioned(folder, brief, models).compute().reset_index(drop=True)
     theirs = score_in_process(folder, brief, models)
     # then every creator's row is the same
-    assert len(ours) == 1_500 and ours["eligible"].any() and not ours["eligible"].all()
+    assert len(ours) == CREATORS and ours["eligible"].any() and not ours["eligible"].all()
     pd.testing.assert_frame_equal(ours, theirs, check_dtype=False, rtol=1e-9)
 
 
@@ -179,7 +172,7 @@ def test_train_engine_dask_registers_a_version_set_and_scores(client, folder, tm
     common = ["score", "--catalog", str(folder / "creators"), "--campaign", str(campaign), "--version", "latest"]
     assert main([*common, "--out", str(tmp_path / "local.parquet")]) == 0
     assert main([*common, "--out", str(tmp_path / "dask"), "--engine", "dask", "--scheduler", address]) == 0
-    assert "scored 1,500 creators" in capsys.readouterr().out
+    assert f"scored {CREATORS:,} creators" in capsys.readouterr().out
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask").reset_index(drop=True),
                                   pd.read_parquet(tmp_path / "local.parquet"), check_dtype=False, rtol=1e-9)
     mlflow.set_tracking_uri(None)
