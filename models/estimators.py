@@ -7,6 +7,7 @@ Loading reads text and JSON only: nothing is unpickled.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import lightgbm as lgb
@@ -91,8 +92,27 @@ class _Model:
         F.matrix(cls.kind, pd.DataFrame({"platform": [], "niche": []}), spec["features"])  # every feature buildable
         model = cls(spec.get("params") or None, spec.get("rounds", 400), spec.get("seed", 0))
         model.features_ = list(spec["features"])
+        for name in cls.booster_files:
+            check_booster_text(folder / name)
         model._restore(spec, [lgb.Booster(model_file=str(folder / f)) for f in cls.booster_files])
         return model
+
+
+def check_booster_text(path: Path) -> None:
+    """Refuse a LightGBM text model that is not whole. LightGBM seeks each tree by the sizes its header declares,
+    and a truncated file can abort the whole process instead of raising an error."""
+    data = path.read_bytes()
+    found = re.search(rb"^tree_sizes=([0-9 ]*)$", data, re.M)
+    start = data.find(b"\nTree=0\n") + 1
+    if not data.startswith(b"tree\n") or found is None or start == 0:
+        raise ValueError(f"{path.name}: not a LightGBM text model (no header or no trees)")
+    position = start
+    for size in (int(s) for s in found.group(1).split()):
+        if data[position:position + 5] != b"Tree=":
+            raise ValueError(f"{path.name}: truncated or altered (tree sizes do not match the trees)")
+        position += size
+    if not data[position:].startswith(b"end of trees") or b"end of parameters" not in data[position:]:
+        raise ValueError(f"{path.name}: truncated or altered (no end of trees / parameters where expected)")
 
 
 class EngagementModel(_Model):

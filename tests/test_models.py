@@ -101,6 +101,15 @@ def test_load_refuses_an_artifact_from_other_code(engagement, tmp_path):
         ConversionModel.load(folder)
 
 
+def test_load_refuses_a_truncated_booster_instead_of_letting_lightgbm_abort(engagement, tmp_path):
+    folder = engagement.save(tmp_path / "engagement")
+    booster = folder / EngagementModel.booster_files[0]
+    text = booster.read_text()
+    booster.write_text(text[: len(text) * 2 // 3])
+    with pytest.raises(ValueError, match="truncated"):
+        EngagementModel.load(folder)
+
+
 def test_engagement_intervals_are_ordered_and_cover_about_80_percent(prepared, engagement):
     model = engagement
     posts = prepared.posts[held_out(prepared.posts["creator_id"])]
