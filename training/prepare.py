@@ -39,7 +39,19 @@ def prepare(dataset: Dataset) -> Prepared:
     posts = dataset.posts
     if posts is None or posts.empty:
         raise ValueError("training needs a posts table with at least one post")
-    history = F.creator_history(posts, creators)
+    campaigns = dataset.campaigns
+    rows = post_rows(posts, creators, F.creator_history(posts, creators), F.creator_track_record(posts, creators),
+                     campaigns)
+    conversions = rows[rows["campaign_id"].notna() & rows["conversions"].notna()] if campaigns is not None \
+        else rows.iloc[:0]
+    return Prepared(rows, conversions.reset_index(drop=True), campaigns, dataset.truth)
+
+
+def post_rows(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame,
+              campaigns: pd.DataFrame | None) -> pd.DataFrame:
+    """Posts joined with their creator, the creator's history and track record without the post itself, and their
+    campaign's context. `history` and `track` are per-creator sums over all posts (`features.creator_history`,
+    `features.creator_track_record`), so the rows of any slice of posts are those of the whole."""
     rows = posts.merge(creators, on="creator_id", how="left", suffixes=("", "_creator"))
     rows["log_er"] = F.log_engagement_rate(rows["engagements"], rows["followers"])
     # History excludes the post itself (leave-one-out), so a post never predicts itself.
@@ -52,21 +64,18 @@ def prepare(dataset: Dataset) -> Prepared:
     for name, values in F.history_columns(n, s, s2).items():
         rows[name] = values
     # Track record in other campaigns, again leaving the post itself out.
-    track = F.creator_track_record(posts, creators).reindex(rows["creator_id"])
+    record = track.reindex(rows["creator_id"])
     scored = (rows["campaign_id"].notna() & rows["conversions"].notna()).to_numpy() if "conversions" in rows \
         else np.zeros(len(rows), dtype=bool)
-    rows["track_posts"] = track["track_posts"].fillna(0).to_numpy() - scored
-    units = track["track_units"].to_numpy() - np.where(scored, rows["conversions"].astype(float).fillna(0), 0)
-    followers_k = track["track_followers_k"].to_numpy() - np.where(scored, rows["followers"] / 1000, 0)
+    rows["track_posts"] = record["track_posts"].fillna(0).to_numpy() - scored
+    units = record["track_units"].to_numpy() - np.where(scored, rows["conversions"].astype(float).fillna(0), 0)
+    followers_k = record["track_followers_k"].to_numpy() - np.where(scored, rows["followers"] / 1000, 0)
     rows["track_units"] = np.where(rows["track_posts"] > 0, units, np.nan)
     rows["track_followers_k"] = np.where(rows["track_posts"] > 0, followers_k, np.nan)
-    campaigns = dataset.campaigns
     if campaigns is not None:
         context = campaigns[CAMPAIGN_FIELDS[:6]].rename(columns={"niche": "campaign_niche"})
         rows = rows.merge(context, on="campaign_id", how="left")
-    conversions = rows[rows["campaign_id"].notna() & rows["conversions"].notna()] if campaigns is not None \
-        else rows.iloc[:0]
-    return Prepared(rows, conversions.reset_index(drop=True), campaigns, dataset.truth)
+    return rows
 
 
 def lift_rows(prepared: Prepared, campaign_posts: pd.DataFrame) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 from models import features as F
 from models.contract import ContractError, check_references, validate
 from training.datasets import Dataset, find_table, load_table
-from training.prepare import CAMPAIGN_FIELDS, held_out
+from training.prepare import held_out, post_rows
 
 FIT, CALIBRATION, TEST = 0, 1, 2  # the grouped split of training.train, one code per row
 
@@ -109,26 +109,7 @@ def prepare_part(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFr
                                  **({"campaigns": campaigns} if campaigns is not None else {})}, {})
     if failures:
         raise ContractError(failures)
-    rows = posts.merge(creators, on="creator_id", how="left", suffixes=("", "_creator"))
-    rows["log_er"] = F.log_engagement_rate(rows["engagements"], rows["followers"])
-    aligned = history.reindex(rows["creator_id"])
-    organic = rows["campaign_id"].isna().to_numpy()
-    x = np.where(organic, rows["log_er"].to_numpy(), 0.0)
-    n = aligned["n"].fillna(0).to_numpy() - organic
-    s = aligned["s"].fillna(0).to_numpy() - x
-    s2 = aligned["s2"].fillna(0).to_numpy() - x**2
-    for name, values in F.history_columns(n, s, s2).items():
-        rows[name] = values
-    record = track.reindex(rows["creator_id"])
-    scored = (rows["campaign_id"].notna() & rows["conversions"].notna()).to_numpy()
-    rows["track_posts"] = record["track_posts"].fillna(0).to_numpy() - scored
-    units = record["track_units"].to_numpy() - np.where(scored, rows["conversions"].astype(float).fillna(0), 0)
-    followers_k = record["track_followers_k"].to_numpy() - np.where(scored, rows["followers"] / 1000, 0)
-    rows["track_units"] = np.where(rows["track_posts"] > 0, units, np.nan)
-    rows["track_followers_k"] = np.where(rows["track_posts"] > 0, followers_k, np.nan)
-    if campaigns is not None:
-        context = campaigns[CAMPAIGN_FIELDS[:6]].rename(columns={"niche": "campaign_niche"})
-        rows = rows.merge(context, on="campaign_id", how="left")
+    rows = post_rows(posts, creators, history, track, campaigns)
     rows["split"] = split_codes(rows["creator_id"])
     return rows
 
