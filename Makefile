@@ -19,7 +19,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/microlift serve --bootstrap $(DATA)
 
+# The planner page's browser tests drive the system Chromium (Debian's package), installed here when missing.
 test: $(STAMP)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/ruff check models training serving tests bench
 	$(BIN)/python -m pytest -n 2 --durations=15
 
