@@ -177,6 +177,21 @@ def total(client) -> int:
     return client.get("/v1/creators?limit=1").json["total"]
 
 
+def test_only_api_routes_read_the_shared_state(client, monkeypatch):
+    # given a count of the worker's checks of the shared state
+    runtime = client.application.extensions["microlift"]
+    calls = []
+    monkeypatch.setattr(runtime, "sync", lambda: calls.append(1))
+    # when operations routes, then API routes are called
+    for path in ("/healthz", "/metrics", "/openapi.json", "/docs"):
+        assert client.get(path).status_code == 200
+    quiet = len(calls)
+    client.get("/v1/creators")
+    client.get("/readyz")
+    # then only the API and readiness routes checked it
+    assert quiet == 0 and len(calls) == 2
+
+
 def test_the_import_route_takes_a_contract_csv_and_is_idempotent(client):
     body = SAMPLE.read_bytes()
     headers = {"Content-Type": "text/csv", "X-API-Key": KEY}

@@ -27,8 +27,9 @@ BRIEF = {"niche": "home", "product_price": 21, "baseline_units_per_month": 542, 
 
 
 class Live:
-    def __init__(self, base: str, env: dict[str, str], data: Path, first: dict[str, str], openapi: OpenAPI):
-        self.base, self.env, self.data, self.first, self.openapi = base, env, data, first, openapi
+    def __init__(self, base: str, env: dict[str, str], data: Path, first: dict[str, str], openapi: OpenAPI,
+                 log: Path):
+        self.base, self.env, self.data, self.first, self.openapi, self.log = base, env, data, first, openapi, log
 
     def client(self) -> MlflowClient:
         uri = f"sqlite:///{Path(self.env['MICROLIFT_HOME']) / 'mlflow.db'}"
@@ -53,7 +54,8 @@ def live(tmp_path_factory):
     microlift(env, "promote", "--data", data, "--version", "latest", "--force")
     microlift(env, "import-creators", data)
     with serving(env, root / "serve.log", cwd=root) as base:
-        live = Live(base, env, data, {}, OpenAPI(requests.get(base + "/openapi.json", timeout=10).json()))
+        live = Live(base, env, data, {}, OpenAPI(requests.get(base + "/openapi.json", timeout=10).json()),
+                    root / "serve.log")
         live.first = champion(live)
         yield live
 
@@ -75,6 +77,12 @@ def reload_count(live: Live, outcome: str) -> float:
     line = next((line for line in text.splitlines()
                  if line.startswith(f'microlift_model_reloads_total{{outcome="{outcome}"}}')), None)
     return float(line.split()[-1]) if line else 0.0
+
+
+def test_gunicorn_opens_no_control_socket_shared_with_other_services(live):
+    # gunicorn >= 25.1 otherwise listens on one socket per user, which every service on the host would share
+    assert "Control socket listening" not in live.log.read_text()
+    assert "Booting worker" in live.log.read_text()
 
 
 # --- tampered models ---------------------------------------------------------------------------------------------

@@ -545,6 +545,8 @@ def test_metrics_count_requests_by_route_method_and_status_and_time_them(service
     assert total >= 4 and buckets[math.inf] == total, (buckets, total)
     cumulative = [buckets[le] for le in sorted(buckets)]
     assert len(cumulative) >= 5 and cumulative == sorted(cumulative), buckets
+    # and timed per status too: the refused ranks have their own histogram
+    assert sum(s.value for s in rank if s.name.endswith("_count") and s.labels.get("status") == "422") >= 2
     # and the served versions are marked loaded
     loaded = {(s.labels["kind"], s.labels["version"]): s.value for s in after["microlift_model_loaded"].samples}
     models = serving_models(api)
