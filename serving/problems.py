@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 from typing import Any
 
 from flask import Flask, Response, json, request
@@ -37,7 +39,7 @@ def invalid(field: str, value: Any, accepted: str, message: str | None = None, s
     """A single wrong field."""
     message = message or f"{field}: got {_show(value)}; expected {accepted}"
     return Problem(status, "Invalid request", message,
-                   [{"field": field, "value": _plain(value), "accepted": accepted, "message": message}],
+                   [{"field": field, "value": echo(value), "accepted": accepted, "message": message}],
                    kind="invalid-field")
 
 
@@ -50,7 +52,7 @@ def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
         value = error.get("input") if error["type"] != "missing" else None
         got = "nothing (the field is missing)" if error["type"] == "missing" else _show(value)
         message = f"{field or 'body'}: got {got}; expected {accepted}"
-        errors.append({"field": field or "body", "value": _plain(value), "accepted": accepted, "message": message})
+        errors.append({"field": field or "body", "value": echo(value), "accepted": accepted, "message": message})
     detail = errors[0]["message"] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
     return Problem(422, "Invalid request", detail, errors, kind="invalid-field")
 
@@ -99,12 +101,14 @@ def _accepted(error: dict) -> str:
     return error["msg"]
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-safe echo of the offending value (shortened)."""
-    if value is None or isinstance(value, bool | int | str):
+def echo(value: Any) -> Any:
+    """A JSON-safe echo of the offending value (shortened); numbers from numpy come back as plain numbers."""
+    if value is None or isinstance(value, bool | str):
         return value[:200] if isinstance(value, str) else value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else str(value)
     return _show(value)
 
 

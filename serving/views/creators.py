@@ -13,7 +13,7 @@ from models.contract import TABLES, ContractError, validate
 from models.features import CREATOR_HISTORY
 from serving import catalog, schemas
 from serving.openapi import route
-from serving.problems import Problem, invalid
+from serving.problems import Problem, echo, invalid
 
 bp = Blueprint("creators", __name__, url_prefix="/v1/creators")
 CSV, PARQUET = "text/csv", "application/vnd.apache.parquet"
@@ -66,7 +66,7 @@ def frame_from_table(raw: pd.DataFrame, source: str) -> pd.DataFrame:
     try:
         checked = validate("creators", raw, source=source).frame
     except ContractError as exc:
-        errors = [{"field": f"row {f.row}.{f.column}" if f.row else f.column, "value": _echo(f.value),
+        errors = [{"field": f"row {f.row}.{f.column}" if f.row else f.column, "value": echo(f.value),
                    "accepted": f.accepted, "message": str(f)} for f in exc.failures[:50]]
         raise Problem(422, "Invalid creators file", str(exc).splitlines()[0] + ": " + errors[0]["message"],
                       errors, kind="invalid-field") from None
@@ -81,19 +81,10 @@ def frame_from_table(raw: pd.DataFrame, source: str) -> pd.DataFrame:
             bad |= values < low
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise invalid(f"row {row + 1}.{name}", _echo(raw[name].iloc[row]),
+            raise invalid(f"row {row + 1}.{name}", raw[name].iloc[row],
                           "a finite number" + (f" >= {low}" if low is not None else "") + " or empty")
         checked[name] = values.astype(float).to_numpy()
     return checked
-
-
-def _echo(value):
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    try:
-        return float(value) if np.isfinite(float(value)) else str(value)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 @route(bp, "/import", "POST", "Upsert creators from a contract creators file (CSV, Parquet) or a JSON list; "
