@@ -149,13 +149,9 @@ def creator_records(frame: pd.DataFrame) -> list[dict]:
 def as_served(records: list[dict]) -> pd.DataFrame:
     """Inline candidates as the service turns them into the engine's frame (serving/views/plan.py)."""
     from serving import schemas
+    from serving.views.plan import candidate_frame
 
-    frame = pd.DataFrame([schemas.CreatorIn.model_validate(r).model_dump() for r in records])
-    for name in frame.columns.drop(["creator_id", "platform", "niche", "country"]):
-        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
-    frame["hist_posts"] = frame["hist_posts"].fillna(0.0)
-    frame["track_posts"] = frame["track_posts"].fillna(0.0)
-    return frame
+    return candidate_frame([schemas.CreatorIn.model_validate(r) for r in records])
 
 
 # --- servers ------------------------------------------------------------------------------------------------

@@ -13,7 +13,10 @@ from models.vocabulary import TIERS, tier_index
 
 def candidate_rows(brief: Brief, creators: pd.DataFrame) -> pd.DataFrame:
     """Creators joined with the brief's campaign fields, as the feature module expects them."""
-    return creators.reset_index(drop=True).assign(**brief.context())
+    frame = creators.reset_index(drop=True)
+    context = pd.DataFrame({k: [v] * len(frame) for k, v in brief.context().items() if k not in frame.columns},
+                           index=frame.index)
+    return pd.concat([frame.drop(columns=[c for c in brief.context() if c in frame.columns]), context], axis=1)
 
 
 def asking_price(creators: pd.DataFrame) -> np.ndarray:
@@ -63,21 +66,22 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = Fals
     posting = POST_PROBABILITY[brief.compensation]
     per_creator = POSTS_IF_POSTING[brief.compensation]
     price = asking_price(rows)
-    out = pd.DataFrame({
+    posts = np.full(len(rows), posting * per_creator)
+    out = {
         "creator_id": rows["creator_id"].astype(str).to_numpy(), "platform": rows["platform"].to_numpy(),
         "niche": rows["niche"].to_numpy(), "tier": np.asarray(TIERS)[tier_index(followers)],
-        "followers": followers, "price": price, "posting": posting, "posts_if_posting": per_creator,
-        "posts": posting * per_creator,
-    })
+        "followers": followers, "price": price, "posting": np.full(len(rows), posting),
+        "posts_if_posting": np.full(len(rows), per_creator), "posts": posts,
+    }
     for q in ("mean", "p10", "p50", "p90"):
         out[f"engagements_per_post_{q}"] = rate[q] * followers
     for q, values in units.items():
         out[f"conversions_per_post_{q}"] = values
-    out["engagements"] = out["posts"] * out["engagements_per_post_mean"]
-    out["conversions"] = out["posts"] * out["conversions_per_post_mean"]
+    out["engagements"] = posts * out["engagements_per_post_mean"]
+    out["conversions"] = posts * out["conversions_per_post_mean"]
     if brief.compensation == "gifting":
-        out["cost_if_posting"] = brief.gift
-        out["cost"] = brief.gift  # gifts go out whether or not the creator posts
+        out["cost_if_posting"] = np.full(len(rows), brief.gift)
+        out["cost"] = out["cost_if_posting"]  # gifts go out whether or not the creator posts
     elif brief.compensation == "paid":
         out["cost_if_posting"] = price * per_creator
         out["cost"] = posting * out["cost_if_posting"]  # fees are paid on delivery
@@ -85,7 +89,7 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = Fals
         commission = brief.commission * brief.product_price
         out["cost_if_posting"] = brief.gift + commission * per_creator * out["conversions_per_post_mean"]
         out["cost"] = brief.gift + commission * out["conversions"]
-    return out
+    return pd.DataFrame(out)
 
 
 def eligible(brief: Brief, scored: pd.DataFrame) -> np.ndarray:

@@ -7,6 +7,7 @@ Missing optional inputs become NaN, which LightGBM treats as missing; unknown ca
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -42,17 +43,26 @@ def log_engagement_rate(engagements, followers) -> np.ndarray:
 def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
     len(vocabulary). Distinct values are few, so they are looked up once each."""
-    found, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-    lowered = pd.Index([v.lower() for v in vocabulary])
-    known = lowered.get_indexer([str(v).strip().lower() for v in distinct]) if len(distinct) else np.array([], int)
-    known = np.where(known < 0, len(vocabulary), known)
-    return np.where(found < 0, len(vocabulary), known[np.maximum(found, 0)] if len(known) else 0).astype(np.float32)
+    found, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    lookup = _lowered(vocabulary)
+    # code -1 (missing) takes the last entry: the reserved code
+    known = np.array([lookup.get(str(v).strip().lower(), len(vocabulary)) for v in distinct] + [len(vocabulary)],
+                     dtype=np.float32)
+    return known[found]
+
+
+@functools.cache
+def _lowered(vocabulary: tuple[str, ...]) -> dict[str, int]:
+    return {v.lower(): i for i, v in enumerate(vocabulary)}
 
 
 def _num(rows: pd.DataFrame, name: str) -> np.ndarray:
     if name not in rows.columns:
         return np.full(len(rows), np.nan)
-    return pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    column = rows[name]
+    if column.dtype.kind in "fiu":  # already numbers: no parsing
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _log10(values: np.ndarray) -> np.ndarray:
@@ -74,9 +84,14 @@ def _niche_match(rows: pd.DataFrame) -> np.ndarray:
     return np.where(campaign.isna(), 0.0, (rows["niche"].to_numpy() == campaign.to_numpy()).astype(float))
 
 
-def _format(rows: pd.DataFrame) -> pd.Series:
-    default = rows["platform"].map(DEFAULT_FORMAT)
-    return rows["format"].fillna(default) if "format" in rows.columns else default
+def _format(rows: pd.DataFrame) -> np.ndarray:
+    """The post format, or the platform's usual one where none is given."""
+    found, platforms = pd.factorize(np.asarray(rows["platform"], dtype=object))
+    default = np.array([DEFAULT_FORMAT.get(p) for p in platforms] + [None], dtype=object)[found]
+    if "format" not in rows.columns:
+        return default
+    given = np.asarray(rows["format"], dtype=object)
+    return np.where(pd.isna(given), default, given)
 
 
 # Creator features: the same for all three models.

@@ -17,6 +17,9 @@ from models.roster import Slopes
 # Campaign-level features are the same for every candidate: they never explain why one creator beats another.
 _CAMPAIGN_ONLY = {"log_product_price", "discount_code", "marketplace", "compensation", "sponsored", "format"}
 QUANTS = ("p10", "p50", "p90")
+# the creator fields that reasons put in words (see _describe)
+_DESCRIBED = ("niche", "platform", "followers", "country", "hist_log_er_mean", "hist_posts", "audience_quality",
+              "sponsored_share", "track_posts", "track_units", "track_followers_k", "posts_per_week")
 
 
 def _describe(feature: str, row: Mapping, brief: Brief) -> str:
@@ -70,14 +73,13 @@ def _describe(feature: str, row: Mapping, brief: Brief) -> str:
 
 
 def contributions(model, rows: pd.DataFrame, X: np.ndarray | None = None) -> pd.DataFrame:
-    """Per-feature contributions (LightGBM's own SHAP values, log scale) of each row's prediction (`X`: the rows'
-    feature matrix, when the caller has built it already)."""
+    """Per-feature contributions (log scale, along each row's decision paths: models.explain) of each row's
+    prediction (`X`: the rows' feature matrix, when the caller has built it already)."""
     X = F.matrix(model.kind, rows, model.features_) if X is None else X
-    values = model.booster_.predict(X, pred_contrib=True)[:, :-1]
-    return pd.DataFrame(values, columns=model.features_, index=rows.index)
+    return pd.DataFrame(model.contributions(X), columns=model.features_, index=rows.index)
 
 
-def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, norms: np.ndarray, brief: Brief,
+def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray], norms: np.ndarray, brief: Brief,
              objective: str, top: int = 3, matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[list[str]]:
     """Top reasons of each row: the largest model contributions, and for paid posts the price against the
     median price of the candidates' tier and platform (`norms`). `matrices`: the rows' engagement and conversion
@@ -90,23 +92,25 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: pd.DataFrame, norms: np.n
         parts.append(("conversions", contributions(models["conversion"], rows, X_c)))
     shown = [(quantity, [f for f in table.columns if f not in _CAMPAIGN_ONLY], table) for quantity, table in parts]
     parts = [(quantity, names, table[names].to_numpy()) for quantity, names, table in shown]
-    price, tier, platform = (scored[c].to_numpy() for c in ("price", "tier", "platform"))
+    price, tier, platform = (np.asarray(scored[c]) for c in ("price", "tier", "platform"))
+    described = [c for c in _DESCRIBED if c in rows.columns]
     out = []
-    for pos, record in enumerate(rows.to_dict("records")):
-        row = record | {"price": price[pos]}
-        candidates = []
+    for pos, values_of_row in enumerate(zip(*(rows[c].tolist() for c in described), strict=True)):
+        row = dict(zip(described, values_of_row, strict=True)) | {"price": price[pos]}
+        candidates = []  # (weight, quantity, feature, contribution) or (weight, text)
         for quantity, names, values in parts:
-            for feature, c in zip(names, values[pos].tolist(), strict=True):
-                if abs(c) < 0.03:
-                    continue
-                candidates.append((abs(c), f"{_describe(feature, row, brief)}: {math.expm1(c) * 100:+.0f}% {quantity}"))
+            row_values = values[pos].tolist()
+            candidates += [(abs(c), quantity, f, c) for f, c in zip(names, row_values, strict=True) if abs(c) >= 0.03]
         if brief.compensation == "paid" and objective in ("profit", "roi") and norms[pos] > 0:
             ratio = price[pos] / norms[pos]
             if abs(ratio - 1) > 0.15:
                 word = "above" if ratio > 1 else "below"
                 candidates.append((abs(math.log(ratio)), f"price {word} {tier[pos]} {platform[pos]} norm: "
-                                                          f"{(1 / ratio - 1) * 100:+.0f}% ROI"))
-        out.append([text for _, text in sorted(candidates, key=lambda t: -t[0])[:top]])
+                                                         f"{(1 / ratio - 1) * 100:+.0f}% ROI"))
+        top_ones = sorted(candidates, key=lambda t: -t[0])[:top]  # described only where shown
+        out.append([item[1] if len(item) == 2 else
+                    f"{_describe(item[2], row, brief)}: {math.expm1(item[3]) * 100:+.0f}% {item[1]}"
+                    for item in top_ones])
     return out
 
 
@@ -117,32 +121,34 @@ def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
 
 
-def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes,
+def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray], slopes: Slopes,
                    quantiles: tuple[str, ...] = QUANTS) -> dict[str, dict[str, np.ndarray]]:
     """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, profit, ROI.
 
-    `quantiles=("p50",)` computes the medians alone (what the ranking sorts on), with the same arithmetic.
+    `scored`: a scored frame, or its columns as arrays. `quantiles=("p50",)` computes the medians alone (what the
+    ranking sorts on), with the same arithmetic.
     """
     wanted = QUANTS if set(quantiles) != {"p50"} else ("p50",)
-    posts = scored["posts"].to_numpy()
-    eng = {q: posts * scored[f"engagements_per_post_{q}"].to_numpy() for q in wanted}
+    column = lambda name: np.asarray(scored[name])  # noqa: E731
+    posts = column("posts")
+    eng = {q: posts * column(f"engagements_per_post_{q}") for q in wanted}
     # without conversion bands (see candidates.conversion_bands) every quantile is the mean
-    conv = {q: posts * scored.get(f"conversions_per_post_{q}", scored["conversions_per_post_mean"]).to_numpy()
-            for q in wanted}
-    mean_conv = scored["conversions"].to_numpy()
-    mean_eng = scored["engagements"].to_numpy()
-    platform = scored["platform"].to_numpy()
+    conv = {q: posts * column(f"conversions_per_post_{q}" if f"conversions_per_post_{q}" in scored
+                              else "conversions_per_post_mean") for q in wanted}
+    mean_conv = column("conversions")
+    mean_eng = column("engagements")
+    platform = column("platform")
     revenue = {}
     for q in wanted:
         # the middle value is the expectation (what the roster and the forecast count), not the product of medians
         units = slopes.engagement * _engaged(mean_eng if q == "p50" else eng[q], platform) + slopes.conversion * \
             (mean_conv if q == "p50" else conv[q])
         revenue[q] = units * brief.months * brief.product_price
-    p = scored["posting"].to_numpy()
+    p = column("posting")
     if brief.compensation == "gifting":
-        cost = {q: scored["cost"].to_numpy() for q in QUANTS}
+        cost = {q: column("cost") for q in QUANTS}
     elif brief.compensation == "paid":
-        paid = scored["cost_if_posting"].to_numpy()
+        paid = column("cost_if_posting")
         cost = {q: np.where(p > 1 - level, paid, 0.0) for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True)}
     else:
         commission = brief.commission * brief.product_price
@@ -163,6 +169,10 @@ def creator_values(brief: Brief, scored: pd.DataFrame, slopes: Slopes,
     return {"engagements": eng, "conversions": conv, "revenue": revenue, "cost": cost, "profit": profit, "roi": roi}
 
 
+# the scored columns a ranked creator shows or its values are computed from
+_SHOWN = ("creator_id", "platform", "niche", "tier", "followers", "price", "posts", "posting", "cost",
+          "cost_if_posting", "engagements", "conversions", "conversions_per_post_mean",
+          *(f"engagements_per_post_{q}" for q in QUANTS))
 SORT_KEY = {"profit": "profit", "roi": "roi", "conversions": "conversions", "engagement": "engagements"}
 
 
@@ -195,22 +205,26 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     else:
         key = creator_values(brief, scored, slopes, ("p50",))[SORT_KEY[objective]]["p50"]
     order = _top(key, scored["creator_id"].to_numpy(), np.flatnonzero(pool), top_k)
-    rows = candidate_rows(brief, creators.reset_index(drop=True).iloc[order])
+    rows = candidate_rows(brief, creators.iloc[order])
     matrices = shared_matrices(models, rows)
-    top = scored.iloc[order].reset_index(drop=True)
-    top = top.assign(**{f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
+    top = {c: scored[c].to_numpy()[order] for c in _SHOWN}
+    top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
     values = creator_values(brief, top, slopes)
-    medians = scored.groupby(["tier", "platform"])["price"].median()
-    norms = medians.reindex(pd.MultiIndex.from_arrays([top["tier"], top["platform"]])).to_numpy()
+    norms = np.zeros(len(order))
+    if brief.compensation == "paid" and objective in ("profit", "roi"):  # prices against their tier's norm
+        medians = scored.groupby(["tier", "platform"])["price"].median()
+        norms = medians.reindex(pd.MultiIndex.from_arrays([top["tier"], top["platform"]])).to_numpy()
     reasons = _reasons(models, rows, top, norms, brief, objective, matrices=matrices)
+    columns = {"creator_id": top["creator_id"].tolist(), "platform": top["platform"].tolist(),
+               "niche": top["niche"].tolist(), "tier": top["tier"].tolist(),
+               "followers": top["followers"].astype(np.int64).tolist(), "price_per_post": top["price"].tolist(),
+               "expected_posts": top["posts"].astype(float).tolist()}
+    bands = {name: {q: values[name][q].tolist() for q in QUANTS} for name in values}
     out = []
     for i, why in enumerate(reasons):
-        record = {"rank": i + 1, "creator_id": top["creator_id"].iloc[i],
-                  "platform": top["platform"].iloc[i], "niche": top["niche"].iloc[i],
-                  "tier": top["tier"].iloc[i], "followers": int(top["followers"].iloc[i]),
-                  "price_per_post": float(top["price"].iloc[i]), "expected_posts": float(top["posts"].iloc[i])}
-        for name, bands in values.items():
-            record[name] = {q: float(bands[q][i]) for q in QUANTS}
+        record = {"rank": i + 1, **{name: column[i] for name, column in columns.items()}}
+        for name, by_quantile in bands.items():
+            record[name] = {q: by_quantile[q][i] for q in QUANTS}
         record["reasons"] = why
         out.append(record)
     return out

@@ -46,18 +46,18 @@ def aggregates(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray) -> pd.Dat
     of one creator per row, weighted by expected posts, summed with numpy."""
     picked = np.asarray(chosen, dtype=bool)
     engagements = scored["engagements"].to_numpy(dtype=float)[picked]
-    cells, cell = np.unique(scored["platform"][picked].astype(str).to_numpy() + "/"
-                            + scored["niche"][picked].astype(str).to_numpy(), return_inverse=True)
+    platform, niche = (np.asarray(scored[c], dtype=object)[picked].astype(str) for c in ("platform", "niche"))
+    cells, cell = np.unique(np.char.add(np.char.add(platform, "/"), niche), return_inverse=True)
     per_cell = np.bincount(cell.reshape(-1), weights=engagements, minlength=len(cells))
-    row = pd.DataFrame({
+    row = {
         "pred_engagements": [engagements.sum()],
         "pred_unique_engagements": [unique_engagements(per_cell, np.array([c.split("/")[0] for c in cells],
                                                                           dtype=object)).sum()],
         "pred_conversions": [scored["conversions"].to_numpy(dtype=float)[picked].sum()],
         "posts": [scored["posts"].to_numpy(dtype=float)[picked].sum()],
         "creators": [scored["posting"].to_numpy(dtype=float)[picked].sum()],
-    })
-    return row.assign(**{k: v for k, v in brief.context().items() if k not in row.columns})
+    }
+    return pd.DataFrame(row | {k: [v] for k, v in brief.context().items() if k not in row})
 
 
 def incremental_median(lift_model, rows: pd.DataFrame) -> np.ndarray:
@@ -79,10 +79,14 @@ def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_mod
         return Slopes(max(float(derivatives["engagement"][0]), 0.0), max(float(derivatives["conversion"][0]), 0.0))
     eng, uniq, conv = (float(base[c].iloc[0]) for c in ("pred_engagements", "pred_unique_engagements",
                                                           "pred_conversions"))
-    probes = pd.concat([base.assign(pred_engagements=eng * f, pred_unique_engagements=uniq * f) for f in factors]
-                       + [base.assign(pred_conversions=conv * f) for f in factors], ignore_index=True)
+    scale = np.asarray(factors, dtype=float)
+    ones = np.ones(len(factors))
+    probes = {c: np.repeat(base[c].to_numpy(), 2 * len(factors)) for c in base.columns}
+    probes["pred_engagements"] = np.concatenate([eng * scale, eng * ones])
+    probes["pred_unique_engagements"] = np.concatenate([uniq * scale, uniq * ones])
+    probes["pred_conversions"] = np.concatenate([conv * ones, conv * scale])
+    probes = pd.DataFrame(probes)
     answers = incremental_median(lift_model, probes)
-    scale = np.asarray(factors)
 
     def slope(level: float, values: np.ndarray) -> float:
         if level <= 0 or np.ptp(values) <= 1e-9 * max(float(np.abs(values).max()), 1.0):

@@ -45,6 +45,7 @@ class Settings:
     experiment: str
     model_alias: str
     model_prefix: str
+    compiled_models: Path | None  # where compiled boosters are cached; None: LightGBM predicts
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +59,7 @@ class Settings:
             experiment=env.get("MICROLIFT_EXPERIMENT") or "microlift",
             model_alias=env.get("MICROLIFT_MODEL_ALIAS") or "champion",
             model_prefix=env.get("MICROLIFT_MODEL_PREFIX") or "microlift",
+            compiled_models=_compiled(env.get("MICROLIFT_COMPILED_MODELS"), home),
         )
 
     @property
@@ -105,6 +107,15 @@ class ServiceSettings:
             rate_limit=_int(env, "MICROLIFT_RATE_LIMIT", 600, low=0),
             redis_url=env.get("REDIS_URL") or None,
         )
+
+
+def _compiled(raw: str | None, home: Path) -> Path | None:
+    """MICROLIFT_COMPILED_MODELS: unset for `home`/compiled, `off` to predict with LightGBM, or a folder."""
+    if not raw:
+        return home / "compiled"
+    if raw.strip().lower() in ("off", "0", "false", "no"):
+        return None
+    return Path(raw).expanduser().resolve()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import Model
 
+from models import features as F
 from models.estimators import MODELS, SPEC_FILE
 from models.settings import MODEL_KINDS, Settings
 from training import registry
@@ -81,13 +82,19 @@ def check_mlmodel(local: Path, kind: str) -> Path:
     return folder
 
 
-def load_checked(folder: Path, kind: str):
-    """Load one model from its checked folder and make sure it predicts finite numbers."""
+def load_checked(folder: Path, kind: str, compiled: Path | None = None):
+    """Load one model from its checked folder (its booster compiled, cached in `compiled`, when given) and make
+    sure it predicts finite numbers."""
     try:  # the loader checks that every booster is whole before LightGBM reads it
         model = MODELS[kind].load(folder)
     except Exception as exc:  # truncated booster, unknown features, bad spec: all refused the same way
         raise ModelRefused(f"{kind}: cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
-    outputs = model.predict(_probe(kind))
+    if compiled is not None:
+        model.compile(compiled)
+    probe = _probe(kind)
+    outputs = model.predict(probe)
+    # the reasons' contribution table is built here, at load, not by the first request that asks for reasons
+    outputs["contributions"] = model.contributions(F.matrix(kind, probe, model.features_))
     for name, values in outputs.items():
         if not np.all(np.isfinite(np.asarray(values, dtype=float))):
             raise ModelRefused(f"{kind}: predicts non-finite {name} on a reference row")
@@ -119,7 +126,7 @@ def load_version_set(settings: Settings, versions: dict[str, str], alias: str) -
             except Exception as exc:
                 raise ModelRefused(f"{kind}: version {versions[kind]} cannot be downloaded "
                                    f"({type(exc).__name__}: {str(exc)[:200]})") from None
-            models[kind] = load_checked(check_mlmodel(local, kind), kind)
+            models[kind] = load_checked(check_mlmodel(local, kind), kind, settings.compiled_models)
             runs.add(registry.version_tag(settings, kind, versions[kind], "version_set"))
     return Bundle(models, dict(versions), alias, ",".join(sorted(r for r in runs if r)))
 

@@ -165,3 +165,78 @@ def test_lift_intervals_hold_the_median(lift_model):
     model, rows = lift_model
     predicted = model.predict(rows)
     assert (predicted["p10"] <= predicted["p50"]).all() and (predicted["p50"] <= predicted["p90"]).all()
+
+
+@pytest.fixture(scope="module")
+def conversion(prepared):
+    rows = prepared.conversions
+    test = held_out(rows["creator_id"])
+    y = rows["conversions"].to_numpy(dtype=float)
+    return ConversionModel(rounds=80).fit(rows[~test], y[~test], (rows[test], y[test]))
+
+
+def test_path_contributions_add_up_to_each_prediction_and_agree_with_shap(prepared, engagement, conversion):
+    for model, rows in ((engagement, prepared.posts.head(300)), (conversion, prepared.conversions.head(300))):
+        X = F.matrix(model.kind, rows, model.features_)
+        # when
+        contributions = model.contributions(X)
+        # then: the base value plus each row's contributions is its raw score (init score / offset aside)
+        raw = model.booster_.predict(X, raw_score=True)
+        np.testing.assert_allclose(contributions.sum(axis=1) + model.paths_.base, raw, rtol=1e-9, atol=1e-9)
+        # and they tell the same story as TreeSHAP, feature by feature
+        shap = model.booster_.predict(X, pred_contrib=True)[:, :-1]
+        assert np.corrcoef(contributions.ravel(), shap.ravel())[0, 1] > 0.8
+        unused = model.booster_.feature_importance("split") == 0
+        assert (contributions[:, unused] == 0).all()  # a feature the trees never split on moves nothing
+
+
+def _mixed_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows with missing optional fields, unknown categories and extreme numbers mixed in."""
+    odd = rows.head(60).copy()
+    odd.loc[odd.index[::3], "country"] = None
+    odd.loc[odd.index[1::3], "niche"] = "crypto"
+    odd.loc[odd.index[2::5], "followers"] = 1e9
+    odd.loc[odd.index[::4], "hist_log_er_mean"] = np.nan
+    return pd.concat([rows.head(300), odd], ignore_index=True)
+
+
+def test_compiled_models_predict_what_lightgbm_predicts_and_compile_once(prepared, engagement, conversion,
+                                                                         lift_model, tmp_path):
+    from models.estimators import MODELS
+
+    lift, lift_rows = lift_model
+    cases = ((engagement, _mixed_rows(prepared.posts)), (conversion, _mixed_rows(prepared.conversions)),
+             (lift, lift_rows))
+    for model, rows in cases:
+        folder = model.save(tmp_path / model.kind)
+        plain, fast = MODELS[model.kind].load(folder), MODELS[model.kind].load(folder)
+        # when
+        assert fast.compile(tmp_path / "compiled")
+        # then: the same answers to 1e-12 on ordinary, missing, unknown and extreme inputs
+        for name, values in plain.predict(rows).items():
+            np.testing.assert_allclose(fast.predict(rows)[name], values, rtol=1e-12, atol=1e-12, err_msg=name)
+    objects = sorted((tmp_path / "compiled").glob("*.o"))
+    assert len(objects) == 3 and not [p for p in (tmp_path / "compiled").iterdir() if p.is_dir()]
+    # a second load reuses the cached object files: nothing is compiled or written again
+    stamps = [p.stat().st_mtime_ns for p in objects]
+    again = MODELS["engagement"].load(tmp_path / "engagement")
+    assert again.compile(tmp_path / "compiled")
+    assert [p.stat().st_mtime_ns for p in sorted((tmp_path / "compiled").glob("*.o"))] == stamps
+
+
+def test_a_compiled_object_that_disagrees_with_its_booster_is_not_used(engagement, conversion, tmp_path, caplog):
+    # given: the cache file of the engagement booster holds the conversion booster's machine code
+    assert conversion.compile(tmp_path / "other")
+    (stale,) = (tmp_path / "other").glob("*.o")
+    fresh = EngagementModel.load(engagement.save(tmp_path / "engagement"))
+    assert fresh.compile(tmp_path / "compiled")
+    (target,) = (tmp_path / "compiled").glob("*.o")
+    target.write_bytes(stale.read_bytes())
+    again = EngagementModel.load(tmp_path / "engagement")
+    # when
+    used = again.compile(tmp_path / "compiled")
+    # then: LightGBM predicts, and the log says why
+    assert not used and again.compiled_ is None
+    assert "disagrees with LightGBM" in caplog.text
+    rows = F.matrix("engagement", pd.DataFrame({"platform": ["instagram"], "niche": ["home"]}), again.features_)
+    np.testing.assert_allclose(again.predict_log(None, rows), engagement.predict_log(None, rows))

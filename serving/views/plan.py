@@ -10,6 +10,7 @@ from flask import Blueprint, current_app
 
 from models.brief import Brief, BriefError
 from models.candidates import score
+from models.contract import TABLES
 from models.forecast import forecast
 from models.ranking import rank
 from models.roster import Limits
@@ -50,22 +51,36 @@ def candidates_from(body) -> pd.DataFrame:
         raise invalid("filters", body.filters.model_dump(exclude_none=True), "either candidates or filters, "
                       "not both")
     if body.candidates is not None:
-        frame = pd.DataFrame([c.model_dump() for c in body.candidates])
+        frame = candidate_frame(body.candidates)
         duplicated = frame["creator_id"].duplicated()
         if duplicated.any():
             i = int(np.flatnonzero(duplicated.to_numpy())[0])
             raise invalid(f"candidates[{i}].creator_id", frame["creator_id"].iloc[i], "creator ids that appear "
                           "once in the list")
-        for name in frame.columns.drop(["creator_id", "platform", "niche", "country"]):
-            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
-        frame["hist_posts"] = frame["hist_posts"].fillna(0.0)
-        frame["track_posts"] = frame["track_posts"].fillna(0.0)
         return frame
     snap = runtime().snapshot
     if snap is None:
         raise Problem(503, "Service Unavailable", "the catalog is not loaded yet", kind="catalog-unavailable")
     keep = catalog.mask(snap, body.filters)
     return snap.creators[keep].reset_index(drop=True) if not keep.all() else snap.creators
+
+
+TEXT_FIELDS = {c.name for c in TABLES["creators"].columns if c.kind in ("id", "str")}
+
+
+def candidate_frame(candidates: list) -> pd.DataFrame:
+    """Validated inline creators (schemas.CreatorIn) as the engine's frame, built column by column: text as
+    Python strings, every other field as floats with NaN where absent, no history meaning zero posts."""
+    columns = {}
+    for name in schemas.CreatorIn.model_fields:
+        values = [getattr(c, name) for c in candidates]
+        if name in TEXT_FIELDS:
+            columns[name] = pd.Series(values, dtype=object)
+        else:
+            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+    for name in ("hist_posts", "track_posts"):
+        columns[name] = np.nan_to_num(columns[name], nan=0.0)
+    return pd.DataFrame(columns)
 
 
 def engine_error(exc: ValueError) -> Problem:
