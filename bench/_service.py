@@ -211,6 +211,7 @@ def running(argv: list[str], env: dict[str, str], health: str, log: Path, timeou
 
 def microlift_serve(home: Home, run_dir: Path, workers: int, **extra: str):
     """`microlift serve` with `workers` gunicorn workers, its catalog in `run_dir` unless DATABASE_URL is given."""
+    run_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = home.env(run_dir, MICROLIFT_BIND=f"127.0.0.1:{port}", MICROLIFT_WORKERS=str(workers), **extra)
     return running([str(BIN / "microlift"), "serve"], env, f"http://127.0.0.1:{port}/readyz",
@@ -236,6 +237,16 @@ def post(session: requests.Session, url: str, body: bytes) -> float:
     if response.status_code != 200:
         raise BenchError(f"POST {url} answered {response.status_code}: {response.text[:1000]}")
     return seconds
+
+
+def post_fresh(url: str, body: bytes) -> float:
+    """`post` on a connection of its own (opened inside the timing, as a client without keep-alive sees it).
+
+    Over keep-alive, uvicorn (which `mlflow models serve` runs) answers small requests ~40 ms late: the delayed-ACK
+    wait of TCP, not work. A new connection per request costs both servers the same loopback handshake instead.
+    """
+    with requests.Session() as session:
+        return post(session, url, body)
 
 
 def as_json(payload: dict) -> bytes:

@@ -3,7 +3,12 @@
 Baseline: `mlflow models serve` of the registered engagement model alone (POST /invocations, `dataframe_split`),
 measured in the same run. microlift's `POST /v1/rank` gets the same creators inline and does more: both models,
 p10/p50/p90 ranges, costs, ranking and the reasons of the top 50. Requests alternate between the two servers, one
-client, keep-alive, after a warm-up. Target: microlift p50 / MLflow p50 <= 1.0 at 1,000 candidates.
+client, one connection per request (keep-alive to MLflow's uvicorn stalls ~40 ms on small answers: see
+`_service.post_fresh`), after a warm-up. Target: microlift p50 / MLflow p50 <= 1.0 at 1,000 candidates.
+
+microlift predicts with its boosters compiled to machine code (lleaves, the service's default); MLflow's pyfunc
+predicts with LightGBM, as it serves any registered model. The `uncompiled` columns are a third server, microlift
+with MICROLIFT_COMPILED_MODELS=off, to show what compiling buys.
 
     python bench/serve_vs_mlflow.py            # 1, 100 and 1,000 candidates, 2 workers each
     python bench/serve_vs_mlflow.py --tiny     # seconds, for the smoke test
@@ -13,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 
-import requests
 from _service import (
     as_json,
     as_served,
@@ -22,7 +26,7 @@ from _service import (
     microlift_serve,
     mlflow_serve,
     p50_p95,
-    post,
+    post_fresh,
     prepared_home,
     print_table,
     scratch,
@@ -58,22 +62,25 @@ def main() -> None:
     creators = load_candidates(home.data).sample(frac=1.0, random_state=0).reset_index(drop=True)
     run_dir = scratch("microlift-bench-serve-")
     rows = []
-    with (microlift_serve(home, run_dir, workers) as ours, mlflow_serve(home, run_dir, "engagement", workers) as theirs,
-          requests.Session() as a, requests.Session() as b):
+    with (microlift_serve(home, run_dir / "compiled", workers) as ours,
+          microlift_serve(home, run_dir / "lightgbm", workers, MICROLIFT_COMPILED_MODELS="off") as plain,
+          mlflow_serve(home, run_dir, "engagement", workers) as theirs):
         for n, count in requests_per_size.items():
             records = creator_records(creators.head(n))
             rank = as_json({"brief": BRIEF, "candidates": records, "top_k": 50})
-            invocations = mlflow_body(records)
+            calls = {"mlflow": (theirs.base + "/invocations", mlflow_body(records)),
+                     "microlift": (ours.base + "/v1/rank", rank), "lightgbm": (plain.base + "/v1/rank", rank)}
             for _ in range(warmup):
-                post(a, theirs.base + "/invocations", invocations)
-                post(b, ours.base + "/v1/rank", rank)
-            times = {"mlflow": [], "microlift": []}
-            for _ in range(count):  # alternating, so both see the same background load
-                times["mlflow"].append(post(a, theirs.base + "/invocations", invocations))
-                times["microlift"].append(post(b, ours.base + "/v1/rank", rank))
-            (m50, m95), (u50, u95) = p50_p95(times["mlflow"]), p50_p95(times["microlift"])
+                for url, body in calls.values():
+                    post_fresh(url, body)
+            times = {name: [] for name in calls}
+            for _ in range(count):  # in turn, so all see the same background load
+                for name, (url, body) in calls.items():
+                    times[name].append(post_fresh(url, body))
+            (m50, m95), (u50, u95), (l50, _) = (p50_p95(times[k]) for k in ("mlflow", "microlift", "lightgbm"))
             rows.append({"candidates": n, "requests": count, "mlflow_p50_ms": m50, "mlflow_p95_ms": m95,
-                         "microlift_p50_ms": u50, "microlift_p95_ms": u95, "p50_ratio": u50 / m50})
+                         "microlift_p50_ms": u50, "microlift_p95_ms": u95, "p50_ratio": u50 / m50,
+                         "uncompiled_p50_ms": l50, "uncompiled_ratio": l50 / m50})
     print(f"{workers} worker(s) each; {load_average()}")
     print_table(rows)
     last = rows[-1]

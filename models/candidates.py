@@ -50,11 +50,18 @@ def conversion_bands(models: dict, rows: pd.DataFrame, X: np.ndarray | None = No
 
 
 def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False) -> pd.DataFrame:
+    """`score_with_matrices` without the matrices."""
+    return score_with_matrices(brief, creators, models, bands)[0]
+
+
+def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
+                        bands: bool = False) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
     """One row per candidate with its expectations for this campaign.
 
     Columns: creator_id, platform, niche, tier, followers, price; posting (probability), posts (expected);
     engagements_per_post (mean, p10, p50, p90) and conversions_per_post_mean (and its p10/p50/p90 when `bands`);
     engagements and conversions (expected over the campaign); cost (expected USD) and cost_if_posting.
+    Also the engagement and conversion feature matrices of the candidates, for whatever explains them next.
     """
     rows = candidate_rows(brief, creators)
     X_e, X_c = shared_matrices(models, rows)
@@ -89,7 +96,7 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = Fals
         commission = brief.commission * brief.product_price
         out["cost_if_posting"] = brief.gift + commission * per_creator * out["conversions_per_post_mean"]
         out["cost"] = brief.gift + commission * out["conversions"]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out), (X_e, X_c)
 
 
 def eligible(brief: Brief, scored: pd.DataFrame) -> np.ndarray:

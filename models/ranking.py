@@ -85,32 +85,41 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
     median price of the candidates' tier and platform (`norms`). `matrices`: the rows' engagement and conversion
     feature matrices, if already built."""
     X_e, X_c = matrices or (None, None)
-    parts = []
-    if objective in ("engagement", "profit", "roi"):
-        parts.append(("engagement", contributions(models["engagement"], rows, X_e)))
-    if objective in ("conversions", "profit", "roi"):
-        parts.append(("conversions", contributions(models["conversion"], rows, X_c)))
-    shown = [(quantity, [f for f in table.columns if f not in _CAMPAIGN_ONLY], table) for quantity, table in parts]
-    parts = [(quantity, names, table[names].to_numpy()) for quantity, names, table in shown]
+    quantities, features, blocks = [], [], []
+    for quantity, kind, X, wanted in (("engagement", "engagement", X_e, ("engagement", "profit", "roi")),
+                                      ("conversions", "conversion", X_c, ("conversions", "profit", "roi"))):
+        if objective in wanted:
+            model = models[kind]
+            keep = [j for j, f in enumerate(model.features_) if f not in _CAMPAIGN_ONLY]
+            blocks.append(contributions(model, rows, X).to_numpy()[:, keep])
+            features += [model.features_[j] for j in keep]
+            quantities += [quantity] * len(keep)
+    effects = np.hstack(blocks)
     price, tier, platform = (np.asarray(scored[c]) for c in ("price", "tier", "platform"))
+    weights = np.where(np.abs(effects) >= 0.03, np.abs(effects), 0.0)
+    price_ratio = np.ones(len(effects))
+    if brief.compensation == "paid" and objective in ("profit", "roi"):
+        price_ratio = np.where(norms > 0, price / np.where(norms > 0, norms, 1.0), 1.0)
+        weights = np.hstack([weights, np.where(np.abs(price_ratio - 1) > 0.15, np.abs(np.log(price_ratio)), 0.0)
+                             [:, None]])
+    # the largest weights first, ties in column order (a stable sort), described only where shown
+    order = np.argsort(-weights, axis=1, kind="stable")[:, :top]
     described = [c for c in _DESCRIBED if c in rows.columns]
     out = []
     for pos, values_of_row in enumerate(zip(*(rows[c].tolist() for c in described), strict=True)):
         row = dict(zip(described, values_of_row, strict=True)) | {"price": price[pos]}
-        candidates = []  # (weight, quantity, feature, contribution) or (weight, text)
-        for quantity, names, values in parts:
-            row_values = values[pos].tolist()
-            candidates += [(abs(c), quantity, f, c) for f, c in zip(names, row_values, strict=True) if abs(c) >= 0.03]
-        if brief.compensation == "paid" and objective in ("profit", "roi") and norms[pos] > 0:
-            ratio = price[pos] / norms[pos]
-            if abs(ratio - 1) > 0.15:
-                word = "above" if ratio > 1 else "below"
-                candidates.append((abs(math.log(ratio)), f"price {word} {tier[pos]} {platform[pos]} norm: "
-                                                         f"{(1 / ratio - 1) * 100:+.0f}% ROI"))
-        top_ones = sorted(candidates, key=lambda t: -t[0])[:top]  # described only where shown
-        out.append([item[1] if len(item) == 2 else
-                    f"{_describe(item[2], row, brief)}: {math.expm1(item[3]) * 100:+.0f}% {item[1]}"
-                    for item in top_ones])
+        texts = []
+        for j in order[pos].tolist():
+            if weights[pos, j] <= 0:
+                break
+            if j == len(features):  # the price against its tier's norm
+                ratio = price_ratio[pos]
+                texts.append(f"price {'above' if ratio > 1 else 'below'} {tier[pos]} {platform[pos]} norm: "
+                             f"{(1 / ratio - 1) * 100:+.0f}% ROI")
+            else:
+                texts.append(f"{_describe(features[j], row, brief)}: {math.expm1(effects[pos, j]) * 100:+.0f}% "
+                             f"{quantities[j]}")
+        out.append(texts)
     return out
 
 
@@ -186,8 +195,12 @@ def _top(key: np.ndarray, ids: np.ndarray, among: np.ndarray, k: int) -> np.ndar
 
 
 def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dict, objective: str = "profit",
-         top_k: int = 50, budget: float | None = None) -> list[dict]:
+         top_k: int = 50, budget: float | None = None,
+         matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
     """The top_k eligible candidates by the objective's median, each with p10/p50/p90 values and reasons.
+
+    `matrices`: the candidates' engagement and conversion feature matrices, when the caller has them
+    (`candidates.score_with_matrices`); otherwise the top rows' are built here.
 
     Incremental revenue is the creator's stand-alone share of the lift (the lift model's slopes at the roster the
     budget would buy); ties break on creator_id, so renaming or reordering candidates changes nothing else.
@@ -205,8 +218,9 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     else:
         key = creator_values(brief, scored, slopes, ("p50",))[SORT_KEY[objective]]["p50"]
     order = _top(key, scored["creator_id"].to_numpy(), np.flatnonzero(pool), top_k)
-    rows = candidate_rows(brief, creators.iloc[order])
-    matrices = shared_matrices(models, rows)
+    rows = creators.iloc[order]
+    matrices = shared_matrices(models, candidate_rows(brief, rows)) if matrices is None else \
+        (matrices[0][order], matrices[1][order])
     top = {c: scored[c].to_numpy()[order] for c in _SHOWN}
     top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
     values = creator_values(brief, top, slopes)

@@ -87,14 +87,13 @@ def parse_body(model: type[BaseModel], media: tuple[str, ...]) -> Any:
     if request.mimetype != JSON:
         return data
     try:
-        # NaN and Infinity pass the parser as floats so the schema can name the field that holds them.
-        payload = json.loads(data or b"null", parse_constant=float)
-    except (ValueError, RecursionError) as exc:
-        raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {str(exc)[:200]}",
-                      kind="malformed-json") from None
-    try:
-        return model.model_validate(payload)
+        # parsed and validated in one pass; NaN and Infinity reach the schema, which names the field holding them
+        return model.model_validate_json(data or b"null")
     except ValidationError as exc:
+        broken = [e for e in exc.errors() if e["type"] == "json_invalid" and not e["loc"]]
+        if broken:
+            raise Problem(400, "Malformed JSON", f"the body is not valid JSON: {broken[0]['msg'][:200]}",
+                          kind="malformed-json") from None
         raise from_validation(exc) from None
     except RecursionError:
         raise Problem(400, "Malformed JSON", "the body is nested too deeply", kind="malformed-json") from None

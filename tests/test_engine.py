@@ -14,7 +14,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from models import features as F
 from models.brief import OBJECTIVES, Brief, BriefError
-from models.candidates import score
+from models.candidates import score, score_with_matrices
 from models.economics import ENGAGED_POOL
 from models.forecast import forecast
 from models.ranking import SORT_KEY, creator_values, rank
@@ -570,6 +570,16 @@ def test_rank_sorts_by_the_objective_median_with_ordered_bands_and_reasons(world
         for name in BANDED:
             assert row[name]["p10"] <= row[name]["p50"] <= row[name]["p90"], (row["creator_id"], name, row[name])
         assert row["reasons"] and all(isinstance(r, str) and r for r in row["reasons"])
+
+
+@pytest.mark.parametrize("kind", ["gifting", "paid"])
+def test_rank_answers_the_same_with_the_scoring_matrices_as_without(world, kind):
+    # given: the matrices scoring built for every candidate
+    brief = world.brief(kind)
+    scored, matrices = score_with_matrices(brief, world.creators, world.models)
+    # when / then: the top rows' slices of them explain exactly what rebuilding the top rows does
+    assert rank(brief, world.creators, scored, world.models, "profit", 30, matrices=matrices) == \
+        rank(brief, world.creators, scored, world.models, "profit", 30)
 
 
 def test_ranking_a_gifting_brief_by_profit_credits_the_top_creators_with_revenue(world):

@@ -9,7 +9,7 @@ import pandas as pd
 
 from models import features as F
 from models.brief import Brief
-from models.candidates import score
+from models.candidates import score, score_with_matrices
 from models.forecast import forecast
 from models.ranking import rank
 from models.roster import Limits
@@ -56,9 +56,9 @@ def load_candidates(candidates: Path) -> pd.DataFrame:
 
 
 def run_rank(brief: Brief, options: dict, creators: pd.DataFrame, models: dict, versions: dict) -> dict:
-    scored = score(brief, creators, models)
+    scored, matrices = score_with_matrices(brief, creators, models)
     objective = options.get("objective", "profit")
-    ranked = rank(brief, creators, scored, models, objective, int(options.get("top_k", 50)))
+    ranked = rank(brief, creators, scored, models, objective, int(options.get("top_k", 50)), matrices=matrices)
     return {"objective": objective, "candidates": len(creators), "models": versions, "creators": ranked}
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from flask import Blueprint, current_app
 
 from models.brief import Brief, BriefError
-from models.candidates import score
+from models.candidates import score, score_with_matrices
 from models.contract import TABLES
 from models.forecast import forecast
 from models.ranking import rank
@@ -109,8 +109,8 @@ def rank_creators(body: schemas.RankRequest):
     brief = brief_from(body, body.budget)
     creators = candidates_from(body)
     try:
-        scored = score(brief, creators, bundle.models)
-        ranked = rank(brief, creators, scored, bundle.models, body.objective, body.top_k, body.budget)
+        scored, matrices = score_with_matrices(brief, creators, bundle.models)
+        ranked = rank(brief, creators, scored, bundle.models, body.objective, body.top_k, body.budget, matrices)
     except BriefError as exc:
         raise invalid(f"brief.{exc.field}", exc.value, exc.accepted) from None
     except ValueError as exc:
