@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
+from scipy import sparse
 
 
 class PathContributions:
@@ -52,8 +53,8 @@ class PathContributions:
         leaves = booster.predict(X, pred_leaf=True).reshape(len(X), -1)
         if leaves.shape[1] != len(self.offsets):
             raise ValueError(f"the booster has {leaves.shape[1]} trees, its contribution table {len(self.offsets)}")
-        where = leaves.astype(np.int64) + self.offsets
-        out = np.empty((len(X), self.n_features))
-        for lo in range(0, len(X), 256):  # bounded temporaries: 256 rows x trees x features at a time
-            out[lo:lo + 256] = self.table[where[lo:lo + 256]].sum(axis=1)
-        return out
+        rows, trees = leaves.shape
+        # one 1 per row and tree, at the row's leaf: a sparse product sums the leaves' credits row by row
+        hits = sparse.csr_matrix((np.ones(rows * trees), (leaves.astype(np.int64) + self.offsets).ravel(),
+                                  np.arange(0, rows * trees + 1, trees)), shape=(rows, len(self.table)))
+        return np.asarray(hits @ self.table)

@@ -46,13 +46,15 @@ def aggregates(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray) -> pd.Dat
     of one creator per row, weighted by expected posts, summed with numpy."""
     picked = np.asarray(chosen, dtype=bool)
     engagements = scored["engagements"].to_numpy(dtype=float)[picked]
-    platform, niche = (np.asarray(scored[c], dtype=object)[picked].astype(str) for c in ("platform", "niche"))
-    cells, cell = np.unique(np.char.add(np.char.add(platform, "/"), niche), return_inverse=True)
+    platform, platforms = pd.factorize(np.asarray(scored["platform"], dtype=object)[picked], use_na_sentinel=False)
+    niche, niches = pd.factorize(np.asarray(scored["niche"], dtype=object)[picked], use_na_sentinel=False)
+    cells, cell = np.unique(platform * (len(niches) + 1) + niche, return_inverse=True)  # platform/niche cells
     per_cell = np.bincount(cell.reshape(-1), weights=engagements, minlength=len(cells))
+    cell_platform = np.asarray(platforms, dtype=object)[cells // (len(niches) + 1)] if len(cells) else \
+        np.array([], dtype=object)
     row = {
         "pred_engagements": [engagements.sum()],
-        "pred_unique_engagements": [unique_engagements(per_cell, np.array([c.split("/")[0] for c in cells],
-                                                                          dtype=object)).sum()],
+        "pred_unique_engagements": [unique_engagements(per_cell, cell_platform).sum()],
         "pred_conversions": [scored["conversions"].to_numpy(dtype=float)[picked].sum()],
         "posts": [scored["posts"].to_numpy(dtype=float)[picked].sum()],
         "creators": [scored["posting"].to_numpy(dtype=float)[picked].sum()],
@@ -91,7 +93,8 @@ def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_mod
     def slope(level: float, values: np.ndarray) -> float:
         if level <= 0 or np.ptp(values) <= 1e-9 * max(float(np.abs(values).max()), 1.0):
             return 0.0  # the model does not move over the whole range: no slope, not rounding noise
-        return float(np.polyfit(level * scale, values, 1)[0])
+        x = level * scale - level * scale.mean()
+        return float(x @ (values - values.mean()) / (x @ x))  # the least-squares line's slope
 
     s_e = slope(uniq, answers[:len(factors)])
     s_c = slope(conv, answers[len(factors):])
