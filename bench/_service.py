@@ -148,10 +148,12 @@ def creator_records(frame: pd.DataFrame) -> list[dict]:
 
 def as_served(records: list[dict]) -> pd.DataFrame:
     """Inline candidates as the service turns them into the engine's frame (serving/views/plan.py)."""
+    from pydantic import TypeAdapter
+
     from serving import schemas
     from serving.views.plan import candidate_frame
 
-    return candidate_frame([schemas.CreatorIn.model_validate(r) for r in records])
+    return candidate_frame(TypeAdapter(list[schemas.Candidate]).validate_python(records))
 
 
 # --- servers ------------------------------------------------------------------------------------------------

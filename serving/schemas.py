@@ -6,9 +6,10 @@ module), so the API accepts exactly what the engine and the catalog accept.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing_extensions import TypedDict
 
 from models.brief import LIMITS, OBJECTIVES, Brief
 from models.contract import TABLES
@@ -82,8 +83,9 @@ BriefIn = _brief_model()
 
 # --- creators (inline candidates, imports, catalog rows) -------------------------------------------------------
 
-def _creator_model(name: str, doc: str, base: type[BaseModel], strict: bool) -> type[BaseModel]:
-    fields: dict[str, Any] = {}
+def _creator_fields(strict: bool) -> dict[str, tuple[Any, str, bool]]:
+    """name -> (type, description, required) of a creator: the contract's creator columns and the history."""
+    fields: dict[str, tuple[Any, str, bool]] = {}
     for column in TABLES["creators"].columns:
         if column.kind == "id":
             kind: Any = ID
@@ -98,19 +100,35 @@ def _creator_model(name: str, doc: str, base: type[BaseModel], strict: bool) -> 
                 bounds["le"] = 10**12 if column.maximum is None else column.maximum
             kind = Annotated[number, Field(**{k: v for k, v in bounds.items() if v is not None})]
         unit = f" ({column.unit})" if column.unit else ""
-        if column.required:
-            fields[column.name] = (kind, Field(..., description=column.description + unit))
-        else:
-            fields[column.name] = (kind | None, Field(None, description=column.description + unit))
+        fields[column.name] = (kind if column.required else kind | None, column.description + unit, column.required)
     for history, (low, meaning) in CREATOR_HISTORY.items():
         bound = {"ge": low} if strict and low is not None else {}
         if strict:
             bound["le"] = 1e12
-        fields[history] = (Annotated[float, Field(**bound)] | None,
-                           Field(None, description=f"History: {meaning}. Empty when unknown."))
+        fields[history] = (Annotated[float, Field(**bound)] | None, f"History: {meaning}. Empty when unknown.",
+                           False)
+    return fields
+
+
+def _creator_model(name: str, doc: str, base: type[BaseModel], strict: bool) -> type[BaseModel]:
+    fields = {name: (kind, Field(... if required else None, description=description))
+              for name, (kind, description, required) in _creator_fields(strict).items()}
     return create_model(name, __base__=base, __doc__=doc, **fields)
 
 
+def _candidate_type() -> type:
+    """A creator as a strictly validated plain dict: what ranking and forecasting read from many inline
+    candidates (validated faster than model objects, and read by key). Optional fields may be absent."""
+    fields = {name: Annotated[kind, Field(description=description)] if required
+              else NotRequired[Annotated[kind, Field(description=description)]]
+              for name, (kind, description, required) in _creator_fields(strict=True).items()}
+    candidate = TypedDict("Candidate", fields)  # type: ignore[misc]
+    candidate.__doc__ = "A candidate creator: the data contract's creator fields plus optional history."
+    candidate.__pydantic_config__ = Strict.model_config  # type: ignore[attr-defined]
+    return candidate
+
+
+Candidate = _candidate_type()
 CreatorIn = _creator_model("CreatorIn", "A creator: the data contract's creator fields plus optional history.",
                            Strict, strict=True)
 
@@ -138,7 +156,7 @@ class CatalogFilters(Strict):
 
 # --- rank ------------------------------------------------------------------------------------------------------
 
-Candidates = Annotated[list[CreatorIn], Field(min_length=1, max_length=MAX_CANDIDATES)]  # type: ignore[valid-type]
+Candidates = Annotated[list[Candidate], Field(min_length=1, max_length=MAX_CANDIDATES)]  # type: ignore[valid-type]
 
 
 class RankRequest(Strict):

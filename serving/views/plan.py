@@ -69,11 +69,11 @@ TEXT_FIELDS = {c.name for c in TABLES["creators"].columns if c.kind in ("id", "s
 
 
 def candidate_frame(candidates: list) -> pd.DataFrame:
-    """Validated inline creators (schemas.CreatorIn) as the engine's frame, built column by column: text as
+    """Validated inline creators (schemas.Candidate dicts) as the engine's frame, built column by column: text as
     Python strings, every other field as floats with NaN where absent, no history meaning zero posts."""
     columns = {}
     for name in schemas.CreatorIn.model_fields:
-        values = [getattr(c, name) for c in candidates]
+        values = [c.get(name) for c in candidates]
         if name in TEXT_FIELDS:
             columns[name] = pd.Series(values, dtype=object)
         else:
