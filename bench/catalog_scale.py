@@ -2,9 +2,10 @@
 
 Baseline, measured in the same run and alternating with the requests: predicting both models in-process on the
 same rows (the worker's own catalog snapshot, the brief's fields joined): the shared feature matrices and the
-engagement and conversion LightGBM boosters (`models.candidates.shared_matrices`, `booster_.predict`). The service
-adds intervals, costs, ranking, the top 50's reasons, and HTTP. Also shown: the in-process `score` + `rank` (the
-engine alone), LightGBM alone on prebuilt matrices, each worker's memory and the start-up time (process start to
+engagement and conversion predictions (`models.candidates.shared_matrices`, `predict_log`, `predict_mean`) with
+the boosters compiled as the service compiles them. The service adds intervals, costs, ranking, the top 50's
+reasons, and HTTP. Also shown: the in-process `score` + `rank` (the engine alone), LightGBM's own predict on
+prebuilt matrices, each worker's memory and the start-up time (process start to
 /readyz 200: gunicorn, the models and the catalog loaded). Catalogs come from the simulator's creator model,
 imported with `microlift import-creators` (a creators file: no post history).
 
@@ -78,8 +79,8 @@ def main() -> None:
 
         def predict(context=context):
             X_e, X_c = shared_matrices(models, context)
-            models["engagement"].booster_.predict(X_e)
-            models["conversion"].booster_.predict(X_c)
+            models["engagement"].predict_log(context, X_e)
+            models["conversion"].predict_mean(context, X_c)
 
         def lightgbm(X_e=X_e, X_c=X_c):
             models["engagement"].booster_.predict(X_e)
