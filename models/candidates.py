@@ -14,8 +14,7 @@ from models.vocabulary import TIERS, tier_index
 def candidate_rows(brief: Brief, creators: pd.DataFrame) -> pd.DataFrame:
     """Creators joined with the brief's campaign fields, as the feature module expects them."""
     frame = creators.reset_index(drop=True)
-    context = pd.DataFrame({k: [v] * len(frame) for k, v in brief.context().items() if k not in frame.columns},
-                           index=frame.index)
+    context = pd.DataFrame(brief.context(), index=frame.index)  # the scalars broadcast
     return pd.concat([frame.drop(columns=[c for c in brief.context() if c in frame.columns]), context], axis=1)
 
 

@@ -221,7 +221,8 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     rows = creators.iloc[order]
     matrices = shared_matrices(models, candidate_rows(brief, rows)) if matrices is None else \
         (matrices[0][order], matrices[1][order])
-    top = {c: scored[c].to_numpy()[order] for c in _SHOWN}
+    shown = scored.iloc[order]  # the rows first: text columns converted for the shown rows only
+    top = {c: shown[c].to_numpy() for c in _SHOWN}
     top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
     values = creator_values(brief, top, slopes)
     norms = np.zeros(len(order))

@@ -46,8 +46,8 @@ def aggregates(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray) -> pd.Dat
     of one creator per row, weighted by expected posts, summed with numpy."""
     picked = np.asarray(chosen, dtype=bool)
     engagements = scored["engagements"].to_numpy(dtype=float)[picked]
-    platform, platforms = pd.factorize(np.asarray(scored["platform"], dtype=object)[picked], use_na_sentinel=False)
-    niche, niches = pd.factorize(np.asarray(scored["niche"], dtype=object)[picked], use_na_sentinel=False)
+    platform, platforms = pd.factorize(np.asarray(scored["platform"][picked], dtype=object), use_na_sentinel=False)
+    niche, niches = pd.factorize(np.asarray(scored["niche"][picked], dtype=object), use_na_sentinel=False)
     cells, cell = np.unique(platform * (len(niches) + 1) + niche, return_inverse=True)  # platform/niche cells
     per_cell = np.bincount(cell.reshape(-1), weights=engagements, minlength=len(cells))
     cell_platform = np.asarray(platforms, dtype=object)[cells // (len(niches) + 1)] if len(cells) else \
