@@ -148,14 +148,14 @@ def check_booster_text(path: Path) -> None:
 def compiled(booster: lgb.Booster, cache: Path, features: list[str]):
     """`booster` compiled by lleaves (cached in `cache` by digest), or None, with a warning, where it cannot be
     compiled or its answers differ from the booster's on reference rows (ordinary, all-missing, extreme values)."""
-    import lleaves  # noqa: PLC0415 (only the service compiles; training never pays for the import)
-
     text = booster.model_to_string()
-    versions = f"lleaves {metadata.version('lleaves')} llvmlite {metadata.version('llvmlite')}"
-    digest = hashlib.sha256(text.encode() + versions.encode()).hexdigest()[:32]
-    cache = Path(cache)
-    target = cache / f"{digest}.o"
+    digest, cache = "", Path(cache)
     try:
+        import lleaves  # noqa: PLC0415 (only the service compiles; training never pays for the import)
+
+        versions = f"lleaves {metadata.version('lleaves')} llvmlite {metadata.version('llvmlite')}"
+        digest = hashlib.sha256(text.encode() + versions.encode()).hexdigest()[:32]
+        target = cache / f"{digest}.o"
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=cache) as tmp, open(cache / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # another worker compiling the same booster: wait and reuse

@@ -240,3 +240,14 @@ def test_a_compiled_object_that_disagrees_with_its_booster_is_not_used(engagemen
     assert "disagrees with LightGBM" in caplog.text
     rows = F.matrix("engagement", pd.DataFrame({"platform": ["instagram"], "niche": ["home"]}), again.features_)
     np.testing.assert_allclose(again.predict_log(None, rows), engagement.predict_log(None, rows))
+
+
+def test_a_cache_that_cannot_be_written_leaves_lightgbm_predicting(engagement, tmp_path, caplog):
+    # given: the cache path is a file, not a folder
+    (tmp_path / "compiled").write_text("not a folder")
+    model = EngagementModel.load(engagement.save(tmp_path / "engagement"))
+    # when / then: no compiled predictor, a warning, and the same answers as before
+    assert not model.compile(tmp_path / "compiled")
+    assert "booster not compiled" in caplog.text
+    rows = F.matrix("engagement", pd.DataFrame({"platform": ["tiktok"], "niche": ["pets"]}), model.features_)
+    np.testing.assert_allclose(model.predict_log(None, rows), engagement.predict_log(None, rows))
