@@ -72,13 +72,6 @@ def _describe(feature: str, row: Mapping, brief: Brief) -> str:
     return feature.replace("_", " ")
 
 
-def contributions(model, rows: pd.DataFrame, X: np.ndarray | None = None) -> pd.DataFrame:
-    """Per-feature contributions (log scale, along each row's decision paths: models.explain) of each row's
-    prediction (`X`: the rows' feature matrix, when the caller has built it already)."""
-    X = F.matrix(model.kind, rows, model.features_) if X is None else X
-    return pd.DataFrame(model.contributions(X), columns=model.features_, index=rows.index)
-
-
 def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray], norms: np.ndarray, brief: Brief,
              objective: str, top: int = 3, matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[list[str]]:
     """Top reasons of each row: the largest model contributions, and for paid posts the price against the
@@ -91,7 +84,8 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
         if objective in wanted:
             model = models[kind]
             keep = [j for j, f in enumerate(model.features_) if f not in _CAMPAIGN_ONLY]
-            blocks.append(contributions(model, rows, X).to_numpy()[:, keep])
+            X = F.matrix(kind, rows, model.features_) if X is None else X
+            blocks.append(model.contributions(X)[:, keep])
             features += [model.features_[j] for j in keep]
             quantities += [quantity] * len(keep)
     effects = np.hstack(blocks)

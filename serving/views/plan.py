@@ -72,7 +72,7 @@ def candidate_frame(candidates: list) -> pd.DataFrame:
     """Validated inline creators (schemas.Candidate dicts) as the engine's frame, built column by column: text as
     Python strings, every other field as floats with NaN where absent, no history meaning zero posts."""
     columns = {}
-    for name in schemas.CreatorIn.model_fields:
+    for name in schemas.Candidate.__annotations__:
         values = [c.get(name) for c in candidates]
         if name in TEXT_FIELDS:
             columns[name] = pd.Series(values, dtype=object)
