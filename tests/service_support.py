@@ -51,6 +51,16 @@ def microlift(env: dict[str, str], *argv: str | Path, timeout: float = 300) -> s
     return done.stdout
 
 
+def prepare_home(env: dict[str, str], data: Path, creators: int, campaigns: int, seed: int) -> None:
+    """Through the command line: simulate a dataset into `data`, train and register the models, promote them to
+    the alias, and import the creators into the catalog."""
+    microlift(env, "simulate", "--creators", creators, "--campaigns", campaigns, "--seed", seed, "--out", data,
+              "--quiet")
+    microlift(env, "train", "--data", data, "--register", "--quiet")
+    microlift(env, "promote", "--data", data, "--version", "latest", "--force")
+    microlift(env, "import-creators", data)
+
+
 def registered(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """`microlift models` read back: the versions the `champion` alias points at, and the latest ones.
 
@@ -77,13 +87,29 @@ def _as_models(found: dict[str, tuple[int, str]], rows: list[list[str]]) -> dict
 
 
 @contextlib.contextmanager
+def background(argv: list[str], env: dict[str, str], log: Path, cwd: Path):
+    """A process in its own process group, its output in `log`, always stopped (the whole group) on the way out."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        yield process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextlib.contextmanager
 def serving(env: dict[str, str], log: Path, cwd: Path, timeout: float = 90):
     """`microlift serve` in its own process group until /readyz says 200; the whole group stopped on the way out."""
     base = f"http://{env['MICROLIFT_BIND']}"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([str(BIN / "microlift"), "serve"], env=env, cwd=cwd, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with background([str(BIN / "microlift"), "serve"], env, log, cwd) as process:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
@@ -95,15 +121,6 @@ def serving(env: dict[str, str], log: Path, cwd: Path, timeout: float = 90):
                 pytest.fail(f"{base}/readyz did not answer 200 within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
             time.sleep(0.3)
         yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 # --- the served OpenAPI document as a validator ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from serving import catalog
 from serving.auth import digest
 from serving.openapi import document
-from tests.service_support import microlift, service_env
+from tests.service_support import prepare_home, service_env
 
 pytestmark = pytest.mark.slow
 KEY = "bad-input-key"
@@ -29,10 +29,7 @@ def app(tmp_path_factory):
     home = tmp_path_factory.mktemp("bad-inputs")
     env = service_env(home)
     data = home / "data"
-    microlift(env, "simulate", "--creators", "800", "--campaigns", "50", "--seed", "4", "--out", data, "--quiet")
-    microlift(env, "train", "--data", data, "--register", "--quiet")
-    microlift(env, "promote", "--data", data, "--version", "latest", "--force")
-    microlift(env, "import-creators", data)
+    prepare_home(env, data, 800, 50, 4)
     return create_app({**env, "MICROLIFT_API_KEY_HASHES": digest(KEY), "MICROLIFT_MAX_BODY_BYTES": str(MAX_BODY),
                        "MICROLIFT_RATE_LIMIT": "0"})
 

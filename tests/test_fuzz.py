@@ -12,7 +12,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from serving.auth import digest
-from tests.service_support import free_port, microlift, service_env, serving
+from tests.service_support import free_port, prepare_home, service_env, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 KEY = "fuzz-key"
@@ -29,10 +29,7 @@ def live(tmp_path_factory):
     env = service_env(home, MICROLIFT_BIND=f"127.0.0.1:{free_port()}", MICROLIFT_WORKERS="2",
                       MICROLIFT_API_KEY_HASHES=digest(KEY), MICROLIFT_RATE_LIMIT="0",
                       MICROLIFT_MAX_BODY_BYTES="300000")
-    microlift(env, "simulate", "--creators", "1200", "--campaigns", "60", "--seed", "3", "--out", data, "--quiet")
-    microlift(env, "train", "--data", data, "--register", "--quiet")
-    microlift(env, "promote", "--data", data, "--version", "latest", "--force")
-    microlift(env, "import-creators", data)
+    prepare_home(env, data, 1200, 60, 3)
     with serving(env, home / "serve.log", cwd=home) as base:
         yield base, home / "serve.log"
 

@@ -93,3 +93,20 @@ def test_a_booster_with_a_garbled_tree_is_refused_at_load(copy):
 def test_a_model_of_another_kind_is_refused(copy):
     with pytest.raises(ModelRefused, match="is a 'engagement' model"):
         check_mlmodel(copy, "lift")
+
+
+@pytest.mark.parametrize("setting", ["", "off"])
+def test_the_service_loads_compiled_boosters_unless_switched_off(copy, tmp_path, setting):
+    from models.settings import Settings
+
+    # given the service's settings, as the environment gives them
+    settings = Settings.from_env({"MICROLIFT_HOME": str(tmp_path / "home"), "MICROLIFT_COMPILED_MODELS": setting})
+    # when
+    model = load_checked(check_mlmodel(copy, "engagement"), "engagement", settings.compiled_models)
+    # then: by default compiled and cached under the home; `off` leaves LightGBM predicting and nothing cached
+    if setting == "off":
+        assert settings.compiled_models is None and getattr(model, "compiled_", None) is None
+        assert not (tmp_path / "home" / "compiled").exists()
+    else:
+        assert settings.compiled_models == tmp_path / "home" / "compiled"
+        assert model.compiled_ is not None and len(list(settings.compiled_models.glob("*.o"))) == 1

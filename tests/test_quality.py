@@ -53,27 +53,28 @@ def test_forecast_intervals_hold_80_percent_of_held_out_outcomes(world):
     assert result["forecast.mdape"] <= 1.15 * result["forecast.mdape_truth"]
 
 
-@pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
-def test_roster_reaches_90_percent_of_an_oracle_with_the_truth(world, compensation):
-    dataset, trained = world
+def backtest_case(dataset, compensation: str):
+    """The brief and the 800 Instagram and TikTok candidates that the roster and ranking backtests share."""
     candidates = candidates_of(dataset)
     pool = candidates[candidates["platform"].isin(["instagram", "tiktok"])].sample(800, random_state=1)
     brief = Brief.from_mapping({"niche": "fitness", "product_price": 30.0, "baseline_units_per_month": 500,
                                 "compensation": compensation, "marketplace": "amazon", "weeks": 8})
-    result = roster_backtest(brief, pool.reset_index(drop=True), dataset.truth["truth_creators"], trained.models,
-                             8_000.0)
+    return brief, pool.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
+def test_roster_reaches_90_percent_of_an_oracle_with_the_truth(world, compensation):
+    dataset, trained = world
+    brief, pool = backtest_case(dataset, compensation)
+    result = roster_backtest(brief, pool, dataset.truth["truth_creators"], trained.models, 8_000.0)
     print(compensation, result)
     assert result["roster.share_of_oracle"] >= 0.9
 
 
 def ranking_result(world, compensation: str) -> dict[str, float]:
     dataset, trained = world
-    candidates = candidates_of(dataset)
-    pool = candidates[candidates["platform"].isin(["instagram", "tiktok"])].sample(800, random_state=1)
-    brief = Brief.from_mapping({"niche": "fitness", "product_price": 30.0, "baseline_units_per_month": 500,
-                                "compensation": compensation, "marketplace": "amazon", "weeks": 8})
-    result = ranking_backtest(brief, pool.reset_index(drop=True), dataset.truth["truth_creators"], trained.models,
-                              8_000.0)
+    brief, pool = backtest_case(dataset, compensation)
+    result = ranking_backtest(brief, pool, dataset.truth["truth_creators"], trained.models, 8_000.0)
     print(compensation, result)
     return result
 

@@ -19,7 +19,7 @@ import yaml
 from mlflow import MlflowClient
 
 from serving.auth import digest
-from tests.service_support import BIN, OpenAPI, free_port, microlift, service_env, serving
+from tests.service_support import BIN, OpenAPI, free_port, prepare_home, service_env, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 KEY = "resilience-key"
@@ -49,10 +49,7 @@ def live(tmp_path_factory):
     env = service_env(root / "home", MICROLIFT_BIND=f"127.0.0.1:{free_port()}", MICROLIFT_WORKERS="2",
                       MICROLIFT_API_KEY_HASHES=digest(KEY), MICROLIFT_RATE_LIMIT="0")
     data = root / "data"
-    microlift(env, "simulate", "--creators", "1500", "--campaigns", "70", "--seed", "8", "--out", data, "--quiet")
-    microlift(env, "train", "--data", data, "--register", "--quiet")
-    microlift(env, "promote", "--data", data, "--version", "latest", "--force")
-    microlift(env, "import-creators", data)
+    prepare_home(env, data, 1500, 70, 8)
     with serving(env, root / "serve.log", cwd=root) as base:
         live = Live(base, env, data, {}, OpenAPI(requests.get(base + "/openapi.json", timeout=10).json()),
                     root / "serve.log")

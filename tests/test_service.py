@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from referencing.exceptions import Unresolvable
 
 from serving.auth import digest
-from tests.service_support import Api, OpenAPI, free_port, microlift, registered, service_env, serving
+from tests.service_support import Api, OpenAPI, free_port, microlift, prepare_home, registered, service_env, serving
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -43,10 +43,7 @@ def service(tmp_path_factory) -> Service:
                       MICROLIFT_THREADS="4", MICROLIFT_SYNC_SECONDS="0", MICROLIFT_MAX_BODY_BYTES=str(MAX_BODY),
                       MICROLIFT_API_KEY_HASHES=digest(KEY), MICROLIFT_RATE_LIMIT="0")
     data = root / "data"
-    microlift(env, "simulate", "--creators", "2000", "--campaigns", "80", "--seed", "3", "--out", data, "--quiet")
-    microlift(env, "train", "--data", data, "--register", "--quiet")
-    microlift(env, "promote", "--data", data, "--version", "latest", "--force")
-    microlift(env, "import-creators", data)
+    prepare_home(env, data, 2000, 80, 3)
     first, _ = registered(env)
     with serving(env, root / "serve.log", cwd=root) as base:
         openapi = OpenAPI(requests.get(base + "/openapi.json", timeout=10).json())
@@ -177,6 +174,15 @@ def test_models_name_the_versions_registered_under_the_alias(service, api):
 
 
 # --- the OpenAPI document -------------------------------------------------------------------------------------
+
+def test_the_workers_predict_with_boosters_compiled_once_into_the_home(service, api):
+    # given a service that has answered
+    assert api.post("/v1/rank", json={"brief": BRIEF, "filters": {}, "top_k": 3}).status_code == 200
+    # then: the three boosters were compiled into the home's cache, one object file each, shared by both workers
+    compiled = Path(service.env["MICROLIFT_HOME"]) / "compiled"
+    assert len(list(compiled.glob("*.o"))) == 3
+    assert "LightGBM predicts" not in (Path(service.env["MICROLIFT_HOME"]).parent / "serve.log").read_text()
+
 
 def test_openapi_document_is_well_formed_and_every_ref_resolves(api):
     # given the served document

@@ -10,8 +10,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +27,7 @@ from mlflow import MlflowClient
 from mlflow.models import Model
 
 from models.settings import MODEL_KINDS, Settings
+from tests.service_support import background, free_port
 from training import tracking
 from training.cli import main
 from training.datasets import load_dataset, write_tables
@@ -566,35 +565,10 @@ def test_kim_adapter_needs_only_the_influencer_list_and_the_post_table(kim_sourc
 
 # --- the same flow against real deployments (slow) ---------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = {**os.environ, **extra}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
-
-
-@contextlib.contextmanager
-def background(argv: list[str], env: dict[str, str], log: Path, cwd: Path):
-    """A process in its own process group, always stopped (the whole group) on the way out."""
-    with open(log, "wb") as out:
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:

@@ -17,7 +17,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.service_support import free_port, microlift, service_env, serving
+from tests.service_support import free_port, prepare_home, service_env, serving
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -38,11 +38,7 @@ def trained(tmp_path_factory) -> Path:
         if not (root / "done").exists():
             shutil.rmtree(root, ignore_errors=True)
             env, data = service_env(root), root / "data"
-            microlift(env, "simulate", "--creators", "2000", "--campaigns", "80", "--seed", "3", "--out", data,
-                      "--quiet")
-            microlift(env, "train", "--data", data, "--register", "--quiet")
-            microlift(env, "promote", "--data", data, "--version", "latest", "--force")
-            microlift(env, "import-creators", data)
+            prepare_home(env, data, 2000, 80, 3)
             (root / "done").touch()
     return root
 
