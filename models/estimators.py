@@ -149,7 +149,7 @@ def compiled(booster: lgb.Booster, cache: Path, features: list[str]):
     """`booster` compiled by lleaves (cached in `cache` by digest), or None, with a warning, where it cannot be
     compiled or its answers differ from the booster's on reference rows (ordinary, all-missing, extreme values)."""
     text = booster.model_to_string()
-    digest, cache = "", Path(cache)
+    cache = Path(cache)
     try:
         import lleaves  # noqa: PLC0415 (only the service compiles; training never pays for the import)
 
@@ -167,16 +167,18 @@ def compiled(booster: lgb.Booster, cache: Path, features: list[str]):
             else:  # lleaves writes its cache file as it goes: compile beside it, then rename it into place
                 model.compile(cache=str(Path(tmp) / "object.o"), raw_score=True, finline=False)
                 os.replace(Path(tmp) / "object.o", target)
+        rows = np.random.default_rng(0).normal(0, 3, (64, len(features)))
+        rows[::4] = np.nan
+        rows[1::8] = 1e12
+        categories = (np.arange(64) % 40).astype(float)
+        categories[::4] = np.nan
+        rows[:, [j for j, f in enumerate(features) if f in F.CATEGORICAL]] = categories[:, None]
+        agrees = np.allclose(model.predict(rows, n_jobs=1), booster.predict(rows, raw_score=True), rtol=1e-9,
+                             atol=1e-9)
     except Exception as exc:  # an unsupported model or a broken toolchain: LightGBM predicts, as before
         logger.warning("booster not compiled (%s: %s); LightGBM predicts", type(exc).__name__, str(exc)[:200])
         return None
-    rows = np.random.default_rng(0).normal(0, 3, (64, len(features)))
-    rows[::4] = np.nan
-    rows[1::8] = 1e12
-    categories = (np.arange(64) % 40).astype(float)
-    categories[::4] = np.nan
-    rows[:, [j for j, f in enumerate(features) if f in F.CATEGORICAL]] = categories[:, None]
-    if not np.allclose(model.predict(rows, n_jobs=1), booster.predict(rows, raw_score=True), rtol=1e-9, atol=1e-9):
+    if not agrees:
         logger.warning("compiled booster %s disagrees with LightGBM; LightGBM predicts", digest)
         return None
     return model
