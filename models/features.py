@@ -242,16 +242,27 @@ def with_history(creators: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     return creators.assign(**cols)
 
 
-def creator_track_record(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
-    """Per creator, over campaign posts with observed conversions: posts, units and followers/1000 summed."""
+def campaign_track_record(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
+    """Per creator and campaign, over campaign posts with observed conversions: posts, units and followers/1000
+    summed (index creator_id, campaign_id)."""
     if "conversions" not in posts.columns:
         posts = posts.assign(conversions=np.nan)
     made = posts[posts["campaign_id"].notna() & posts["conversions"].notna()]
     followers = made["creator_id"].map(creators.set_index("creator_id")["followers"]) / 1000
-    frame = pd.DataFrame({"creator_id": made["creator_id"].to_numpy(), "units": made["conversions"].astype(float),
-                          "followers_k": followers.to_numpy(dtype=float)})
-    return frame.groupby("creator_id", sort=False).agg(track_posts=("units", "size"), track_units=("units", "sum"),
-                                                        track_followers_k=("followers_k", "sum"))
+    frame = pd.DataFrame({"creator_id": made["creator_id"].to_numpy(), "campaign_id": made["campaign_id"].to_numpy(),
+                          "units": made["conversions"].astype(float), "followers_k": followers.to_numpy(dtype=float)})
+    return frame.groupby(["creator_id", "campaign_id"], sort=False).agg(
+        track_posts=("units", "size"), track_units=("units", "sum"), track_followers_k=("followers_k", "sum"))
+
+
+def creator_track_record(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
+    """Per creator, over campaign posts with observed conversions: posts, units and followers/1000 summed."""
+    return per_creator(campaign_track_record(posts, creators))
+
+
+def per_creator(track: pd.DataFrame) -> pd.DataFrame:
+    """A campaign track record (`campaign_track_record`) summed over each creator's campaigns."""
+    return track.groupby(level="creator_id", sort=False).sum()
 
 
 def with_track_record(creators: pd.DataFrame, track: pd.DataFrame) -> pd.DataFrame:

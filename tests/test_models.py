@@ -60,6 +60,28 @@ def test_history_leaves_the_post_itself_out(prepared):
         assert row["hist_posts"] == len(own)
 
 
+def test_track_record_leaves_the_posts_own_campaign_out(prepared):
+    # given: a creator who posted more than once in one campaign and also in other campaigns
+    rows = prepared.conversions
+    per = rows.groupby(["creator_id", "campaign_id"]).size()
+    campaigns_of = per.groupby(level="creator_id").size()
+    repeated = [(c, k) for (c, k), n in per.items() if n > 1 and campaigns_of[c] > 1]
+    assert repeated, "the fixture should hold a creator with two posts in one campaign and other campaigns"
+    creator, campaign = repeated[0]
+    mine = rows[rows["creator_id"] == creator]
+    # when / then: each post's track record is exactly the creator's posts in the other campaigns
+    for _, row in mine[mine["campaign_id"] == campaign].iterrows():
+        others = mine[mine["campaign_id"] != campaign]
+        assert row["track_posts"] == len(others)
+        assert row["track_units"] == pytest.approx(float(others["conversions"].sum()))
+        assert row["track_followers_k"] == pytest.approx(len(others) * row["followers"] / 1000)
+    # and a creator whose only campaign is this one has none
+    alone = [(c, k) for (c, k), n in per.items() if campaigns_of[c] == 1]
+    if alone:
+        only = rows[rows["creator_id"] == alone[0][0]]
+        assert (only["track_posts"] == 0).all() and only["track_units"].isna().all()
+
+
 def test_held_out_split_depends_only_on_the_ids():
     ids = pd.Series([f"c{i}" for i in range(2000)])
     first = held_out(ids)

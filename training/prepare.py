@@ -40,7 +40,7 @@ def prepare(dataset: Dataset) -> Prepared:
     if posts is None or posts.empty:
         raise ValueError("training needs a posts table with at least one post")
     campaigns = dataset.campaigns
-    rows = post_rows(posts, creators, F.creator_history(posts, creators), F.creator_track_record(posts, creators),
+    rows = post_rows(posts, creators, F.creator_history(posts, creators), F.campaign_track_record(posts, creators),
                      campaigns)
     conversions = rows[rows["campaign_id"].notna() & rows["conversions"].notna()] if campaigns is not None \
         else rows.iloc[:0]
@@ -49,9 +49,10 @@ def prepare(dataset: Dataset) -> Prepared:
 
 def post_rows(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame,
               campaigns: pd.DataFrame | None) -> pd.DataFrame:
-    """Posts joined with their creator, the creator's history and track record without the post itself, and their
-    campaign's context. `history` and `track` are per-creator sums over all posts (`features.creator_history`,
-    `features.creator_track_record`), so the rows of any slice of posts are those of the whole."""
+    """Posts joined with their creator, the creator's history without the post itself, the creator's track record
+    without the post's campaign, and the campaign's context. `history` and `track` are sums over all posts, per
+    creator (`features.creator_history`) and per creator and campaign (`features.campaign_track_record`), so the
+    rows of any slice of posts are those of the whole."""
     rows = posts.merge(creators, on="creator_id", how="left", suffixes=("", "_creator"))
     rows["log_er"] = F.log_engagement_rate(rows["engagements"], rows["followers"])
     # History excludes the post itself (leave-one-out), so a post never predicts itself.
@@ -63,13 +64,15 @@ def post_rows(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame
     s2 = aligned["s2"].fillna(0).to_numpy() - x**2
     for name, values in F.history_columns(n, s, s2).items():
         rows[name] = values
-    # Track record in other campaigns, again leaving the post itself out.
-    record = track.reindex(rows["creator_id"])
-    scored = (rows["campaign_id"].notna() & rows["conversions"].notna()).to_numpy() if "conversions" in rows \
-        else np.zeros(len(rows), dtype=bool)
-    rows["track_posts"] = record["track_posts"].fillna(0).to_numpy() - scored
-    units = record["track_units"].to_numpy() - np.where(scored, rows["conversions"].astype(float).fillna(0), 0)
-    followers_k = record["track_followers_k"].to_numpy() - np.where(scored, rows["followers"] / 1000, 0)
+    # Track record in other campaigns: the post's whole campaign is left out, not only the post. A creator's
+    # other posts in the same campaign share its product, price and way of paying, which a planner's track
+    # record (earlier campaigns) never does; left in, they would stand in for the campaign's own features.
+    columns = ["track_posts", "track_units", "track_followers_k"]
+    total = F.per_creator(track).reindex(rows["creator_id"])[columns].fillna(0.0).to_numpy()
+    own = track.reindex(pd.MultiIndex.from_arrays([rows["creator_id"], rows["campaign_id"]]))[columns]
+    rest = total - own.fillna(0.0).to_numpy()
+    rows["track_posts"] = rest[:, 0]
+    units, followers_k = rest[:, 1], rest[:, 2]
     rows["track_units"] = np.where(rows["track_posts"] > 0, units, np.nan)
     rows["track_followers_k"] = np.where(rows["track_posts"] > 0, followers_k, np.nan)
     if campaigns is not None:

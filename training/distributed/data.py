@@ -87,17 +87,18 @@ def _history_part(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
 
 
 def _track_part(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
-    return F.creator_track_record(posts, creators).reset_index().astype({"track_posts": float})
+    return F.campaign_track_record(posts, creators).reset_index().astype({"track_posts": float})
 
 
 def creator_sums(posts: dd.DataFrame, creators: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per creator over all partitions: organic ln-ER count/sum/sum of squares, and campaign track record."""
+    """Over all partitions: per creator, organic ln-ER count/sum/sum of squares; per creator and campaign, the
+    track record (`features.campaign_track_record`)."""
     shared = dask.delayed(creators[["creator_id", "followers"]], pure=True)
     empty = creators[["creator_id", "followers"]].head(0)
     out = []
-    for function in (_history_part, _track_part):
+    for function, keys in ((_history_part, ["creator_id"]), (_track_part, ["creator_id", "campaign_id"])):
         parts = posts.map_partitions(function, shared, meta=function(posts._meta, empty))
-        out.append(parts.groupby("creator_id").sum())
+        out.append(parts.groupby(keys).sum())
     history, track = dask.compute(*out)
     return history, track
 

@@ -48,7 +48,7 @@ def score_in_process(catalog: str | Path, brief: Brief, models: dict) -> pd.Data
 
 
 def _with_record(creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame) -> pd.DataFrame:
-    return F.with_track_record(F.with_history(creators, history), track).reset_index(drop=True)
+    return F.with_track_record(F.with_history(creators, history), F.per_creator(track)).reset_index(drop=True)
 
 
 def score_partitioned(catalog: str | Path, brief: Brief, models: dict) -> dd.DataFrame:
