@@ -75,20 +75,30 @@ def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: in
     return out
 
 
-def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, cfg=None) -> pd.DataFrame:
-    """Per candidate, the truth's expected engagements, attributed units (over the campaign) and cost."""
+def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:
+    """Per candidate, the truth's expected engagements, attributed units (over the campaign) and cost: each
+    creator's share of `expectations.roster_cost` (the commission on the truth's own units, for affiliates)."""
     from training.simulation import expectations as ex
+    from training.simulation.config import DEFAULT
 
     campaign = _as_campaign(brief)
     people = candidates.merge(latents, on="creator_id", how="left")
     expected = ex.roster_posts(campaign, people)
     per = expected.assign(eng=expected["weight"] * expected["expected_engagements"],
-                          conv=expected["weight"] * expected["expected_conversions"])
-    sums = per.groupby("creator_id", sort=False)[["eng", "conv"]].sum().reindex(people["creator_id"])
+                          conv=expected["weight"] * expected["expected_conversions"], posts=expected["weight"])
+    sums = per.groupby("creator_id", sort=False)[["eng", "conv", "posts"]].sum().reindex(people["creator_id"])
+    conv = sums["conv"].to_numpy()
+    gift = float(campaign.get("gift_value") or campaign["product_price"]) + DEFAULT.shipping_cost
+    if brief.compensation == "gifting":
+        cost = np.full(len(people), gift)
+    elif brief.compensation == "paid":
+        cost = sums["posts"].to_numpy() * people["price_per_post"].to_numpy(dtype=float)
+    else:
+        cost = gift + float(campaign.get("commission_rate") or 0.15) * brief.product_price * conv
     return pd.DataFrame({"creator_id": people["creator_id"].to_numpy(), "platform": people["platform"].to_numpy(),
                          "niche": people["niche"].to_numpy(),
                          "tier": np.asarray(F.TIERS)[F.tier_index(people["followers"].to_numpy())],
-                         "engagements": sums["eng"].to_numpy(), "conversions": sums["conv"].to_numpy()})
+                         "engagements": sums["eng"].to_numpy(), "conversions": conv, "cost": cost})
 
 
 def _as_campaign(brief: Brief) -> dict:
@@ -168,7 +178,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     scored = score(brief, candidates, models)
     ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
     predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
-    truth = _truth_frame(brief, candidates, latents).assign(cost=scored["cost"].to_numpy())
+    truth = _truth_frame(brief, candidates, latents)
     roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
     base = true_units(brief, candidates[roster], latents)
     added = np.empty(len(candidates))
@@ -177,7 +187,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
         other[i] = not roster[i]
         units = true_units(brief, candidates[other], latents)
         added[i] = base - units if roster[i] else units - base
-    true_profit = added * brief.months * brief.product_price * brief.margin_or_revenue - scored["cost"].to_numpy()
+    true_profit = added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
     ids = candidates["creator_id"].to_numpy()
     by_hand = pd.DataFrame({"tier": scored["tier"], "platform": scored["platform"], "niche": scored["niche"],
                             "per_dollar": np.exp(candidates["hist_log_er_mean"].to_numpy(dtype=float))
