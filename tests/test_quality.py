@@ -9,7 +9,7 @@ import pytest
 from models.brief import Brief
 from models.candidates import score
 from models.forecast import forecast
-from training.backtest import candidates_of, forecast_backtest, ranking_backtest, roster_backtest
+from training.backtest import candidates_of, conversion_evidence, forecast_backtest, ranking_backtest, roster_backtest
 from training.datasets import Dataset
 from training.prepare import prepare
 from training.simulation.calibration import REFERENCE_UNITS_DURING
@@ -71,31 +71,55 @@ def test_roster_reaches_90_percent_of_an_oracle_with_the_truth(world, compensati
     assert result["roster.share_of_oracle"] >= 0.9
 
 
-def ranking_result(world, compensation: str) -> dict[str, float]:
+@pytest.fixture(scope="module")
+def ranking_results(world):
+    """The ranking backtest of each way of paying, computed once (each takes about a minute)."""
     dataset, trained = world
-    brief, pool = backtest_case(dataset, compensation)
-    result = ranking_backtest(brief, pool, dataset.truth["truth_creators"], trained.models, 8_000.0)
-    print(compensation, result)
-    return result
+    evidence = conversion_evidence(dataset)
+    results = {}
+    for compensation in ("gifting", "paid", "affiliate"):
+        brief, pool = backtest_case(dataset, compensation)
+        results[compensation] = ranking_backtest(brief, pool, dataset.truth["truth_creators"], trained.models,
+                                                 8_000.0, evidence)
+        print(compensation, results[compensation])
+    return results
+
+
+def ranking_result(ranking_results, compensation: str) -> dict[str, float]:
+    return ranking_results[compensation]
 
 
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
-def test_ranking_by_predicted_profit_beats_ranking_by_followers_and_by_the_tier_median(world, compensation):
-    result = ranking_result(world, compensation)
+def test_ranking_by_predicted_profit_beats_ranking_by_followers_and_by_the_tier_median(ranking_results,
+                                                                                      compensation):
+    result = ranking_result(ranking_results, compensation)
     assert result["ranking.ndcg50"] >= max(result["ranking.ndcg50_followers"],
                                            result["ranking.ndcg50_tier_median"]) + 0.05
 
 
-RANKING_BOUNDED = pytest.mark.xfail(strict=True, reason="NDCG@50 >= 0.9 against true expected profit: each creator's "
-                                    "own conversion effect (truth sd 0.5 on ln units) is observable only through a "
-                                    "thin campaign track record; a ranking that knew everything else in the truth "
-                                    "scores about 0.83 (gifting), 0.89 (paid) and 0.85 (affiliate) on this pool")
+RANKING_BOUNDED = pytest.mark.xfail(strict=True, reason="NDCG@50 >= 0.9 against true expected profit is not reached "
+                                    "(about 0.78 gifting, 0.86 paid, 0.82 affiliate). Rankings that know the truth "
+                                    "but each creator's own conversion effect reach about 0.90 (gifting), 0.94 "
+                                    "(paid) and 0.98 (affiliate): gifting is at the limit of what the data tell, "
+                                    "while for paid and affiliate the conversion model's campaign effects are too "
+                                    "weak (affiliate units about 25% low on a random pool)")
 
 
 @RANKING_BOUNDED
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
-def test_ranking_by_predicted_profit_reaches_ndcg_of_0_9(world, compensation):
-    assert ranking_result(world, compensation)["ranking.ndcg50"] >= 0.9
+def test_ranking_by_predicted_profit_reaches_ndcg_of_0_9(ranking_results, compensation):
+    assert ranking_result(ranking_results, compensation)["ranking.ndcg50"] >= 0.9
+
+
+@pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
+def test_rankings_informed_by_the_truth_bound_the_models_ranking(ranking_results, compensation):
+    # given: rankings that know everything in the truth but each creator's own conversion effect
+    result = ranking_result(ranking_results, compensation)
+    # then: they rank better than the model, and adding the creators' campaign track records to what they know
+    # does not make them worse (beyond the noise of one pool)
+    assert result["ranking.ndcg50_informed_posterior"] >= result["ranking.ndcg50"]
+    assert result["ranking.ndcg50_informed_prior"] >= result["ranking.ndcg50"]
+    assert result["ranking.ndcg50_informed_posterior"] >= result["ranking.ndcg50_informed_prior"] - 0.02
 
 
 def test_reference_campaign_forecast_contains_the_reported_sales(world):

@@ -6,7 +6,8 @@
 - roster (simulated data): the engine's roster for a budget scored by the truth, against an oracle that picks
   with the truth;
 - ranking (simulated data): NDCG@50 of the ranking by predicted profit against true expected profit, beside
-  rankings by followers and by the tier x platform x niche median engagement.
+  rankings by followers and by the tier x platform x niche median engagement, and beside rankings informed by
+  the truth itself except for each creator's own conversion effect (the most any ranking can hope for).
 """
 
 from __future__ import annotations
@@ -170,16 +171,9 @@ def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
     return float((gains[order] * discount[:len(order)]).sum()) / best if best > 0 else float("nan")
 
 
-def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
-                     budget: float) -> dict[str, float]:
-    """NDCG@50 of ranking by predicted profit against each creator's true expected profit: what the creator adds
-    to the roster the truth would pick for `budget` (incremental revenue x margin - cost), beside two hand
-    rankings: by followers, and by the tier x platform x niche median of engagements per dollar."""
-    scored = score(brief, candidates, models)
-    ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
-    predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
-    truth = _truth_frame(brief, candidates, latents)
-    roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
+def _added_profit(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
+    """Each candidate's expected profit by the truth (with these `latents`): the incremental revenue x margin it
+    adds to `roster` (or, if in it, loses when left out), less its cost."""
     base = true_units(brief, candidates[roster], latents)
     added = np.empty(len(candidates))
     for i in range(len(candidates)):
@@ -187,13 +181,74 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
         other[i] = not roster[i]
         units = true_units(brief, candidates[other], latents)
         added[i] = base - units if roster[i] else units - base
-    true_profit = added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
+    cost = _truth_frame(brief, candidates, latents)["cost"].to_numpy()
+    return added * brief.months * brief.product_price * brief.margin_or_revenue - cost
+
+
+def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
+                     budget: float, evidence: pd.DataFrame | None = None) -> dict[str, float]:
+    """NDCG@50 of ranking by predicted profit against each creator's true expected profit: what the creator adds
+    to the roster the truth would pick for `budget` (incremental revenue x margin - cost), beside two hand
+    rankings: by followers, and by the tier x platform x niche median of engagements per dollar.
+
+    With `evidence` (`conversion_evidence`), also the NDCG@50 of two rankings that know everything in the truth
+    except each creator's own conversion effect, which they replace by its expectation given the creator's
+    engagement effect (`ranking.ndcg50_informed_prior`) or, better, given that and every attributed unit of the
+    creator's campaign posts as well (`ranking.ndcg50_informed_posterior`): what any ranking can hope for.
+    """
+    scored = score(brief, candidates, models)
+    ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
+    predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
+    truth = _truth_frame(brief, candidates, latents)
+    roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
+    true_profit = _added_profit(brief, candidates, latents, roster)
     ids = candidates["creator_id"].to_numpy()
     by_hand = pd.DataFrame({"tier": scored["tier"], "platform": scored["platform"], "niche": scored["niche"],
                             "per_dollar": np.exp(candidates["hist_log_er_mean"].to_numpy(dtype=float))
                             * candidates["followers"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)})
     group = by_hand.groupby(["tier", "platform", "niche"])["per_dollar"].transform("median").fillna(0.0)
-    return {"ranking.ndcg50": ndcg(predicted.reindex(ids).to_numpy(), true_profit),
-            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
-            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
+    out = {"ranking.ndcg50": ndcg(predicted.reindex(ids).to_numpy(), true_profit),
+           "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
+           "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
+    if evidence is not None:
+        mine = latents.set_index("creator_id").reindex(ids)
+        for name, effect in conversion_effect_estimates(mine, evidence).items():
+            informed = mine.assign(conv_effect=effect).reset_index()
+            out[f"ranking.ndcg50_informed_{name}"] = ndcg(_added_profit(brief, candidates, informed, roster),
+                                                          true_profit)
+    return out
 
+
+def conversion_evidence(dataset: Dataset) -> pd.DataFrame:
+    """Every campaign post with observed units: creator_id, conversions, and the truth's expected units of the
+    post without its creator's own conversion effect (`rest`)."""
+    posts = dataset.posts[dataset.posts["campaign_id"].notna() & dataset.posts["conversions"].notna()]
+    posts = posts.merge(dataset.truth["truth_posts"][["post_id", "expected_conversions"]], on="post_id")
+    effect = posts["creator_id"].map(dataset.truth["truth_creators"].set_index("creator_id")["conv_effect"])
+    return pd.DataFrame({"creator_id": posts["creator_id"].to_numpy(),
+                         "conversions": posts["conversions"].to_numpy(dtype=float),
+                         "rest": (posts["expected_conversions"] / np.exp(effect)).to_numpy(dtype=float)})
+
+
+def conversion_effect_estimates(latents: pd.DataFrame, evidence: pd.DataFrame) -> dict[str, np.ndarray]:
+    """For creators (`latents` indexed by creator_id, with er_effect), ln E[exp(conv_effect)]: given the
+    engagement effect alone (`prior`), and given it and their campaign posts' units too (`posterior`), under the
+    simulator's own model (normal effects correlated as configured; negative binomial units per post)."""
+    from training.simulation.config import DEFAULT as cfg
+
+    sd = cfg.creator_conversion_sd * np.sqrt(1 - cfg.creator_effect_correlation**2)
+    mean = (cfg.creator_conversion_sd * cfg.creator_effect_correlation / cfg.creator_engagement_sd
+            * latents["er_effect"].to_numpy(dtype=float))
+    grid = np.linspace(-4.0, 4.0, 321)
+    log_post = -0.5 * ((grid[None, :] - mean[:, None]) / sd) ** 2
+    mine = evidence[evidence["creator_id"].isin(latents.index)]
+    if len(mine):
+        k = cfg.conversion_shape
+        y = mine["conversions"].to_numpy()[:, None]
+        lam = mine["rest"].to_numpy()[:, None] * np.exp(grid)[None, :]
+        loglik = y * np.log(lam) - (y + k) * np.log(lam + k)  # negative binomial, up to terms free of the effect
+        sums = pd.DataFrame(loglik).groupby(mine["creator_id"].to_numpy()).sum()
+        log_post[latents.index.get_indexer(sums.index)] += sums.to_numpy()
+    weights = np.exp(log_post - log_post.max(axis=1, keepdims=True))
+    posterior = np.log((weights * np.exp(grid)).sum(axis=1) / weights.sum(axis=1))
+    return {"prior": mean + sd**2 / 2, "posterior": posterior}
