@@ -23,6 +23,7 @@ from scipy import stats
 
 from models import features as F
 from models.explain import PathContributions
+from models.loglinear import LogLinear
 
 logger = logging.getLogger(__name__)
 SPEC_FILE = "spec.json"
@@ -229,35 +230,56 @@ class EngagementModel(_Model):
 
 
 class ConversionModel(_Model):
-    """Attributed units per post: LightGBM Poisson with ln(followers) as exposure offset; negative binomial range."""
+    """Attributed units per post: LightGBM Poisson boosted from a log-linear base rate (`models.loglinear`) with
+    ln(followers) as exposure; negative binomial range."""
 
     kind = "conversion"
     defaults = {"objective": "poisson", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 200,
                 "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
+    base_alpha = 1e-3  # the base rate's ridge penalty (on standardised terms)
 
-    def offset(self, rows: pd.DataFrame) -> np.ndarray:
-        """ln(followers) + ln(overall units per follower): trees start from the average rate, not from 1."""
-        return np.log(np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0)) + self.intercept_
+    def fit_base(self, rows: pd.DataFrame, units: np.ndarray, X: np.ndarray | None = None) -> ConversionModel:
+        """The log-linear base rate per follower, from the training rows (their feature matrix `X` if built)."""
+        self.features_ = F.feature_names(self.kind)
+        X = self._X(rows) if X is None else X
+        exposure = np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0) / 1000
+        self.base_ = LogLinear.fit(self.features_, set(F.categorical_names(self.kind)), X,
+                                   np.asarray(units, dtype=float), exposure, self.base_alpha,
+                                   keep=set(F.CAMPAIGN_SIDE) & set(self.features_))
+        return self
+
+    def offset_of(self, X: np.ndarray, followers: np.ndarray) -> np.ndarray:
+        """Where the trees start: ln(followers / 1000) + the base rate per 1,000 followers of each row of `X`
+        (models saved before the base rate existed: ln(followers) + their overall rate)."""
+        followers = np.maximum(np.asarray(followers, dtype=float), 1.0)
+        if getattr(self, "base_", None) is None:
+            return np.log(followers) + self.intercept_
+        return np.log(followers / 1000) + self.base_(X)
+
+    def offset(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
+        return self.offset_of(self._X(rows) if X is None else X, pd.to_numeric(rows["followers"]).to_numpy())
 
     def fit(self, rows: pd.DataFrame, units: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
             progress=None) -> ConversionModel:
         self.features_ = F.feature_names(self.kind)
-        followers = np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0)
-        self.intercept_ = float(np.log(max(np.sum(units), 0.5) / followers.sum()))
         X, Xc = self._X(rows), self._X(calibration[0])
+        self.fit_base(rows, units, X)
         self.booster_ = _train(self._params(self.defaults), X, np.asarray(units, dtype=float), self.features_,
-                               F.categorical_names(self.kind), self.rounds, init_score=self.offset(rows),
+                               F.categorical_names(self.kind), self.rounds, init_score=self.offset(rows, X),
                                valid=(Xc, np.asarray(calibration[1], dtype=float)),
-                               valid_init=self.offset(calibration[0]), progress=progress)
-        mu = self.predict_mean(calibration[0])
-        y = np.asarray(calibration[1], dtype=float)
-        # method of moments for var = mu + alpha mu^2
-        self.dispersion_ = float(max(((y - mu) ** 2 - y).sum() / max((mu**2).sum(), 1e-9), 1e-6))
+                               valid_init=self.offset(calibration[0], Xc), progress=progress)
+        self.dispersion_ = self.dispersion_of(calibration[0], np.asarray(calibration[1], dtype=float), Xc)
         return self
+
+    def dispersion_of(self, rows: pd.DataFrame, y: np.ndarray, X: np.ndarray | None = None) -> float:
+        """alpha of var = mu + alpha mu^2, by the method of moments on held-out rows."""
+        mu = self.predict_mean(rows, X)
+        return float(max(((y - mu) ** 2 - y).sum() / max((mu**2).sum(), 1e-9), 1e-6))
 
     def predict_mean(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
         """Expected attributed units per post (`X`: the rows' feature matrix, if already built)."""
-        return np.exp(self._raw(self._X(rows) if X is None else X) + self.offset(rows))
+        X = self._X(rows) if X is None else X
+        return np.exp(self._raw(X) + self.offset(rows, X))
 
     def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Attributed units per post: mean, and the p10/p50/p90 of what will be observed (negative binomial)."""
@@ -267,15 +289,24 @@ class ConversionModel(_Model):
         p10, p50, p90 = stats.nbinom.ppf(np.array([[0.1], [0.5], [0.9]]), size, p)  # one call for the three
         return {"mean": mu, "p10": p10, "p50": p50, "p90": p90}
 
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """(rows, features) contributions to ln units per follower against a typical training post: the base
+        rate's terms plus the trees' path contributions."""
+        paths = super().contributions(X)
+        return paths if getattr(self, "base_", None) is None else paths + self.base_.contributions(X)
+
     def _boosters(self):
         return [self.booster_]
 
     def _spec_extra(self) -> dict:
-        return {"dispersion": self.dispersion_, "intercept": self.intercept_, "offset": "ln(followers) + intercept"}
+        return {"dispersion": self.dispersion_, "base": self.base_.spec(),
+                "offset": "ln(followers / 1000) + base rate"}
 
     def _restore(self, spec, boosters):
         (self.booster_,) = boosters
-        self.dispersion_, self.intercept_ = spec["dispersion"], spec["intercept"]
+        self.dispersion_ = spec["dispersion"]
+        self.base_ = LogLinear.from_spec(spec["base"]) if "base" in spec else None
+        self.intercept_ = spec.get("intercept")
 
 
 class LiftModel(_Model):

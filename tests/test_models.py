@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models import features as F
-from models.estimators import ConversionModel, EngagementModel, LiftModel
+from models.estimators import ConversionModel, EngagementModel, LiftModel, _Model
+from models.loglinear import LogLinear
 from training.datasets import Dataset
 from training.prepare import held_out, prepare
 from training.simulation.generator import simulate
@@ -201,7 +202,7 @@ def test_path_contributions_add_up_to_each_prediction_and_agree_with_shap(prepar
     for model, rows in ((engagement, prepared.posts.head(300)), (conversion, prepared.conversions.head(300))):
         X = F.matrix(model.kind, rows, model.features_)
         # when
-        contributions = model.contributions(X)
+        contributions = _Model.contributions(model, X)
         # then: the base value plus each row's contributions is its raw score (init score / offset aside)
         raw = model.booster_.predict(X, raw_score=True)
         np.testing.assert_allclose(contributions.sum(axis=1) + model.paths_.base, raw, rtol=1e-9, atol=1e-9)
@@ -210,6 +211,47 @@ def test_path_contributions_add_up_to_each_prediction_and_agree_with_shap(prepar
         assert np.corrcoef(contributions.ravel(), shap.ravel())[0, 1] > 0.8
         unused = model.booster_.feature_importance("split") == 0
         assert (contributions[:, unused] == 0).all()  # a feature the trees never split on moves nothing
+
+
+def test_conversion_contributions_add_the_base_rate_terms_to_the_trees(prepared, conversion):
+    rows = prepared.conversions.head(300)
+    X = F.matrix("conversion", rows, conversion.features_)
+    # when
+    contributions = conversion.contributions(X)
+    # then: with the typical post's rate and the trees' base value they add up to ln expected units per follower
+    followers = rows["followers"].to_numpy(dtype=float)
+    expected = np.log(conversion.predict_mean(rows, X) / (followers / 1000))
+    np.testing.assert_allclose(contributions.sum(axis=1) + conversion.paths_.base + conversion.base_.typical,
+                               expected, rtol=1e-9, atol=1e-9)
+    # and a niche match is a reason to expect more units, as the data were simulated
+    match = X[:, conversion.features_.index("niche_match")] == 1
+    assert match.any() and (~match).any()
+    column = contributions[:, conversion.features_.index("niche_match")]
+    assert column[match].mean() > column[~match].mean()
+
+
+def test_the_base_rate_recovers_a_log_linear_law_and_reads_unseen_or_missing_values_as_typical():
+    # given: counts whose log rate is linear in a level (x1.6 for level 2) and a number (slope 0.4), with noise
+    rng = np.random.default_rng(5)
+    n = 20_000
+    level = rng.integers(0, 3, n).astype(float)
+    number = rng.normal(2.0, 1.0, n)
+    exposure = np.exp(rng.normal(0.0, 1.0, n))
+    units = rng.poisson(exposure * 0.2 * np.where(level == 2, 1.6, 1.0) * np.exp(0.4 * number)
+                        * rng.gamma(0.5, 2.0, n))
+    X = np.column_stack([level, number])
+    # when
+    base = LogLinear.fit(["level", "number"], {"level"}, X, units, exposure)
+    # then: the effects come back, and the saved spec answers the same
+    probe = np.array([[0.0, 2.0], [2.0, 2.0], [0.0, 3.0], [9.0, 2.0], [0.0, np.nan]])
+    rate = base(probe)
+    assert np.exp(rate[1] - rate[0]) == pytest.approx(1.6, rel=0.08)
+    assert rate[2] - rate[0] == pytest.approx(0.4, abs=0.05)
+    np.testing.assert_allclose(LogLinear.from_spec(json.loads(json.dumps(base.spec())))(probe), rate)
+    # and an unseen level, or a missing number, contributes what a typical training row does
+    contributions = base.contributions(probe)
+    assert contributions[3, 0] == pytest.approx(0.0, abs=1e-12)
+    assert abs(contributions[4, 1]) < abs(contributions[2, 1])
 
 
 def _mixed_rows(rows: pd.DataFrame) -> pd.DataFrame:

@@ -19,12 +19,21 @@ def close(figure) -> None:
 
 
 def _importance(kind: str, model) -> plt.Figure:
+    """Share of the trees' gain by feature; beside it, for a model boosted from a log-linear base rate, the
+    spread of each feature's base term (how much the feature moves ln units across training posts)."""
     booster = model.booster_
     gain = pd.Series(booster.feature_importance("gain"), index=booster.feature_name()).sort_values()
-    fig, ax = plt.subplots(figsize=(7, 0.28 * len(gain) + 1.2))
-    ax.barh(gain.index, gain.to_numpy() / max(gain.sum(), 1e-12))
-    ax.set_xlabel("share of total gain")
-    ax.set_title(f"{kind} model: feature importance")
+    base = getattr(model, "base_", None)
+    panels = 2 if base is not None else 1
+    fig, axes = plt.subplots(1, panels, figsize=(7 * panels, 0.28 * len(gain) + 1.2), squeeze=False)
+    axes[0, 0].barh(gain.index, gain.to_numpy() / max(gain.sum(), 1e-12))
+    axes[0, 0].set_xlabel("share of total gain")
+    axes[0, 0].set_title(f"{kind} model: feature importance (trees, {booster.num_trees()} rounds)")
+    if base is not None:
+        spread = pd.Series(base.spreads()).reindex(gain.index)
+        axes[0, 1].barh(spread.index, spread.to_numpy())
+        axes[0, 1].set_xlabel("sd of the feature's term over training posts (ln units)")
+        axes[0, 1].set_title(f"{kind} model: base rate terms")
     fig.tight_layout()
     return fig
 

@@ -176,33 +176,27 @@ def score_engagement(model: EngagementModel, rows: dd.DataFrame,
     return m, evaluation.reset_index(drop=True)
 
 
-def _intercept_sums(part: pd.DataFrame) -> np.ndarray:
-    fit = part[part["split"] == FIT]
-    return np.array([fit["y"].sum(), np.maximum(fit["followers"].to_numpy(), 1.0).sum()])
-
-
-def _with_offset(part: pd.DataFrame, intercept: float) -> pd.DataFrame:
-    return part.assign(init=np.log(np.maximum(part["followers"].to_numpy(dtype=float), 1.0)) + intercept)
+def _with_offset(part: pd.DataFrame, model: ConversionModel) -> pd.DataFrame:
+    X = part[[f"x{j}" for j in range(len(model.features_))]].to_numpy(dtype=float)
+    return part.assign(init=model.offset_of(X, part["followers"].to_numpy(dtype=float)))
 
 
 def train_conversion(client, rows: dd.DataFrame, params: dict | None, seed: int, out: TrainedOnDask,
                      prep: Prepared) -> None:
-    """Poisson with ln(followers) + intercept as init_score, as `ConversionModel.fit`; scored in process on the
-    gathered campaign posts (`made`) with `training.evaluate.score_conversion`."""
+    """Poisson from the log-linear base rate as init_score, as `ConversionModel.fit`. The base rate is fitted in
+    process on the gathered campaign posts' training rows (`prep.conversions`: one row per campaign post, few),
+    the booster on Dask; scored in process with `training.evaluate.score_conversion`."""
     model = ConversionModel(params, seed=seed)
-    frame = rows.map_partitions(conversion_rows).map_partitions(model_frame, "conversion", "conversions")
-    frame = frame.persist()
-    units, followers = np.sum(_gather(frame, _intercept_sums), axis=0)
-    model.intercept_ = float(np.log(max(units, 0.5) / followers))
-    frame = frame.map_partitions(_with_offset, model.intercept_)
-    fitted = fit_booster(client, model, frame, init="init")
-    model.features_, model.booster_ = F.feature_names("conversion"), fitted.booster
     conversions = prep.conversions
     split = conversions["split"].to_numpy()
+    model.fit_base(conversions[split == FIT], conversions.loc[split == FIT, "conversions"].to_numpy(dtype=float))
+    frame = rows.map_partitions(conversion_rows).map_partitions(model_frame, "conversion", "conversions")
+    frame = frame.map_partitions(_with_offset, dask.delayed(model, pure=True),
+                                 meta=frame._meta.assign(init=np.zeros(0))).persist()
+    fitted = fit_booster(client, model, frame, init="init")
+    model.booster_ = fitted.booster
     calibration = conversions[split == CALIBRATION]
-    mu = model.predict_mean(calibration)
-    y = calibration["conversions"].to_numpy(dtype=float)
-    model.dispersion_ = float(max(((y - mu) ** 2 - y).sum() / max((mu**2).sum(), 1e-9), 1e-6))
+    model.dispersion_ = model.dispersion_of(calibration, calibration["conversions"].to_numpy(dtype=float))
     out.rows.update({"conversion.train": int((split == FIT).sum()), "conversion.test": int((split == TEST).sum())})
     out.rounds["conversion"] = fitted.best_iteration
     m, evaluation = score_conversion(model, prep, split == TEST, split == FIT)
