@@ -441,7 +441,10 @@ def test_gifted_creators_add_less_objective_per_dollar_once_the_best_are_taken(w
     pytest.param("gifting", {"niche": "beauty"}, 789.0, id="gifting"),
     pytest.param("paid", {"niche": "pets", "product_price": 56.57, "baseline_units_per_month": 732.4}, 687.0,
                  id="paid"),
-    pytest.param("affiliate", {"niche": "tech", "marketplace": "shopify"}, 1_500.0, id="affiliate"),
+    # An affiliate's cost grows with its sales, so a step's direct units per dollar hardly change from creator to
+    # creator; what falls is the marketplace halo, which saturates only once a roster reaches it (here from about
+    # $6,000: at $1,500 the curve's steps are one to three large creators each, flat within their noise).
+    pytest.param("affiliate", {"niche": "tech", "marketplace": "shopify"}, 6_000.0, id="affiliate"),
 ])
 def test_forecast_gains_less_per_dollar_once_the_best_creators_are_taken(world, kind, fields, budget):
     # given

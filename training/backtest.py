@@ -119,20 +119,26 @@ def true_units(brief: Brief, roster: pd.DataFrame, latents: pd.DataFrame) -> flo
 
 def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
                     budget: float) -> dict[str, float]:
-    """The engine's roster against an oracle that knows the truth, both scored by the truth, same budget."""
+    """The engine's roster against an oracle that knows the truth, both scored by the truth, same budget; with
+    what each roster truly costs."""
     from models.forecast import plan_slopes
 
     scored = score(brief, candidates, models)
     pool = np.ones(len(scored), dtype=bool)
     engine = choose(scored, budget, plan_slopes(brief, scored, budget, models["lift"], None, pool), None, pool)
-    truth = _truth_frame(brief, candidates, latents).assign(cost=scored["cost"].to_numpy())
-    slopes = _truth_slopes(brief, candidates, latents, truth, budget)
-    oracle = choose(truth, budget, slopes)
+    truth = _truth_frame(brief, candidates, latents)
+    # Both choose under the engine's cost estimates, so that both spend the budget as the engine counts it. (With
+    # true costs an affiliate oracle picks by what commissions truly cost, which no roster planned by estimates can
+    # be held to; what each roster truly costs is reported beside.)
+    known = truth.assign(cost=scored["cost"].to_numpy())
+    oracle = choose(known, budget, _truth_slopes(brief, candidates, latents, known, budget))
     engine_units = true_units(brief, candidates[engine], latents)
     oracle_units = true_units(brief, candidates[oracle], latents)
     return {"roster.true_units": engine_units, "roster.oracle_units": oracle_units,
             "roster.share_of_oracle": engine_units / oracle_units if oracle_units > 0 else float("nan"),
-            "roster.creators": float(engine.sum()), "roster.oracle_creators": float(oracle.sum())}
+            "roster.creators": float(engine.sum()), "roster.oracle_creators": float(oracle.sum()),
+            "roster.true_cost": float(truth["cost"].to_numpy()[engine].sum()),
+            "roster.oracle_true_cost": float(truth["cost"].to_numpy()[oracle].sum())}
 
 
 def _truth_slopes(brief, candidates, latents, truth, budget, rounds: int = 2, step: float = 1.5) -> Slopes:
@@ -219,6 +225,14 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     return out
 
 
+def knowable_conversions(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> np.ndarray:
+    """Each candidate's expected attributed units over the campaign by the truth, with the creator's own conversion
+    effect at its expectation given the engagement effect: what a model of the data could know on average."""
+    mine = latents.set_index("creator_id").reindex(candidates["creator_id"])
+    typical = mine.assign(conv_effect=conversion_effect_estimates(mine, evidence=None)["prior"]).reset_index()
+    return _truth_frame(brief, candidates, typical)["conversions"].to_numpy()
+
+
 def conversion_evidence(dataset: Dataset) -> pd.DataFrame:
     """Every campaign post with observed units: creator_id, conversions, and the truth's expected units of the
     post without its creator's own conversion effect (`rest`)."""
@@ -230,7 +244,7 @@ def conversion_evidence(dataset: Dataset) -> pd.DataFrame:
                          "rest": (posts["expected_conversions"] / np.exp(effect)).to_numpy(dtype=float)})
 
 
-def conversion_effect_estimates(latents: pd.DataFrame, evidence: pd.DataFrame) -> dict[str, np.ndarray]:
+def conversion_effect_estimates(latents: pd.DataFrame, evidence: pd.DataFrame | None) -> dict[str, np.ndarray]:
     """For creators (`latents` indexed by creator_id, with er_effect), ln E[exp(conv_effect)]: given the
     engagement effect alone (`prior`), and given it and their campaign posts' units too (`posterior`), under the
     simulator's own model (normal effects correlated as configured; negative binomial units per post)."""
@@ -241,7 +255,7 @@ def conversion_effect_estimates(latents: pd.DataFrame, evidence: pd.DataFrame) -
             * latents["er_effect"].to_numpy(dtype=float))
     grid = np.linspace(-4.0, 4.0, 321)
     log_post = -0.5 * ((grid[None, :] - mean[:, None]) / sd) ** 2
-    mine = evidence[evidence["creator_id"].isin(latents.index)]
+    mine = evidence[evidence["creator_id"].isin(latents.index)] if evidence is not None else []
     if len(mine):
         k = cfg.conversion_shape
         y = mine["conversions"].to_numpy()[:, None]
