@@ -31,10 +31,11 @@ def asking_price(creators: pd.DataFrame) -> np.ndarray:
 
 
 def shared_matrices(models: dict, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Both models' feature matrices, each shared feature built once (conversion's features include engagement's)."""
+    """Both models' feature matrices, each shared feature built once (the conversion kind builds every engagement
+    feature, format included)."""
     names_e, names_c = models["engagement"].features_, models["conversion"].features_
     union = list(dict.fromkeys([*names_c, *names_e]))
-    X = F.matrix("conversion", rows, union) if set(names_e) <= set(F.FEATURES["conversion"]) else None
+    X = F.matrix("conversion", rows, union) if set(names_e) <= F.buildable("conversion") else None
     if X is None:
         return F.matrix("engagement", rows, names_e), F.matrix("conversion", rows, names_c)
     where = {name: j for j, name in enumerate(union)}

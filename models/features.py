@@ -209,6 +209,11 @@ def feature_names(kind: str) -> list[str]:
     return list(FEATURES[kind])
 
 
+def buildable(kind: str) -> set[str]:
+    """Every feature `matrix(kind, ...)` can build: the kind's own and those it retired."""
+    return set(FEATURES[kind]) | set(_RETIRED.get(kind, {}))
+
+
 def categorical_names(kind: str) -> list[str]:
     return [name for name in FEATURES[kind] if name in CATEGORICAL]
 
