@@ -79,53 +79,63 @@ class LogLinear:
         return out
 
     def _values(self, X: np.ndarray) -> np.ndarray:
-        """(rows, features) each term's value, uncentred; vectorised over the numeric terms, a table lookup for
-        the levels (this runs on every scored candidate)."""
+        """(rows, features) each term's value, uncentred (a held term: its mean)."""
         if not all("center" in t for t in self.terms):  # while fitting: each term's columns times its coefficients
             return np.column_stack([block @ np.asarray(t["coef"], dtype=float)
                                     for t, block in zip(self.terms, self._columns(X), strict=True)])
-        if getattr(self, "_tables", None) is None:
-            self._tables = self._compile()
-        tables = self._tables
-        values = np.empty((len(X), len(self.terms)))
-        num, mean, sd, low, high, b1, b2, bm = tables["number"]
-        x = X[:, num].astype(float)
-        finite = np.isfinite(x)
-        z = np.where(finite, np.clip(np.where(finite, (x - mean) / sd, 0.0), low, high), 0.0)
-        values[:, num] = z * b1 + z * z * b2 + ~finite * bm
-        for j, (codes, table) in tables["level"].items():
-            x = X[:, j]
-            index = np.searchsorted(codes, np.where(np.isfinite(x), x, np.inf))
-            index = np.minimum(index, len(codes) - 1)
-            values[:, j] = np.where(codes[index] == x, table[index], table[-1])
-        held = tables["held"]
-        values[:, held] = tables["centers"][held]
+        values = np.repeat(self._compiled()["centers"][None, :], len(X), axis=0)
+        for j, column in self._answers(X):
+            values[:, j] = column
         return values
 
+    def _answers(self, X: np.ndarray):
+        """(feature index, values) of each answering term: vectorised over the numeric terms, a table lookup for
+        the levels (this runs on every scored candidate)."""
+        tables = self._compiled()
+        num, mean, sd, low, high, b1, b2, bm = tables["number"]
+        for k, j in enumerate(num.tolist()):  # a column at a time: a few temporaries of one column each
+            z = (X[:, j] - mean[k]) / sd[k]
+            missing = np.isnan(z)
+            np.clip(z, low[k], high[k], out=z)
+            z[missing] = 0.0
+            yield j, z * (b1[k] + z * b2[k]) + missing * bm[k]
+        for j, (codes, table) in tables["level"].items():
+            x = X[:, j]
+            index = np.minimum(np.searchsorted(codes, np.where(np.isfinite(x), x, np.inf)), len(codes) - 1)
+            yield j, np.where(codes[index] == x, table[index], table[-1])
+
+    def _compiled(self) -> dict:
+        if getattr(self, "_tables", None) is None:
+            self._tables = self._compile()
+        return self._tables
+
     def _compile(self) -> dict:
-        """Arrays for `_values`: numeric terms side by side; per level term, its sorted levels and their values
-        (the last entry: the value of an unseen level)."""
-        num = [j for j, t in enumerate(self.terms) if t["kind"] == "number"]
+        """Arrays for `_values`: the answering numeric terms side by side; per answering level term, its sorted
+        levels and their values (the last entry: the value of an unseen level)."""
+        num = [j for j, t in enumerate(self.terms) if t["kind"] == "number" and not t.get("held")]
         pick = lambda key: np.array([self.terms[j][key] for j in num], dtype=float)  # noqa: E731
         coef = [self.terms[j]["coef"] + [0.0] * (3 - len(self.terms[j]["coef"])) for j in num]
         b1, b2, bm = (np.array([c[k] for c in coef], dtype=float) for k in range(3))
         levels = {}
         for j, t in enumerate(self.terms):
-            if t["kind"] == "level":
+            if t["kind"] == "level" and not t.get("held"):
                 codes = np.asarray(t["levels"], dtype=float)
                 table = np.r_[0.0, np.asarray(t["coef"], dtype=float)] if len(codes) else np.zeros(0)
                 levels[j] = (np.r_[codes, np.inf], np.r_[table, t["center"]])
         return {"number": (np.array(num, dtype=int), pick("mean"), pick("sd"), pick("low"), pick("high"), b1, b2, bm),
-                "level": levels, "held": np.array([t.get("held", False) for t in self.terms], dtype=bool),
-                "centers": np.array([t["center"] for t in self.terms], dtype=float)}
+                "level": levels, "centers": np.array([t["center"] for t in self.terms], dtype=float)}
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """(rows, features) each feature's contribution to ln rate against a typical training row."""
         return self._values(X) - np.array([t["center"] for t in self.terms])
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
-        """ln rate per unit of exposure of each row."""
-        return self.typical + self.contributions(X).sum(axis=1)
+        """ln rate per unit of exposure of each row: the typical rate and each answering term's departure."""
+        out = np.full(len(X), self.typical)
+        centers = self._compiled()["centers"]
+        for j, column in self._answers(X):
+            out += column - centers[j]
+        return out
 
     def spreads(self) -> dict[str, float]:
         """Each answering feature's importance: the standard deviation of its term over the training rows (ln
