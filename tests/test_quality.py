@@ -25,7 +25,8 @@ from training.simulation.calibration import REFERENCE_UNITS_DURING
 from training.simulation.generator import simulate
 from training.train import train_all
 
-pytestmark = pytest.mark.slow
+# one worker builds the world and the ranking backtests once (`--dist loadgroup` in the Makefile)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quality")]
 
 
 @pytest.fixture(scope="module")
