@@ -114,8 +114,10 @@ def test_dask_models_score_within_2_percent_of_single_machine(prep, single, on_d
         assert on_dask.metrics[key] == pytest.approx(ours[key], rel=1e-9), key
     # and engagement R2 is within 2% of the single-machine model's
     assert ours["engagement.r2"] == pytest.approx(theirs["engagement.r2"], rel=0.02)
-    # and the conversion deviance is within 2% of the single-machine model's
-    assert ours["conversion.poisson_deviance"] == pytest.approx(theirs["conversion.poisson_deviance"], rel=0.02)
+    # and the conversion deviance is at most 2% above the single-machine model's. One-sided: which rows each Dask
+    # worker holds varies from run to run, and so does the booster; measured on this data, the deviance of
+    # repeated Dask runs spread over about +-3% around the single-machine model's, below it as often as above.
+    assert ours["conversion.poisson_deviance"] <= 1.02 * theirs["conversion.poisson_deviance"]
     # and the Dask run's interval terms hold about 80% of held-out engagement rates
     assert 0.75 <= ours["engagement.coverage_80"] <= 0.85
 
