@@ -254,6 +254,36 @@ def test_the_base_rate_recovers_a_log_linear_law_and_reads_unseen_or_missing_val
     assert abs(contributions[4, 1]) < abs(contributions[2, 1])
 
 
+def test_the_base_rates_fast_path_answers_what_its_terms_say(prepared, conversion):
+    # given: training rows with unseen levels, missing and out-of-range numbers mixed in
+    rows = _mixed_rows(prepared.conversions)
+    X = F.matrix("conversion", rows, conversion.features_)
+    base = conversion.base_
+    # when: each term is computed from its own design columns and coefficients, one by one
+    blocks = zip(base.terms, base._columns(X), strict=True)
+    by_term = np.column_stack([block @ np.asarray(t["coef"]) for t, block in blocks])
+    for j, term in enumerate(base.terms):
+        if term["kind"] == "level":
+            unseen = ~np.isin(X[:, j], np.asarray(term["levels"], dtype=float))
+            by_term[unseen, j] = term["center"]
+        if term["held"]:
+            by_term[:, j] = term["center"]
+    centers = np.array([t["center"] for t in base.terms])
+    # then: the vectorised contributions and rate agree with them
+    np.testing.assert_allclose(base.contributions(X), by_term - centers, atol=1e-9)
+    np.testing.assert_allclose(base(X), base.typical + (by_term - centers).sum(axis=1), atol=1e-9)
+    # and only the campaign's side answers
+    answering = {n for n, t in zip(base.names, base.terms, strict=True) if not t["held"]}
+    assert answering == set(F.CAMPAIGN_SIDE) & set(base.names)
+
+
+def test_a_conversion_model_saved_with_the_retired_format_feature_still_builds_its_matrix():
+    rows = pd.DataFrame({"platform": ["instagram", "tiktok"], "niche": ["home", "home"], "followers": [5e3, 9e4]})
+    X = F.matrix("conversion", rows, ["platform", "format"])
+    assert X[:, 1].tolist() == [F.FORMATS.index("feed"), F.FORMATS.index("video")]
+    assert "format" not in F.feature_names("conversion")
+
+
 def _mixed_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows with missing optional fields, unknown categories and extreme numbers mixed in."""
     odd = rows.head(60).copy()
