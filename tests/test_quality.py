@@ -113,14 +113,10 @@ def test_campaign_wide_factors_move_expected_units_as_the_truth_does(world, chan
     assert abs(np.log(model_factor / true_factor)) <= 0.1
 
 
-def ranking_result(ranking_results, compensation: str) -> dict[str, float]:
-    return ranking_results[compensation]
-
-
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
 def test_ranking_by_predicted_profit_beats_ranking_by_followers_and_by_the_tier_median(ranking_results,
                                                                                       compensation):
-    result = ranking_result(ranking_results, compensation)
+    result = ranking_results[compensation]
     assert result["ranking.ndcg50"] >= max(result["ranking.ndcg50_followers"],
                                            result["ranking.ndcg50_tier_median"]) + 0.05
 
@@ -135,13 +131,13 @@ BOUNDED = pytest.mark.xfail(strict=True, reason="NDCG@50 >= 0.9 against true exp
 @BOUNDED
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
 def test_ranking_by_predicted_profit_reaches_ndcg_of_0_9(ranking_results, compensation):
-    assert ranking_result(ranking_results, compensation)["ranking.ndcg50"] >= 0.9
+    assert ranking_results[compensation]["ranking.ndcg50"] >= 0.9
 
 
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
 def test_rankings_informed_by_the_truth_bound_the_models_ranking(ranking_results, compensation):
     # given: rankings that know everything in the truth but each creator's own conversion effect
-    result = ranking_result(ranking_results, compensation)
+    result = ranking_results[compensation]
     # then: they rank better than the model, and adding the creators' campaign track records to what they know
     # does not make them worse (beyond the noise of one pool)
     assert result["ranking.ndcg50_informed_posterior"] >= result["ranking.ndcg50"]
