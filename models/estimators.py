@@ -299,6 +299,8 @@ class ConversionModel(_Model):
         return [self.booster_]
 
     def _spec_extra(self) -> dict:
+        if getattr(self, "base_", None) is None:  # a model saved before the base rate, saved again as it was
+            return {"dispersion": self.dispersion_, "intercept": self.intercept_, "offset": "ln(followers) + intercept"}
         return {"dispersion": self.dispersion_, "base": self.base_.spec(),
                 "offset": "ln(followers / 1000) + base rate"}
 
