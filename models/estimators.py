@@ -244,8 +244,7 @@ class ConversionModel(_Model):
         X = self._X(rows) if X is None else X
         exposure = np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0) / 1000
         self.base_ = LogLinear.fit(self.features_, set(F.categorical_names(self.kind)), X,
-                                   np.asarray(units, dtype=float), exposure, self.base_alpha,
-                                   keep=set(F.CAMPAIGN_SIDE) & set(self.features_))
+                                   np.asarray(units, dtype=float), exposure, self.base_alpha)
         return self
 
     def offset_of(self, X: np.ndarray, followers: np.ndarray) -> np.ndarray:

@@ -162,9 +162,6 @@ FEATURES: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
                    **CAMPAIGN_FEATURES},
     "lift": LIFT_FEATURES,
 }
-# The conversion features that describe the campaign rather than the creator: the log-linear base rate of the
-# conversion model answers for these (see `models.loglinear`), the trees for the creator.
-CAMPAIGN_SIDE = ("compensation", "niche_match", "sponsored", *CAMPAIGN_FEATURES)
 # Features models of an earlier version may still ask for (a conversion model trained with format).
 _RETIRED: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
     "conversion": {"format": POST_FEATURES["format"]}}

@@ -243,15 +243,52 @@ def test_the_base_rate_recovers_a_log_linear_law_and_reads_unseen_or_missing_val
     # when
     base = LogLinear.fit(["level", "number"], {"level"}, X, units, exposure)
     # then: the effects come back, and the saved spec answers the same
-    probe = np.array([[0.0, 2.0], [2.0, 2.0], [0.0, 3.0], [9.0, 2.0], [0.0, np.nan]])
+    probe = np.array([[0.0, 2.0], [2.0, 2.0], [0.0, 3.0], [9.0, 2.0], [0.0, np.nan], [0.0, 1.0]])
     rate = base(probe)
     assert np.exp(rate[1] - rate[0]) == pytest.approx(1.6, rel=0.08)
-    assert rate[2] - rate[0] == pytest.approx(0.4, abs=0.05)
+    assert (rate[2] - rate[5]) / 2 == pytest.approx(0.4, abs=0.05)  # the slope over the middle two sd (a number's
+    # term is a piecewise curve: one unit's difference alone is noisier)
     np.testing.assert_allclose(LogLinear.from_spec(json.loads(json.dumps(base.spec())))(probe), rate)
     # and an unseen level, or a missing number, contributes what a typical training row does
     contributions = base.contributions(probe)
     assert contributions[3, 0] == pytest.approx(0.0, abs=1e-12)
     assert abs(contributions[4, 1]) < abs(contributions[2, 1])
+
+
+def test_the_base_rate_weighs_overdispersed_counts_so_that_a_few_large_exposures_do_not_decide_an_effect():
+    # given: units far more dispersed than Poisson (gamma shape 0.25), exposures spread over orders of magnitude,
+    # and a level that sells x1.5
+    rng = np.random.default_rng(0)
+    n = 20_000
+    level = rng.integers(0, 2, n).astype(float)
+    exposure = np.exp(rng.normal(0.0, 2.0, n))
+    units = rng.poisson(exposure * 0.5 * np.where(level == 1, 1.5, 1.0) * rng.gamma(0.25, 4.0, n))
+    probe = np.array([[0.0], [1.0]])
+    # when: fitted with negative binomial weights, and by plain Poisson likelihood
+    errors = []
+    for rounds in (3, 0):
+        rate = LogLinear.fit(["level"], {"level"}, level[:, None], units, exposure, dispersion_rounds=rounds)(probe)
+        errors.append(abs(rate[1] - rate[0] - np.log(1.5)))
+    # then: the weighted fit finds the effect, much closer than the Poisson fit ruled by its largest exposures
+    assert errors[0] < 0.05
+    assert errors[0] < errors[1] / 2
+
+
+def test_a_numbers_term_bends_where_the_law_does():
+    # given: a rate flat in x, then rising with slope 1, then flat again (as a creator's rate per follower bends
+    # between tiers): no straight line or parabola follows it
+    rng = np.random.default_rng(0)
+    n = 20_000
+    x = rng.normal(0.0, 1.0, n)
+    exposure = np.exp(rng.normal(0.0, 2.0, n))
+    units = rng.poisson(exposure * np.exp(np.clip(x, -0.8, 0.8)) * rng.gamma(0.25, 4.0, n))
+    # when
+    rate = LogLinear.fit(["x"], set(), x[:, None], units, exposure)(np.array([[-2.0], [-1.0], [-0.5], [0.5], [1.0],
+                                                                              [2.0]]))
+    # then: flat, slope 1, flat
+    assert rate[1] - rate[0] == pytest.approx(0.0, abs=0.2)
+    assert rate[3] - rate[2] == pytest.approx(1.0, abs=0.1)
+    assert rate[5] - rate[4] == pytest.approx(0.0, abs=0.2)
 
 
 def test_the_base_rates_fast_path_answers_what_its_terms_say(prepared, conversion):
@@ -261,20 +298,20 @@ def test_the_base_rates_fast_path_answers_what_its_terms_say(prepared, conversio
     base = conversion.base_
     # when: each term is computed from its own design columns and coefficients, one by one
     blocks = zip(base.terms, base._columns(X), strict=True)
-    by_term = np.column_stack([block @ np.asarray(t["coef"]) for t, block in blocks])
+    by_term = np.column_stack([block @ np.asarray(t["coef"] + t.get("hinge", [])) for t, block in blocks])
     for j, term in enumerate(base.terms):
         if term["kind"] == "level":
             unseen = ~np.isin(X[:, j], np.asarray(term["levels"], dtype=float))
             by_term[unseen, j] = term["center"]
-        if term["held"]:
+        if term.get("held"):
             by_term[:, j] = term["center"]
     centers = np.array([t["center"] for t in base.terms])
     # then: the vectorised contributions and rate agree with them
     np.testing.assert_allclose(base.contributions(X), by_term - centers, atol=1e-9)
     np.testing.assert_allclose(base(X), base.typical + (by_term - centers).sum(axis=1), atol=1e-9)
-    # and only the campaign's side answers
-    answering = {n for n, t in zip(base.names, base.terms, strict=True) if not t["held"]}
-    assert answering == set(F.CAMPAIGN_SIDE) & set(base.names)
+    # and every term answers, numbers with their hinges
+    assert not any(t.get("held") for t in base.terms)
+    assert any(t.get("hinge") for t in base.terms if t["kind"] == "number")
 
 
 def test_a_conversion_model_saved_with_the_retired_format_feature_still_builds_its_matrix():
