@@ -74,9 +74,9 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
     per_creator = POSTS_IF_POSTING[brief.compensation]
     price = asking_price(rows)
     posts = np.full(len(rows), posting * per_creator)
-    out = {
-        "creator_id": rows["creator_id"].astype(str).to_numpy(), "platform": rows["platform"].to_numpy(),
-        "niche": rows["niche"].to_numpy(), "tier": np.asarray(TIERS)[tier_index(followers)],
+    out = {  # text columns kept as stored (`.array`: arrow strings are not converted to objects and back)
+        "creator_id": rows["creator_id"].astype(str).array, "platform": rows["platform"].array,
+        "niche": rows["niche"].array, "tier": pd.Series(TIERS).array.take(tier_index(followers)),
         "followers": followers, "price": price, "posting": np.full(len(rows), posting),
         "posts_if_posting": np.full(len(rows), per_creator), "posts": posts,
     }

@@ -43,7 +43,9 @@ def log_engagement_rate(engagements, followers) -> np.ndarray:
 def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
     len(vocabulary). Distinct values are few, so they are looked up once each."""
-    found, distinct = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    if not isinstance(values, pd.Series | pd.Index):  # a column is factorised as it is stored (arrow: no copy)
+        values = np.asarray(values, dtype=object)
+    found, distinct = pd.factorize(values, use_na_sentinel=True)
     lookup = _lowered(vocabulary)
     # code -1 (missing) takes the last entry: the reserved code
     known = np.array([lookup.get(str(v).strip().lower(), len(vocabulary)) for v in distinct] + [len(vocabulary)],
@@ -81,12 +83,13 @@ def _niche_match(rows: pd.DataFrame) -> np.ndarray:
     if "campaign_niche" not in rows.columns:
         return np.zeros(len(rows))
     campaign = rows["campaign_niche"]
-    return np.where(campaign.isna(), 0.0, (rows["niche"].to_numpy() == campaign.to_numpy()).astype(float))
+    same = (rows["niche"] == campaign).to_numpy(dtype=bool, na_value=False)  # compared as stored (arrow: fast)
+    return np.where(campaign.isna().to_numpy(), 0.0, same.astype(float))
 
 
 def _format(rows: pd.DataFrame) -> np.ndarray:
     """The post format, or the platform's usual one where none is given."""
-    found, platforms = pd.factorize(np.asarray(rows["platform"], dtype=object))
+    found, platforms = pd.factorize(rows["platform"])  # as stored (arrow strings: no copy to objects)
     default = np.array([DEFAULT_FORMAT.get(p) for p in platforms] + [None], dtype=object)[found]
     if "format" not in rows.columns:
         return default

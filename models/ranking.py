@@ -119,7 +119,9 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
 
 def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     """`features.unique_engagements` of each creator alone, with the pools looked up once per platform."""
-    codes, names = pd.factorize(np.asarray(platform, dtype=object), use_na_sentinel=False)  # missing: smallest pool
+    if not isinstance(platform, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):  # else as stored
+        platform = np.asarray(platform, dtype=object)
+    codes, names = pd.factorize(platform, use_na_sentinel=False)  # missing: smallest pool
     pool = F.engaged_pools(np.asarray(names, dtype=object))[codes]
     return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
 
@@ -140,7 +142,7 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
                               else "conversions_per_post_mean") for q in wanted}
     mean_conv = column("conversions")
     mean_eng = column("engagements")
-    platform = column("platform")
+    platform = scored["platform"]
     revenue = {}
     for q in wanted:
         # the middle value is the expectation (what the roster and the forecast count), not the product of medians
