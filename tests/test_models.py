@@ -24,9 +24,21 @@ def prepared():
     return prepare(dataset)
 
 
-def test_unknown_and_missing_categories_get_the_reserved_code():
-    got = F.codes(["instagram", "TikTok", "myspace", None], ("instagram", "tiktok", "youtube"))
+@pytest.mark.parametrize("dtype", [None, object, "string", "string[pyarrow]"])
+def test_unknown_and_missing_categories_get_the_reserved_code(dtype):
+    # given: the values as a list, or as a column stored as objects or as (arrow) strings
+    values = ["instagram", "TikTok", "myspace", None]
+    # when
+    got = F.codes(values if dtype is None else pd.Series(values, dtype=dtype), ("instagram", "tiktok", "youtube"))
+    # then
     assert got.tolist() == [0, 1, 3, 3]
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]"])
+def test_niche_match_is_one_only_where_both_niches_are_known_and_equal(dtype):
+    rows = pd.DataFrame({"niche": pd.Series(["home", "home", None, "pets"], dtype=dtype),
+                         "campaign_niche": pd.Series(["home", None, "home", "home"], dtype=dtype)})
+    assert F.FEATURES["conversion"]["niche_match"](rows).tolist() == [1.0, 0.0, 0.0, 0.0]
 
 
 def test_matrix_builds_every_feature_in_order_and_missing_optional_inputs_are_nan():
