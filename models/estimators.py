@@ -23,7 +23,7 @@ from scipy import stats
 
 from models import features as F
 from models.explain import PathContributions
-from models.loglinear import LogLinear
+from models.loglinear import LogLinear, nb_dispersion
 
 logger = logging.getLogger(__name__)
 SPEC_FILE = "spec.json"
@@ -272,8 +272,7 @@ class ConversionModel(_Model):
 
     def dispersion_of(self, rows: pd.DataFrame, y: np.ndarray, X: np.ndarray | None = None) -> float:
         """alpha of var = mu + alpha mu^2, by the method of moments on held-out rows."""
-        mu = self.predict_mean(rows, X)
-        return float(max(((y - mu) ** 2 - y).sum() / max((mu**2).sum(), 1e-9), 1e-6))
+        return max(nb_dispersion(np.asarray(y, dtype=float), self.predict_mean(rows, X)), 1e-6)
 
     def predict_mean(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
         """Expected attributed units per post (`X`: the rows' feature matrix, if already built)."""

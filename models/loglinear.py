@@ -30,6 +30,12 @@ from sklearn.linear_model import PoissonRegressor
 KNOTS = (0.2, 0.4, 0.6, 0.8)  # quantiles of a numeric feature's training values where its term may bend
 
 
+def nb_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
+    """a of var = mu + a mu^2 (negative binomial), by the method of moments; 0 where counts vary no more than
+    Poisson."""
+    return max(float(((y - mu) ** 2 - y).sum() / max(float((mu**2).sum()), 1e-9)), 0.0)
+
+
 class LogLinear:
     def __init__(self, names: list[str], terms: list[dict], typical: float):
         self.names, self.terms, self.typical = names, terms, typical
@@ -67,8 +73,7 @@ class LogLinear:
         glm.fit(design, y / exposure, sample_weight=exposure)
         for _ in range(dispersion_rounds):  # var = mu + a mu^2: weights 1 / (1 + a mu) solve the NB score equations
             mu = glm.predict(design) * exposure
-            a = max(float(((y - mu) ** 2 - y).sum() / max(float((mu**2).sum()), 1e-9)), 0.0)
-            glm.fit(design, y / exposure, sample_weight=exposure / (1.0 + a * mu))
+            glm.fit(design, y / exposure, sample_weight=exposure / (1.0 + nb_dispersion(y, mu) * mu))
         coef = glm.coef_ / scale
         start = 0
         for term, block in zip(terms, blocks, strict=True):
