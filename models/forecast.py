@@ -88,7 +88,9 @@ def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], anchor: np.ndarray 
                                 np.exp(p[2]) * x / (1.0 + x) / inner, -bend, bend * (log_u - p[3])])
 
     start = np.r_[float(y.min()), -1.0, np.clip(np.log(max(np.expm1(min(np.ptp(y), 20.0)), 1e-3)), -20, 10), 0.0, -0.1]
-    fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-6, xtol=1e-6,
+    # a relative tolerance of 1e-4 moves the smoothed answers by under 0.2% (far inside their p10-p90), and stops
+    # the fit in a few dozen steps where the curve is flat and the saturation point unidentified (500 at 1e-6)
+    fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-4, xtol=1e-4,
                                  bounds=(np.r_[-np.inf, -20.0, -20.0, -8.0, -2.0], np.r_[np.inf, 10.0, 10.0, 8.0, 0.0]))
     smooth = fit.x[0] + np.log(parts(fit.x, u, c)[1])
     if anchor is not None and anchor.any():
