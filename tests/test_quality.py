@@ -12,6 +12,7 @@ from models.brief import Brief
 from models.candidates import score
 from models.forecast import forecast
 from training.backtest import (
+    backtest_case,
     candidates_of,
     conversion_evidence,
     forecast_backtest,
@@ -61,15 +62,6 @@ def test_forecast_intervals_hold_80_percent_of_held_out_outcomes(world):
     assert result["forecast.campaigns"] >= 150
     assert 0.72 <= result["forecast.coverage_80"] <= 0.88
     assert result["forecast.mdape"] <= 1.15 * result["forecast.mdape_truth"]
-
-
-def backtest_case(dataset, compensation: str):
-    """The brief and the 800 Instagram and TikTok candidates that the roster and ranking backtests share."""
-    candidates = candidates_of(dataset)
-    pool = candidates[candidates["platform"].isin(["instagram", "tiktok"])].sample(800, random_state=1)
-    brief = Brief.from_mapping({"niche": "fitness", "product_price": 30.0, "baseline_units_per_month": 500,
-                                "compensation": compensation, "marketplace": "amazon", "weeks": 8})
-    return brief, pool.reset_index(drop=True)
 
 
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])

@@ -44,6 +44,17 @@ def candidates_of(dataset: Dataset) -> pd.DataFrame:
     return F.with_track_record(creators, F.creator_track_record(dataset.posts, dataset.creators))
 
 
+def backtest_case(dataset: Dataset, compensation: str, size: int = 800, seed: int = 1) -> tuple[Brief, pd.DataFrame]:
+    """The brief and candidates the roster and ranking backtests share: a fitness product at $30 on Amazon for 8
+    weeks, and `size` random Instagram and TikTok creators (most of whom no simulated planner would pick)."""
+    candidates = candidates_of(dataset)
+    social = candidates[candidates["platform"].isin(["instagram", "tiktok"])]
+    pool = social.sample(min(size, len(social)), random_state=seed)
+    brief = Brief.from_mapping({"niche": "fitness", "product_price": 30.0, "baseline_units_per_month": 500,
+                                "compensation": compensation, "marketplace": "amazon", "weeks": 8})
+    return brief, pool.reset_index(drop=True)
+
+
 def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: int = 0) -> dict[str, float]:
     """Coverage and MdAPE of forecasts of held-out campaigns' rosters against observed incremental units/month."""
     campaigns = dataset.campaigns[dataset.campaigns["units_per_month_during"].notna()]
