@@ -5,7 +5,10 @@ true expected profit, beside the best a ranking could know, for each way of payi
 top creators, so this script repeats the measurement on other seeds to show how much it moves from world to
 world, and how much of that the data themselves allow. The baseline measured in the same run is the ranking
 informed by the truth except for each creator's own conversion effect (`ranking.ndcg50_informed_prior` of
-`training.backtest.ranking_backtest`): what the best model of the data could reach on that pool.
+`training.backtest.ranking_backtest`): what the best model of the data could reach on that pool. Beside it,
+"knowable, engine" values those knowable engagements and units by the engine's own arithmetic, as the ranking
+values its predictions: where it is no better than the model, better predictions would not help, and the gap to
+"informed" is the engine's value arithmetic (audience overlap, lift slopes).
 
     python bench/ranking_worlds.py                  # seeds 22, 23 and 24: about 5 minutes a seed
     python bench/ranking_worlds.py --seeds 22,25    # other worlds
@@ -27,7 +30,8 @@ from training.simulation.generator import simulate
 from training.train import train_all
 
 COLUMNS = {"ranking.ndcg50": "model", "ranking.ndcg50_informed_prior": "informed",
-           "ranking.ndcg50_informed_posterior": "informed+track", "ranking.ndcg50_followers": "followers",
+           "ranking.ndcg50_informed_posterior": "informed+track",
+           "ranking.ndcg50_knowable_engine": "knowable, engine", "ranking.ndcg50_followers": "followers",
            "ranking.ndcg50_tier_median": "tier median"}
 
 

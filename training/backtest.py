@@ -18,9 +18,9 @@ import pandas as pd
 from models import features as F
 from models import metrics
 from models.brief import Brief
-from models.candidates import score
-from models.forecast import simulate, summarise
-from models.ranking import rank
+from models.candidates import eligible, score
+from models.forecast import initial_slopes, simulate, summarise
+from models.ranking import creator_values, rank
 from models.roster import Slopes, choose, value
 from training.datasets import Dataset
 from training.prepare import held_out
@@ -211,7 +211,9 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     With `evidence` (`conversion_evidence`), also the NDCG@50 of two rankings that know everything in the truth
     except each creator's own conversion effect, which they replace by its expectation given the creator's
     engagement effect (`ranking.ndcg50_informed_prior`) or, better, given that and every attributed unit of the
-    creator's campaign posts as well (`ranking.ndcg50_informed_posterior`): what any ranking can hope for.
+    creator's campaign posts as well (`ranking.ndcg50_informed_posterior`): what any ranking can hope for. And
+    the NDCG@50 of those knowable engagements and units valued by the engine's own arithmetic, as `rank` values
+    its predictions (`ranking.ndcg50_knowable_engine`): what better predictions alone could bring.
     """
     scored = score(brief, candidates, models)
     ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
@@ -228,6 +230,13 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
     if evidence is not None:
+        # the knowable engagements and units, valued by the engine's own arithmetic (as `rank` values predictions)
+        known = knowable(brief, candidates, latents)
+        as_known = scored.assign(engagements=known["engagements"].to_numpy(),
+                                 conversions=known["conversions"].to_numpy())
+        slopes = initial_slopes(brief, scored, budget, models["lift"], eligible(brief, scored))
+        out["ranking.ndcg50_knowable_engine"] = ndcg(creator_values(brief, as_known, slopes, ("p50",))["profit"]["p50"],
+                                                     true_profit)
         mine = latents.set_index("creator_id").reindex(ids)
         for name, effect in conversion_effect_estimates(mine, evidence).items():
             informed = mine.assign(conv_effect=effect).reset_index()
@@ -236,12 +245,18 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     return out
 
 
-def knowable_conversions(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> np.ndarray:
-    """Each candidate's expected attributed units over the campaign by the truth, with the creator's own conversion
-    effect at its expectation given the engagement effect: what a model of the data could know on average."""
+def knowable(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:
+    """Each candidate's expected engagements and attributed units over the campaign by the truth (`_truth_frame`),
+    with the creator's own conversion effect at its expectation given the engagement effect: what a model of the
+    data could know on average."""
     mine = latents.set_index("creator_id").reindex(candidates["creator_id"])
     typical = mine.assign(conv_effect=conversion_effect_estimates(mine, evidence=None)["prior"]).reset_index()
-    return _truth_frame(brief, candidates, typical)["conversions"].to_numpy()
+    return _truth_frame(brief, candidates, typical)
+
+
+def knowable_conversions(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> np.ndarray:
+    """`knowable` attributed units of each candidate."""
+    return knowable(brief, candidates, latents)["conversions"].to_numpy()
 
 
 def conversion_evidence(dataset: Dataset) -> pd.DataFrame:
