@@ -57,9 +57,8 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="one small world, for the smoke test")
     args = parser.parse_args()
     seeds = [22] if args.tiny else [int(s) for s in args.seeds.split(",")]
-    creators, campaigns, pool = (3_000, 120, 150) if args.tiny else (50_000, 1_000, 800)
-    rows = [row for seed in seeds for row in world(seed, creators, campaigns, pool, 8_000.0 if pool >= 800 else
-                                                        1_500.0)]
+    creators, campaigns, pool, budget = (3_000, 120, 150, 1_500.0) if args.tiny else (50_000, 1_000, 800, 8_000.0)
+    rows = [row for seed in seeds for row in world(seed, creators, campaigns, pool, budget)]
     table = pd.DataFrame(rows)
     table["model/informed"] = table["model"] / table["informed"]
     print(f"\nNDCG@50 on {pool} Instagram and TikTok creators a world (target: model >= 0.9)")

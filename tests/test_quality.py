@@ -16,7 +16,7 @@ from training.backtest import (
     candidates_of,
     conversion_evidence,
     forecast_backtest,
-    knowable_conversions,
+    knowable,
     ranking_backtest,
     roster_backtest,
 )
@@ -98,7 +98,7 @@ def test_campaign_wide_factors_move_expected_units_as_the_truth_does(world, chan
     latents = dataset.truth["truth_creators"]
     # when: the same creators are scored for a brief that differs in one campaign-wide factor
     ratio = score(other, pool, trained.models)["conversions"] / score(brief, pool, trained.models)["conversions"]
-    truth = knowable_conversions(other, pool, latents) / knowable_conversions(brief, pool, latents)
+    truth = knowable(other, pool, latents)["conversions"] / knowable(brief, pool, latents)["conversions"]
     # then: expected units change by the truth's factor (geometric mean over the pool), within 10%
     model_factor, true_factor = np.exp(np.mean(np.log(ratio))), np.exp(np.mean(np.log(truth)))
     print(change, "model", round(model_factor, 3), "truth", round(true_factor, 3))

@@ -254,10 +254,6 @@ def knowable(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> p
     return _truth_frame(brief, candidates, typical)
 
 
-def knowable_conversions(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> np.ndarray:
-    """`knowable` attributed units of each candidate."""
-    return knowable(brief, candidates, latents)["conversions"].to_numpy()
-
 
 def conversion_evidence(dataset: Dataset) -> pd.DataFrame:
     """Every campaign post with observed units: creator_id, conversions, and the truth's expected units of the
