@@ -102,12 +102,12 @@ def print_forecast(result: dict) -> None:
     print(f"incremental revenue (USD)   {band(f['incremental_revenue'])}")
     print(f"ROI                         {band(f['roi'], '{:.2f}')}   P(ROI > 0) = {f['p_roi_positive']:.0%}")
     print("\nbudget curve:")
-    print(f"  {'budget':>9s} {'creators':>8s} {'units/month p50 (p10-p90)':>30s} {'marginal ROAS':>13s}")
+    print(f"  {'budget':>9s} {'creators':>8s} {'incremental units/month p50 (p10-p90)':>38s} {'marginal ROAS':>13s}")
     for point in result["budget_curve"]:
         units = point["incremental_units_per_month"]
         roas = point.get("marginal_roas")
         print(f"  {point['budget']:>9,.0f} {point['creators']:>8d} "
-              f"{units['p50']:>12,.0f} ({units['p10']:,.0f} - {units['p90']:,.0f})".ljust(52)
+              f"{units['p50']:>20,.0f} ({units['p10']:,.0f} - {units['p90']:,.0f})".ljust(60)
               + (f"{roas:>13.2f}" if roas is not None else f"{'-':>13s}"))
     suggested = result["suggested_budget"]
     if suggested["budget"] is not None:
