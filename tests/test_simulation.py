@@ -113,3 +113,30 @@ def test_data_readme_documents_every_contract_column():
     with open("data/README.md", encoding="utf-8") as handle:
         text = handle.read()
     assert markdown_reference() in text
+
+
+def test_marginal_units_are_what_each_creator_adds_to_or_takes_from_a_roster(creators):
+    # given: 60 creators of two platforms and a few niches (crowded cells), 25 of them in the roster
+    pool = creators[creators["platform"].isin(["instagram", "tiktok"])].iloc[:60].reset_index(drop=True)
+    pool = pool.assign(niche=np.where(np.arange(60) % 3 == 0, "home", pool["niche"]))
+    campaign = _campaign(niche="home")
+    roster = np.zeros(60, dtype=bool)
+    roster[::2][:25] = True
+    posts = ex.roster_posts(campaign, pool)
+    totals = posts.assign(impressions=posts["weight"] * posts["expected_impressions"],
+                          engagements=posts["weight"] * posts["expected_engagements"],
+                          conversions=posts["weight"] * posts["expected_conversions"])
+    per_creator = totals.groupby("creator_id", sort=False)[["impressions", "engagements", "conversions"]].sum()
+    frame = pool[["creator_id", "platform", "niche"]].join(per_creator, on="creator_id")
+    # when
+    marginal = ex.marginal_units(campaign, frame, roster)
+    # then: the same as toggling each creator and asking for the whole roster's lift again
+    units = lambda mask: ex.expected_campaign_outcome(campaign, pool[mask])["expected_incremental_units_per_month"]  # noqa: E731
+    base = units(roster)
+    toggled = []
+    for i in range(60):
+        other = roster.copy()
+        other[i] = not roster[i]
+        toggled.append(base - units(other) if roster[i] else units(other) - base)
+    np.testing.assert_allclose(marginal, toggled, rtol=1e-9, atol=1e-9)
+    assert (marginal[~roster] > 0).all()

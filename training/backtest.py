@@ -88,17 +88,18 @@ def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: in
 
 
 def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:
-    """Per candidate, the truth's expected engagements, attributed units (over the campaign) and cost: each
-    creator's share of `expectations.roster_cost` (the commission on the truth's own units, for affiliates)."""
+    """Per candidate, the truth's expected impressions, engagements, attributed units (over the campaign) and cost:
+    each creator's share of `expectations.roster_cost` (the commission on the truth's own units, for affiliates)."""
     from training.simulation import expectations as ex
     from training.simulation.config import DEFAULT
 
     campaign = _as_campaign(brief)
     people = candidates.merge(latents, on="creator_id", how="left")
     expected = ex.roster_posts(campaign, people)
-    per = expected.assign(eng=expected["weight"] * expected["expected_engagements"],
+    per = expected.assign(imp=expected["weight"] * expected["expected_impressions"],
+                          eng=expected["weight"] * expected["expected_engagements"],
                           conv=expected["weight"] * expected["expected_conversions"], posts=expected["weight"])
-    sums = per.groupby("creator_id", sort=False)[["eng", "conv", "posts"]].sum().reindex(people["creator_id"])
+    sums = per.groupby("creator_id", sort=False)[["imp", "eng", "conv", "posts"]].sum().reindex(people["creator_id"])
     conv = sums["conv"].to_numpy()
     gift = float(campaign.get("gift_value") or campaign["product_price"]) + DEFAULT.shipping_cost
     if brief.compensation == "gifting":
@@ -110,7 +111,8 @@ def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) 
     return pd.DataFrame({"creator_id": people["creator_id"].to_numpy(), "platform": people["platform"].to_numpy(),
                          "niche": people["niche"].to_numpy(),
                          "tier": np.asarray(F.TIERS)[F.tier_index(people["followers"].to_numpy())],
-                         "engagements": sums["eng"].to_numpy(), "conversions": conv, "cost": cost})
+                         "impressions": sums["imp"].to_numpy(), "engagements": sums["eng"].to_numpy(),
+                         "conversions": conv, "cost": cost})
 
 
 def _as_campaign(brief: Brief) -> dict:
@@ -191,15 +193,25 @@ def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
 def _added_profit(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
     """Each candidate's expected profit by the truth (with these `latents`): the incremental revenue x margin it
     adds to `roster` (or, if in it, loses when left out), less its cost."""
-    base = true_units(brief, candidates[roster], latents)
-    added = np.empty(len(candidates))
-    for i in range(len(candidates)):
-        other = roster.copy()
-        other[i] = not roster[i]
-        units = true_units(brief, candidates[other], latents)
-        added[i] = base - units if roster[i] else units - base
-    cost = _truth_frame(brief, candidates, latents)["cost"].to_numpy()
-    return added * brief.months * brief.product_price * brief.margin_or_revenue - cost
+    from training.simulation import expectations as ex
+
+    truth = _truth_frame(brief, candidates, latents)
+    added = ex.marginal_units(_as_campaign(brief), truth, roster)
+    return added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
+
+
+def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: float) -> np.ndarray:
+    """Greedy by `expectations.marginal_units` per dollar until the budget (spent at `cost`) or the gains run out."""
+    from training.simulation import expectations as ex
+
+    campaign, chosen, spent = _as_campaign(brief), np.zeros(len(frame), dtype=bool), 0.0
+    while True:
+        gain = ex.marginal_units(campaign, frame, chosen) / np.maximum(cost, 1e-9)
+        gain[chosen | (spent + cost > budget + 1e-9)] = -np.inf
+        best = int(np.argmax(gain))
+        if not gain[best] > 0:
+            return chosen
+        chosen[best], spent = True, spent + cost[best]
 
 
 def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
@@ -214,6 +226,11 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     creator's campaign posts as well (`ranking.ndcg50_informed_posterior`): what any ranking can hope for. And
     the NDCG@50 of those knowable engagements and units valued by the engine's own arithmetic, as `rank` values
     its predictions (`ranking.ndcg50_knowable_engine`): what better predictions alone could bring.
+
+    And, for any pool, the NDCG@50 of the model's own predictions valued by the truth's arithmetic instead, where
+    creators of a niche and platform overlap in views (impressions = `avg_views` x expected posts), with the
+    truth's audience pools and halo, each against the roster that arithmetic would buy for `budget` at the
+    engine's costs (`ranking.ndcg50_views`): what counting overlap in views could bring at best.
     """
     scored = score(brief, candidates, models)
     ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
@@ -229,6 +246,16 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     out = {"ranking.ndcg50": ndcg(predicted.reindex(ids).to_numpy(), true_profit),
            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
+    from training.simulation import expectations as ex
+
+    views = pd.DataFrame({"platform": scored["platform"].to_numpy(), "niche": scored["niche"].to_numpy(),
+                          "impressions": candidates["avg_views"].to_numpy(dtype=float) * scored["posts"].to_numpy(),
+                          "engagements": scored["engagements"].to_numpy(),
+                          "conversions": scored["conversions"].to_numpy()})
+    cost = scored["cost"].to_numpy()
+    added = ex.marginal_units(_as_campaign(brief), views, _views_roster(brief, views, cost, budget))
+    out["ranking.ndcg50_views"] = ndcg(added * brief.months * brief.product_price * brief.margin_or_revenue - cost,
+                                       true_profit)
     if evidence is not None:
         # the knowable engagements and units, valued by the engine's own arithmetic (as `rank` values predictions)
         known = knowable(brief, candidates, latents)

@@ -137,6 +137,29 @@ def campaign_context(roster: pd.DataFrame, campaign: Mapping) -> pd.DataFrame:
     )
 
 
+def _unique_share(gross: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Share of a platform/niche cell's impressions that reach someone new: unique reach = pool x (1 - exp(-gross /
+    pool)). The cell's engagements and attributed units overlap as its impressions do."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(gross > 0, pool * -np.expm1(-gross / pool) / gross, 1.0)
+
+
+def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: SimulationConfig = DEFAULT) -> dict:
+    """Direct and halo units per month during the campaign from its unique engagements and attributed units (numbers,
+    or arrays of alternatives)."""
+    unique_engagements, attributed = np.asarray(unique_engagements, dtype=float), np.asarray(attributed, dtype=float)
+    months = float(campaign["weeks"]) / WEEKS_PER_MONTH
+    baseline = float(campaign["baseline_units_per_month"])
+    intensity = unique_engagements / months
+    half = cfg.halo_engagements_per_baseline_unit * baseline
+    marketplace = campaign.get("marketplace") or "other"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        halo = np.where((intensity > 0) & (baseline > 0), baseline * cfg.halo_max[marketplace] * intensity
+                        ** cfg.halo_shape / (intensity ** cfg.halo_shape + half ** cfg.halo_shape), 0.0)
+    direct = attributed * (1.0 + cfg.word_of_mouth) / months
+    return {"direct": direct, "halo": halo, "incremental": direct + halo}
+
+
 def lift_from_posts(campaign: Mapping, posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> dict:
     """Expected lift of a campaign from its (expected) posts.
 
@@ -154,31 +177,46 @@ def lift_from_posts(campaign: Mapping, posts: pd.DataFrame, cfg: SimulationConfi
     groups = frame.groupby(["platform", "niche"], sort=False).sum()
     pool = groups.index.get_level_values("platform").map(cfg.audience_pool).to_numpy(dtype=float)
     gross = groups["impressions"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        unique_share = np.where(gross > 0, pool * -np.expm1(-gross / pool) / gross, 1.0)
+    unique_share = _unique_share(gross, pool)
     unique_engagements = float((unique_share * groups["engagements"].to_numpy()).sum())
     attributed = float((unique_share * groups["conversions"].to_numpy()).sum())
-    months = float(campaign["weeks"]) / WEEKS_PER_MONTH
-    baseline = float(campaign["baseline_units_per_month"])
-    intensity = unique_engagements / months
-    half = cfg.halo_engagements_per_baseline_unit * baseline
-    marketplace = campaign.get("marketplace") or "other"
-    if baseline > 0 and intensity > 0:
-        halo = baseline * cfg.halo_max[marketplace] * intensity ** cfg.halo_shape / (
-            intensity ** cfg.halo_shape + half ** cfg.halo_shape)
-    else:
-        halo = 0.0
-    direct = attributed * (1.0 + cfg.word_of_mouth) / months
+    units = _units_per_month(campaign, unique_engagements, attributed, cfg)
     return {
         "expected_impressions": float(frame["impressions"].sum()),
         "expected_unique_impressions": float((unique_share * gross).sum()),
         "expected_engagements": float(frame["engagements"].sum()),
         "expected_unique_engagements": unique_engagements,
         "expected_attributed_units": attributed,
-        "expected_direct_units_per_month": direct,
-        "expected_halo_units_per_month": halo,
-        "expected_incremental_units_per_month": direct + halo,
+        "expected_direct_units_per_month": float(units["direct"]),
+        "expected_halo_units_per_month": float(units["halo"]),
+        "expected_incremental_units_per_month": float(units["incremental"]),
     }
+
+
+def marginal_units(campaign: Mapping, creators: pd.DataFrame, roster: np.ndarray,
+                   cfg: SimulationConfig = DEFAULT) -> np.ndarray:
+    """Incremental units/month each creator adds to `roster` (a boolean mask), or loses when left out of it.
+
+    `creators` has one row per creator with platform, niche, and its expected impressions, engagements and
+    conversions over the campaign (summed over its expected posts). The arithmetic of `lift_from_posts`, for every
+    creator at once: a creator changes only its own platform/niche cell.
+    """
+    roster = np.asarray(roster, dtype=bool)
+    codes, cells = pd.factorize(pd.MultiIndex.from_arrays([creators["platform"], creators["niche"]]))
+    pool = np.array([cfg.audience_pool[platform] for platform, _ in cells], dtype=float)
+    values = {c: creators[c].to_numpy(dtype=float) for c in ("impressions", "engagements", "conversions")}
+    cell = {c: np.bincount(codes, weights=v * roster, minlength=len(cells)) for c, v in values.items()}
+    share = _unique_share(cell["impressions"], pool)
+    unique, attributed = float((share * cell["engagements"]).sum()), float((share * cell["conversions"]).sum())
+    sign = np.where(roster, -1.0, 1.0)
+    toggled = {c: cell[c][codes] + sign * values[c] for c in cell}
+    share_toggled = _unique_share(toggled["impressions"], pool[codes])
+    mine = share[codes]
+    now = float(_units_per_month(campaign, unique, attributed, cfg)["incremental"])
+    other = _units_per_month(
+        campaign, unique - mine * cell["engagements"][codes] + share_toggled * toggled["engagements"],
+        attributed - mine * cell["conversions"][codes] + share_toggled * toggled["conversions"], cfg)["incremental"]
+    return np.where(roster, now - other, other - now)
 
 
 def roster_posts(campaign: Mapping, roster: pd.DataFrame, cfg: SimulationConfig = DEFAULT,
