@@ -783,6 +783,38 @@ def test_forecast_command_prints_the_api_shaped_json(trained, dataset, use, tmp_
     assert "budget" in result["suggested_budget"]
 
 
+def test_forecast_command_draws_the_budget_curve_to_an_image(trained, dataset, use, tmp_path, capsys):
+    # given
+    use(trained)
+    campaign = _brief_file(tmp_path)
+    plot = tmp_path / "curve.png"
+    # when
+    code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1",
+                         "--plot", plot)
+    # then: a whole PNG, the table printed as usual, and nothing half-written beside it
+    assert code == 0, err
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 10_000
+    assert "budget curve:" in out and str(plot) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.json", "curve.png"]
+
+
+@pytest.mark.parametrize(("name", "message"), [("curve.txt", "expected a file name ending in .png, .svg, .pdf"),
+                                               ("missing/curve.png", "does not exist")])
+def test_forecast_command_refuses_a_plot_it_cannot_write_before_any_work(trained, dataset, use, tmp_path, capsys,
+                                                                        name, message):
+    # given
+    use(trained)
+    campaign = _brief_file(tmp_path)
+    # when
+    code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1",
+                         "--plot", tmp_path / name)
+    # then: a clear error naming the option and the value, no forecast printed, no file written
+    assert code == 2
+    assert "--plot" in err and name.split("/")[0] in err and message in err
+    assert out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.json"]
+
+
 def test_rank_command_orders_by_the_objective_and_gives_reasons(trained, dataset, use, tmp_path, capsys):
     # given
     use(trained)

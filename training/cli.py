@@ -264,6 +264,9 @@ def _engine(args: argparse.Namespace, which: str) -> int:
     from models.settings import Settings
     from training import plan, registry
 
+    plot = getattr(args, "plot", None)
+    if plot is not None:
+        plan.check_plot_path(plot)
     brief, options = plan.read_brief(args.campaign)
     creators = plan.load_candidates(args.candidates)
     settings = Settings.from_env()
@@ -281,6 +284,9 @@ def _engine(args: argparse.Namespace, which: str) -> int:
         print(json.dumps(result, indent=2, default=float))
     else:
         (plan.print_rank if which == "rank" else plan.print_forecast)(result)
+    if plot is not None:
+        plan.save_budget_curve(result, brief, plot)
+        print(f"budget curve written to {plot}", file=sys.stderr)
     return 0
 
 
@@ -544,6 +550,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a creators file (CSV/Parquet), or a dataset folder whose posts give history")
         sub.add_argument("--version", help="alias or version number (default: the serving alias)")
         sub.add_argument("--json", action="store_true", help="print JSON (the shape the HTTP API returns)")
+        if which == "forecast":
+            sub.add_argument("--plot", type=Path, metavar="FILE",
+                             help="also draw the budget-response curve (median and p10-p90 of incremental "
+                                  "units/month, marginal return per step, the asked and suggested budgets) to FILE "
+                                  "(.png, .svg or .pdf)")
         sub.set_defaults(run=lambda args, which=which: _engine(args, which))
     return parser
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +71,34 @@ def run_forecast(brief: Brief, options: dict, creators: pd.DataFrame, models: di
                    draws=int(options.get("draws", 1000)), seed=int(options.get("seed", 0)),
                    target_roas=float(options.get("target_roas", 1.0)))
     return {"candidates": len(creators), "models": versions, **out}
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def check_plot_path(path: Path) -> None:
+    """Refuse a plot file name before any work: a known image type, in a folder that exists."""
+    path = Path(path)
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ValueError(f"--plot: got {str(path)!r}; expected a file name ending in {', '.join(PLOT_SUFFIXES)}")
+    if not path.parent.is_dir():
+        raise ValueError(f"--plot: folder {str(path.parent)!r} does not exist")
+
+
+def save_budget_curve(result: dict, brief: Brief, path: Path) -> None:
+    """Draw the forecast's budget-response curve to `path`, whole or not at all (written aside, then renamed)."""
+    from training import plots
+
+    path = Path(path)
+    figure = plots.budget_curve_figure(result, f"{brief.niche}, {brief.compensation}, "
+                                               f"{brief.marketplace or 'any marketplace'}: budget-response curve")
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        figure.savefig(partial, dpi=120)
+        os.replace(partial, path)
+    finally:
+        plots.close(figure)
+        partial.unlink(missing_ok=True)
 
 
 def print_rank(result: dict) -> None:

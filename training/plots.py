@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -128,3 +129,39 @@ def training_figures(trained) -> Iterator[tuple[str, plt.Figure]]:
         yield "conversion_predicted_vs_actual", _conversion(trained.evaluation["conversion"])
     if "lift" in trained.evaluation:
         yield "lift_predicted_vs_actual", _lift(trained.evaluation["lift"])
+
+
+def budget_curve_figure(result: dict, title: str = "") -> plt.Figure:
+    """The budget-response curve of a forecast (`models.forecast.forecast`'s answer): incremental units/month with
+    its p10-p90 band against the budget, and below it the marginal return of each step, with the asked and the
+    suggested budgets marked."""
+    curve = result["budget_curve"]
+    budgets = np.array([point["budget"] for point in curve])
+    bands = {q: np.array([point["incremental_units_per_month"][q] for point in curve]) for q in ("p10", "p50", "p90")}
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True, height_ratios=(2, 1))
+    top.fill_between(budgets, bands["p10"], bands["p90"], alpha=0.25, label="p10-p90")
+    top.plot(budgets, bands["p50"], marker="o", label="median")
+    top.set_ylabel("incremental units/month")
+    top.set_title(title or "budget-response curve")
+    suggested = result["suggested_budget"]
+    steps = [(point["budget"], point["marginal_roas"]) for point in curve if point.get("marginal_roas") is not None]
+    if steps:
+        bottom.plot(*zip(*steps, strict=True), marker="o")
+    bottom.axhline(suggested["target_roas"], color="black", lw=1, ls=":",
+                   label=f"target: {suggested['target_roas']:g} USD back per USD")
+    bottom.set_ylabel("marginal return\n(USD of revenue x margin per USD)")
+    bottom.set_xlabel("budget (USD)")
+    top.set_ylim(bottom=0)
+    for ax in (top, bottom):
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda x, _: f"{x:,.0f}"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks(budgets)
+        ax.axvline(result["budget"], color="tab:red", lw=1, label=f"asked: {result['budget']:,.0f} USD")
+        if suggested.get("budget"):
+            ax.axvline(suggested["budget"], color="tab:green", lw=1, ls="--",
+                       label=f"suggested: {suggested['budget']:,.0f} USD")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
