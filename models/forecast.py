@@ -7,12 +7,9 @@ campaign's length; ROI = (incremental revenue x margin - cost) / cost, so P(ROI 
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from threadpoolctl import ThreadpoolController
 
 from models import features as F
 from models.brief import Brief
@@ -302,28 +299,12 @@ def roster_table(scored: pd.DataFrame, chosen: np.ndarray) -> dict:
             "by_tier": split["tier"], "by_platform": split["platform"]}
 
 
-@functools.cache
-def _threadpools() -> ThreadpoolController:
-    """The BLAS and OpenMP libraries loaded in this process (looked up once, at the first forecast)."""
-    return ThreadpoolController()
-
-
 def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limits: Limits | None = None,
              draws: int = 1000, seed: int = 0, target_roas: float = 1.0, curve_points: int = 9) -> dict:
     """Roster for `budget` (USD), its forecast, the budget-response curve and the suggested budget.
 
     Deterministic for a seed. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`.
-
-    Its linear algebra (the draws' sums, the curve's least-squares fit) runs on small matrices, where BLAS threads
-    cost more to hand work to than they save, and fight LightGBM's OpenMP threads (still spinning after a
-    prediction) for the cores: BLAS runs on one thread while it works.
     """
-    with _threadpools().limit(limits=1, user_api="blas"):
-        return _forecast(brief, scored, lift_model, budget, limits, draws, seed, target_roas, curve_points)
-
-
-def _forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limits: Limits | None, draws: int,
-              seed: int, target_roas: float, curve_points: int) -> dict:
     if not np.isfinite(budget) or budget < 0:
         raise ValueError(f"budget: got {budget!r}; expected a number >= 0 (USD)")
     if curve_points < 3 or curve_points % 2 == 0:

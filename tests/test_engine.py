@@ -459,26 +459,6 @@ def test_forecast_gains_less_per_dollar_once_the_best_creators_are_taken(world, 
     assert first >= last and first > 0
 
 
-def test_forecast_runs_blas_on_one_thread_and_gives_the_process_its_threads_back(world, monkeypatch):
-    # given: BLAS libraries on more than one thread
-    from threadpoolctl import ThreadpoolController
-
-    import models.forecast as forecasting
-
-    blas = lambda: [pool["num_threads"] for pool in ThreadpoolController().info() if pool["user_api"] == "blas"]  # noqa: E731
-    brief, scored, lift = world.brief("gifting"), world.scored("gifting"), world.models["lift"]
-    with ThreadpoolController().limit(limits=2, user_api="blas"):
-        before, during = blas(), []
-        real = forecasting._forecast
-        monkeypatch.setattr(forecasting, "_forecast", lambda *args: during.extend(blas()) or real(*args))
-        # when
-        result = forecast(brief, scored, lift, 3000.0, draws=300, seed=7)
-        # then: one thread while it works, as many as before once it is done
-        assert during and set(during) == {1}
-        assert blas() == before
-    assert result["roster"]["creators"]
-
-
 @pytest.mark.parametrize("kind", ["gifting", "affiliate"])
 def test_forecast_is_deterministic_for_a_seed_and_the_seed_matters(world, kind):
     # given
