@@ -214,6 +214,20 @@ def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: f
         chosen[best], spent = True, spent + cost[best]
 
 
+def _views_profit(brief: Brief, candidates: pd.DataFrame, scored: pd.DataFrame, budget: float) -> np.ndarray:
+    """Each candidate's profit from the model's predictions (impressions = `avg_views` x expected posts) valued by
+    the truth's arithmetic, against the roster that arithmetic buys for `budget` at the engine's costs."""
+    from training.simulation import expectations as ex
+
+    views = pd.DataFrame({"platform": scored["platform"].to_numpy(), "niche": scored["niche"].to_numpy(),
+                          "impressions": candidates["avg_views"].to_numpy(dtype=float) * scored["posts"].to_numpy(),
+                          "engagements": scored["engagements"].to_numpy(),
+                          "conversions": scored["conversions"].to_numpy()})
+    cost = scored["cost"].to_numpy()
+    added = ex.marginal_units(_as_campaign(brief), views, _views_roster(brief, views, cost, budget))
+    return added * brief.months * brief.product_price * brief.margin_or_revenue - cost
+
+
 def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
                      budget: float, evidence: pd.DataFrame | None = None) -> dict[str, float]:
     """NDCG@50 of ranking by predicted profit against each creator's true expected profit: what the creator adds
@@ -246,16 +260,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     out = {"ranking.ndcg50": ndcg(predicted.reindex(ids).to_numpy(), true_profit),
            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
-    from training.simulation import expectations as ex
-
-    views = pd.DataFrame({"platform": scored["platform"].to_numpy(), "niche": scored["niche"].to_numpy(),
-                          "impressions": candidates["avg_views"].to_numpy(dtype=float) * scored["posts"].to_numpy(),
-                          "engagements": scored["engagements"].to_numpy(),
-                          "conversions": scored["conversions"].to_numpy()})
-    cost = scored["cost"].to_numpy()
-    added = ex.marginal_units(_as_campaign(brief), views, _views_roster(brief, views, cost, budget))
-    out["ranking.ndcg50_views"] = ndcg(added * brief.months * brief.product_price * brief.margin_or_revenue - cost,
-                                       true_profit)
+    out["ranking.ndcg50_views"] = ndcg(_views_profit(brief, candidates, scored, budget), true_profit)
     if evidence is not None:
         # the knowable engagements and units, valued by the engine's own arithmetic (as `rank` values predictions)
         known = knowable(brief, candidates, latents)
@@ -279,7 +284,6 @@ def knowable(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> p
     mine = latents.set_index("creator_id").reindex(candidates["creator_id"])
     typical = mine.assign(conv_effect=conversion_effect_estimates(mine, evidence=None)["prior"]).reset_index()
     return _truth_frame(brief, candidates, typical)
-
 
 
 def conversion_evidence(dataset: Dataset) -> pd.DataFrame:
