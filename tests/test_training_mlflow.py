@@ -798,13 +798,15 @@ def test_forecast_command_draws_the_budget_curve_to_an_image(trained, dataset, u
     assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.json", "curve.png"]
 
 
-@pytest.mark.parametrize(("name", "message"), [("curve.txt", "expected a file name ending in .png, .svg, .pdf"),
-                                               ("missing/curve.png", "does not exist")])
+@pytest.mark.parametrize(("name", "message", "budget"),
+                         [("curve.txt", "expected a file name ending in .png, .svg, .pdf", 3000),
+                          ("missing/curve.png", "does not exist", 3000),
+                          ("curve.png", "the campaign's budget is 0; a budget-response curve", 0)])
 def test_forecast_command_refuses_a_plot_it_cannot_write_before_any_work(trained, dataset, use, tmp_path, capsys,
-                                                                        name, message):
+                                                                        name, message, budget):
     # given
     use(trained)
-    campaign = _brief_file(tmp_path)
+    campaign = _brief_file(tmp_path, budget=budget)
     # when
     code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1",
                          "--plot", tmp_path / name)

@@ -268,6 +268,8 @@ def _engine(args: argparse.Namespace, which: str) -> int:
     if plot is not None:
         plan.check_plot_path(plot)
     brief, options = plan.read_brief(args.campaign)
+    if plot is not None:
+        plan.check_plot_path(plot, brief.budget)
     creators = plan.load_candidates(args.candidates)
     settings = Settings.from_env()
     version_set = registry.resolve(settings, args.version)

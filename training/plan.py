@@ -76,13 +76,17 @@ def run_forecast(brief: Brief, options: dict, creators: pd.DataFrame, models: di
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
-def check_plot_path(path: Path) -> None:
-    """Refuse a plot file name before any work: a known image type, in a folder that exists."""
+def check_plot_path(path: Path, budget: float | None = None) -> None:
+    """Refuse a plot before any work: a known image type, in a folder that exists, and a budget whose curve (0.25x
+    to 4x the budget) has something to draw."""
     path = Path(path)
     if path.suffix.lower() not in PLOT_SUFFIXES:
         raise ValueError(f"--plot: got {str(path)!r}; expected a file name ending in {', '.join(PLOT_SUFFIXES)}")
     if not path.parent.is_dir():
         raise ValueError(f"--plot: folder {str(path.parent)!r} does not exist")
+    if budget is not None and budget <= 0:
+        raise ValueError(f"--plot: cannot draw {str(path)!r}: the campaign's budget is {budget:g}; a budget-response "
+                         "curve (0.25x to 4x the budget) needs a budget above 0")
 
 
 def save_budget_curve(result: dict, brief: Brief, path: Path) -> None:
