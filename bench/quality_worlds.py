@@ -10,7 +10,8 @@ and units by the engine's own arithmetic, as the ranking values its predictions:
 model, better predictions would not help, and the gap to "informed" is the engine's value arithmetic (audience
 overlap, lift slopes). "views arithmetic" values the model's own predictions by the truth's arithmetic, where
 creators of a niche and platform overlap in views, against the roster that arithmetic would buy: what counting
-overlap in views in the engine could bring at best.
+overlap in views in the engine could bring at best. "model, each alone" scores the model's ranking against the
+other reading of a creator's true expected profit: what it would bring if it were the only creator hired.
 
     python bench/quality_worlds.py                  # seeds 22, 23 and 24: about 5 minutes a seed
     python bench/quality_worlds.py --seeds 22,25    # other worlds
@@ -45,7 +46,7 @@ REFERENCE = Path(__file__).resolve().parents[1] / "data" / "sample" / "reference
 COLUMNS = {"ranking.ndcg50": "model", "ranking.ndcg50_informed_prior": "informed",
            "ranking.ndcg50_informed_posterior": "informed+track",
            "ranking.ndcg50_knowable_engine": "knowable, engine", "ranking.ndcg50_views": "views arithmetic",
-           "ranking.ndcg50_followers": "followers",
+           "ranking.ndcg50_alone": "model, each alone", "ranking.ndcg50_followers": "followers",
            "ranking.ndcg50_tier_median": "tier median"}
 TARGETS = ("targets (tests/test_quality.py asserts them on seed 22): deviance/truth <= 1.1; lift and forecast "
            "coverage 0.72-0.88,\nMdAPE/truth <= 1.15; roster share of the oracle >= 0.9; the reference campaign's "

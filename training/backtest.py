@@ -245,6 +245,9 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     creators of a niche and platform overlap in views (impressions = `avg_views` x expected posts), with the
     truth's audience pools and halo, each against the roster that arithmetic would buy for `budget` at the
     engine's costs (`ranking.ndcg50_views`): what counting overlap in views could bring at best.
+
+    And the NDCG@50 of the model's ranking against the other reading of a creator's true expected profit: what it
+    would bring if it were the only creator hired (`ranking.ndcg50_alone`), with no roster around it.
     """
     scored = score(brief, candidates, models)
     ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
@@ -261,6 +264,8 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
     out["ranking.ndcg50_views"] = ndcg(_views_profit(brief, candidates, scored, budget), true_profit)
+    alone = _added_profit(brief, candidates, latents, np.zeros(len(candidates), dtype=bool))
+    out["ranking.ndcg50_alone"] = ndcg(predicted.reindex(ids).to_numpy(), alone)
     if evidence is not None:
         # the knowable engagements and units, valued by the engine's own arithmetic (as `rank` values predictions)
         known = knowable(brief, candidates, latents)
