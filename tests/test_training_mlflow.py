@@ -817,6 +817,28 @@ def test_forecast_command_refuses_a_plot_it_cannot_write_before_any_work(trained
     assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.json"]
 
 
+@pytest.mark.parametrize(("command", "option"), [("rank", "--campaign"), ("forecast", "--candidates"),
+                                                   ("train", "--data"), ("import-creators", "path")])
+def test_a_missing_input_path_is_refused_by_the_parser_naming_the_option_and_the_path(dataset, tmp_path, capsys,
+                                                                                     command, option):
+    # given: a path where nothing is
+    missing = tmp_path / "nowhere" / "input.json"
+    inputs = {"--campaign": _brief_file(tmp_path), "--candidates": dataset, "--data": dataset}
+    inputs[option] = missing
+    argv = {"rank": ["--campaign", inputs["--campaign"], "--candidates", inputs["--candidates"]],
+            "forecast": ["--campaign", inputs["--campaign"], "--candidates", inputs["--candidates"]],
+            "train": ["--data", inputs["--data"]], "import-creators": [missing]}[command]
+    # when
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main([command, *map(str, argv)])
+    out, err = capsys.readouterr()
+    # then: the usage error names the option and the path; nothing ran
+    assert exited.value.code == 2
+    assert f"argument {option}: no such file or folder: {str(missing)!r}" in err
+    assert out == ""
+
+
 def test_rank_command_orders_by_the_objective_and_gives_reasons(trained, dataset, use, tmp_path, capsys):
     # given
     use(trained)

@@ -81,6 +81,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0 if table["ok"].all() else 1
 
 
+def _existing(text: str) -> Path:
+    """An input path on the command line: refused by the parser, naming the option, when nothing is there."""
+    path = Path(text)
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"no such file or folder: {text!r}")
+    return path
+
+
 def _params(value: str | None) -> dict:
     """Hyperparameters from a JSON string or file: {"engagement": {...}, "conversion": {...}, "lift": {...}}."""
     if not value:
@@ -427,13 +435,13 @@ def build_parser() -> argparse.ArgumentParser:
     val = commands.add_parser("validate", help="check a dataset folder against the data contract",
                               description="Load creators, posts and campaigns (CSV or Parquet) from a folder "
                                           "and report every problem at once. Exit code 1 when invalid.")
-    val.add_argument("--data", type=Path, required=True, help="folder with creators/posts/campaigns files")
+    val.add_argument("--data", type=_existing, required=True, help="folder with creators/posts/campaigns files")
     val.set_defaults(run=_validate)
 
     cal = commands.add_parser("calibrate", help="compare a simulated dataset with the calibration targets",
                               description="Print each calibration target, its source, the accepted range and "
                                           "the dataset's value. Exit code 1 when a target is out of range.")
-    cal.add_argument("--data", type=Path, required=True, help="folder written by `microlift simulate`")
+    cal.add_argument("--data", type=_existing, required=True, help="folder written by `microlift simulate`")
     cal.add_argument("--reference", type=int, default=0, metavar="DRAWS",
                      help="also run the reference campaign (DESIGN §2) this many times")
     cal.add_argument("--seed", type=int, default=0, help="seed for the reference draws")
@@ -444,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "held-out data (by creator; by campaign for lift) and log one MLflow run: "
                                          "parameters, data fingerprint, metrics, plots and the models. Models that "
                                          "the data cannot train (no campaigns) are skipped with a message.")
-    tr.add_argument("--data", type=Path, required=True, help="folder with creators/posts[/campaigns] files")
+    tr.add_argument("--data", type=_existing, required=True, help="folder with creators/posts[/campaigns] files")
     tr.add_argument("--experiment", help="MLflow experiment (default $MICROLIFT_EXPERIMENT or 'microlift')")
     tr.add_argument("--register", action="store_true", help="create registry versions of the trained models")
     tr.add_argument("--params", help="hyperparameters as JSON or a JSON file, e.g. the output of `microlift tune`")
@@ -457,7 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("evaluate", help="score a registered version set on any contract dataset (JSON)",
                              description="Load a registered version set and print its metrics on a dataset as "
                                          "JSON (all rows by default).")
-    ev.add_argument("--data", type=Path, required=True, help="contract dataset folder")
+    ev.add_argument("--data", type=_existing, required=True, help="contract dataset folder")
     ev.add_argument("--version", help="alias, version number or 'latest' (default: the serving alias)")
     ev.add_argument("--held-out", action="store_true", help="score only the held-out groups of the dataset")
     ev.set_defaults(run=_evaluate)
@@ -468,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "candidate is better on at least one headline metric (engagement R2, "
                                          "conversion deviance, lift MdAPE) and worse on none. Says why either way.")
     pr.add_argument("--version", default="latest", help="candidate: version number, alias or 'latest' (default)")
-    pr.add_argument("--data", type=Path, help="dataset whose held-out groups decide")
+    pr.add_argument("--data", type=_existing, help="dataset whose held-out groups decide")
     pr.add_argument("--force", action="store_true", help="move the alias without comparing")
     pr.set_defaults(run=_promote)
 
@@ -479,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Search LightGBM hyperparameters of one model on a validation split "
                                          "carved out of the training groups (the held-out test groups are never "
                                          "used). Prints the best parameters as JSON for `train --params`.")
-    tu.add_argument("--data", type=Path, required=True, help="contract dataset folder")
+    tu.add_argument("--data", type=_existing, required=True, help="contract dataset folder")
     tu.add_argument("--trials", type=int, default=20, help="number of trials (default 20)")
     tu.add_argument("--model", choices=("engagement", "conversion", "lift"), default="engagement",
                     help="which model to tune (default engagement)")
@@ -492,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "kim-instagram (influencers.txt, post_table.csv and, when present, "
                                          "posts_meta_derived.csv).")
     ad.add_argument("source", choices=("kim-instagram",), help="which dataset")
-    ad.add_argument("--src", type=Path, required=True, help="folder holding the source files")
+    ad.add_argument("--src", type=_existing, required=True, help="folder holding the source files")
     ad.add_argument("--out", type=Path, required=True, help="output folder")
     ad.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format")
     ad.set_defaults(run=_adapt)
@@ -503,9 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
                                          "engagements, attributed units, cost and eligibility per creator, "
                                          "written as Parquet. --engine dask scores partition by partition on a "
                                          "Dask cluster and writes a folder of Parquet parts.")
-    sc.add_argument("--catalog", type=Path, required=True, help="a creators file (CSV/Parquet), a folder of "
+    sc.add_argument("--catalog", type=_existing, required=True, help="a creators file (CSV/Parquet), a folder of "
                     "creators Parquet parts, or a dataset folder whose posts give history")
-    sc.add_argument("--campaign", type=Path, required=True, help="campaign brief (JSON file, as for rank)")
+    sc.add_argument("--campaign", type=_existing, required=True, help="campaign brief (JSON file, as for rank)")
     sc.add_argument("--out", type=Path, required=True, help="Parquet file (a folder of parts with --engine dask)")
     sc.add_argument("--version", help="alias or version number (default: the serving alias)")
     _dask_arguments(sc, "--engine dask scores the catalog's partitions on a Dask cluster")
@@ -516,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "with the registered models and report the 80% interval coverage and the "
                                          "median absolute percentage error of the median forecast (beside the "
                                          "truth's own error on simulated data), as JSON.")
-    bt.add_argument("--data", type=Path, required=True, help="contract dataset with campaigns and outcomes")
+    bt.add_argument("--data", type=_existing, required=True, help="contract dataset with campaigns and outcomes")
     bt.add_argument("--version", help="alias or version number (default: the serving alias)")
     bt.add_argument("--draws", type=int, default=400, help="Monte Carlo draws per campaign (default 400)")
     bt.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -536,7 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Validate and upsert a creators file, or a dataset folder whose posts "
                                          "give each creator a history and track record, into DATABASE_URL; all "
                                          "rows or none. Running workers pick the change up on their next request.")
-    ic.add_argument("path", type=Path, help="creators file (CSV/Parquet) or dataset folder")
+    ic.add_argument("path", type=_existing, help="creators file (CSV/Parquet) or dataset folder")
     ic.set_defaults(run=_import_creators)
     mg = commands.add_parser("migrate", help="bring the catalog database to the newest schema (Alembic)")
     mg.set_defaults(run=_migrate)
@@ -547,8 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   "models. The campaign file holds the brief (niche, product_price, "
                                   "baseline_units_per_month, compensation, marketplace, weeks, budget, ...) and "
                                   "optionally objective, top_k, limits, target_roas, draws and seed.")
-        sub.add_argument("--campaign", type=Path, required=True, help="campaign brief (JSON file)")
-        sub.add_argument("--candidates", type=Path, required=True,
+        sub.add_argument("--campaign", type=_existing, required=True, help="campaign brief (JSON file)")
+        sub.add_argument("--candidates", type=_existing, required=True,
                          help="a creators file (CSV/Parquet), or a dataset folder whose posts give history")
         sub.add_argument("--version", help="alias or version number (default: the serving alias)")
         sub.add_argument("--json", action="store_true", help="print JSON (the shape the HTTP API returns)")
