@@ -10,6 +10,7 @@ import fcntl
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -224,6 +225,9 @@ def test_a_slow_forecast_shows_progress_and_the_page_stays_usable(page):
     page.get_by_label("Campaign length weeks", exact=True).fill("10")
     expect(page.get_by_label("Campaign length weeks", exact=True)).to_have_value("10")
     # when the answer arrives, then progress goes and the plan is drawn
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:  # the route's handler runs when Playwright next pumps events
+        page.wait_for_timeout(50)
     assert len(held) == 1
     held[0].continue_()
     planned(page)
