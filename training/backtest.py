@@ -190,12 +190,11 @@ def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
     return float((gains[order] * discount[:len(order)]).sum()) / best if best > 0 else float("nan")
 
 
-def _added_profit(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
-    """Each candidate's expected profit by the truth (with these `latents`): the incremental revenue x margin it
-    adds to `roster` (or, if in it, loses when left out), less its cost."""
+def _added_profit(brief: Brief, truth: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
+    """Each candidate's expected profit by the truth (`truth`: its `_truth_frame`): the incremental revenue x margin
+    it adds to `roster` (or, if in it, loses when left out), less its cost."""
     from training.simulation import expectations as ex
 
-    truth = _truth_frame(brief, candidates, latents)
     added = ex.marginal_units(_as_campaign(brief), truth, roster)
     return added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
 
@@ -254,7 +253,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
     truth = _truth_frame(brief, candidates, latents)
     roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
-    true_profit = _added_profit(brief, candidates, latents, roster)
+    true_profit = _added_profit(brief, truth, roster)
     ids = candidates["creator_id"].to_numpy()
     by_hand = pd.DataFrame({"tier": scored["tier"], "platform": scored["platform"], "niche": scored["niche"],
                             "per_dollar": np.exp(candidates["hist_log_er_mean"].to_numpy(dtype=float))
@@ -264,7 +263,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
            "ranking.ndcg50_followers": ndcg(candidates["followers"].to_numpy(), true_profit),
            "ranking.ndcg50_tier_median": ndcg(group.to_numpy(), true_profit)}
     out["ranking.ndcg50_views"] = ndcg(_views_profit(brief, candidates, scored, budget), true_profit)
-    alone = _added_profit(brief, candidates, latents, np.zeros(len(candidates), dtype=bool))
+    alone = _added_profit(brief, truth, np.zeros(len(candidates), dtype=bool))
     out["ranking.ndcg50_alone"] = ndcg(predicted.reindex(ids).to_numpy(), alone)
     if evidence is not None:
         # the knowable engagements and units, valued by the engine's own arithmetic (as `rank` values predictions)
@@ -276,9 +275,8 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
                                                      true_profit)
         mine = latents.set_index("creator_id").reindex(ids)
         for name, effect in conversion_effect_estimates(mine, evidence).items():
-            informed = mine.assign(conv_effect=effect).reset_index()
-            out[f"ranking.ndcg50_informed_{name}"] = ndcg(_added_profit(brief, candidates, informed, roster),
-                                                          true_profit)
+            informed = _truth_frame(brief, candidates, mine.assign(conv_effect=effect).reset_index())
+            out[f"ranking.ndcg50_informed_{name}"] = ndcg(_added_profit(brief, informed, roster), true_profit)
     return out
 
 
