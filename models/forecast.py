@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import optimize
 
 from models import features as F
+from models import workload
 from models.brief import Brief
 from models.candidates import eligible
 from models.features import engaged_pools
@@ -39,7 +40,8 @@ def plan_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, l
                 pool: np.ndarray, candidates: Candidates | None = None) -> Slopes:
     slopes = initial_slopes(brief, scored, budget, lift_model, pool)
     # provisional: only where the slopes are taken
-    chosen = choose(scored, budget, slopes, limits, pool, seeds=0, candidates=candidates)
+    chosen = choose(scored, budget, slopes, limits, pool, seeds=0, candidates=candidates,
+                    max_creators=workload.MAX_ROSTER)
     return lift_slopes(brief, scored, chosen, lift_model) if chosen.any() else slopes
 
 
@@ -203,12 +205,13 @@ def _rosters(scored: pd.DataFrame, budgets: np.ndarray, middle: int, main: np.nd
     """Nested rosters for the curve: larger budgets extend the main roster, smaller ones choose within it."""
     rosters = {middle: main}
     for k in range(middle + 1, len(budgets)):
+        workload.check("building the budget curve")
         rosters[k] = choose(scored, float(budgets[k]), slopes, limits, pool, start=rosters[k - 1], seeds=0,
-                            candidates=candidates)
+                            candidates=candidates, max_creators=workload.MAX_ROSTER)
     for k in range(middle - 1, -1, -1):
         try:
             rosters[k] = choose(scored, float(budgets[k]), slopes, limits, rosters[k + 1], seeds=0,
-                                candidates=candidates)
+                                candidates=candidates, max_creators=workload.MAX_ROSTER)
         except ValueError:  # e.g. the must-include creators do not fit the smaller budgets
             break
     return rosters
@@ -300,15 +303,21 @@ def roster_table(scored: pd.DataFrame, chosen: np.ndarray) -> dict:
 
 
 def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limits: Limits | None = None,
-             draws: int = 1000, seed: int = 0, target_roas: float = 1.0, curve_points: int = 9) -> dict:
+             draws: int = 1000, seed: int = 0, target_roas: float = 1.0,
+             curve_points: int = workload.CURVE_POINTS) -> dict:
     """Roster for `budget` (USD), its forecast, the budget-response curve and the suggested budget.
 
-    Deterministic for a seed. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`.
+    Deterministic for a seed. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`. The work is
+    bounded by `workload`'s caps (draws, creators per roster) whatever the number of candidates; `notes` says when a
+    cap or the candidates, not the budget, decided the roster.
     """
     if not np.isfinite(budget) or budget < 0:
         raise ValueError(f"budget: got {budget!r}; expected a number >= 0 (USD)")
     if curve_points < 3 or curve_points % 2 == 0:
         raise ValueError(f"curve_points: got {curve_points!r}; expected an odd number >= 3")
+    if not workload.MIN_DRAWS <= draws <= workload.MAX_DRAWS:
+        raise ValueError(f"draws: got {draws!r}; expected a whole number from {workload.MIN_DRAWS} to "
+                         f"{workload.MAX_DRAWS}")
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(draws)
     pool = eligible(brief, scored)
@@ -317,10 +326,12 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
         zero = summarise(brief, simulate(brief, scored, empty, lift_model, np.zeros((draws, 0)), noise))
         return {"budget": budget, "roster": roster_table(scored, empty), "forecast": zero, "budget_curve": [],
                 "suggested_budget": {"budget": None, "target_roas": target_roas,
-                                     "note": "no budget or no eligible creators"}}
+                                     "note": "no budget or no eligible creators"}, "notes": []}
     candidates = Candidates.of(scored)
+    workload.check("sizing the candidates")
     slopes = plan_slopes(brief, scored, budget, lift_model, limits, pool, candidates)
-    main = choose(scored, budget, slopes, limits, pool, candidates=candidates)
+    workload.check("taking the lift model's slopes")
+    main = choose(scored, budget, slopes, limits, pool, candidates=candidates, max_creators=workload.MAX_ROSTER)
     budgets = budget * np.geomspace(0.25, 4.0, curve_points)
     middle = curve_points // 2
     rosters = _rosters(scored, budgets, middle, main, slopes, limits, pool, candidates)
@@ -335,10 +346,24 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     columns[members[order]] = np.arange(len(members))
     uniforms = rng.random((draws, int(union.sum())))
     keys = sorted(rosters)
+    workload.check("drawing the forecast")
     nested = simulate_nested(brief, scored, [rosters[k] for k in keys], lift_model, uniforms, columns, noise,
                              anchor=keys.index(middle))
     summary = summarise(brief, nested[keys.index(middle)])
     curve = budget_curve(brief, budgets, rosters, candidates.cost, nested)
     return {"budget": budget, "roster": roster_table(scored, main), "forecast": summary, "budget_curve": curve,
             "suggested_budget": suggest(curve, target_roas),
-            "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion}}
+            "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion},
+            "notes": roster_notes(budget, main, pool, candidates.cost)}
+
+
+def roster_notes(budget: float, chosen: np.ndarray, pool: np.ndarray, cost: np.ndarray) -> list[str]:
+    """Plain words for a roster that a cap or the candidates decided rather than the budget."""
+    spent = float(cost[chosen].sum())
+    if int(chosen.sum()) >= workload.MAX_ROSTER:
+        return [f"the roster holds the most creators one plan may hold ({workload.MAX_ROSTER:,}); it costs "
+                f"{spent:,.0f} USD of the {budget:,.0f} USD budget: a larger budget buys no one else"]
+    if chosen[pool].all() and budget - spent > 0.01 * budget:
+        return [f"every eligible candidate is in the roster ({int(chosen.sum()):,} creators, {spent:,.0f} USD); "
+                f"the rest of the {budget:,.0f} USD budget buys no one else"]
+    return []

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models import features as F
+from models import workload
 from models.brief import OBJECTIVES, Brief
 from models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
 from models.forecast import initial_slopes
@@ -209,6 +210,7 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     cost = scored["cost"].to_numpy()
     budget = budget or brief.budget or float(np.sort(cost[pool])[:50].sum())
     slopes = initial_slopes(brief, scored, budget, models["lift"], pool)
+    workload.check("taking the lift model's slopes")
     if objective == "conversions":
         key = scored["conversions"].to_numpy()  # expected units, not the (integer) median
     else:

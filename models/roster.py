@@ -10,13 +10,13 @@ niche/platform cell, so a lazy greedy by gain per dollar, followed by single swa
 from __future__ import annotations
 
 import copy
-import heapq
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from models import workload
 from models.brief import Brief
 from models.features import engaged_pools, unique_engagements
 
@@ -116,15 +116,22 @@ class Candidates:
     conv: np.ndarray
     cost: np.ndarray
     groups: dict[str, np.ndarray]
+    queues: dict = field(default_factory=dict, compare=False, repr=False)  # _Queue by slopes
 
     @classmethod
     def of(cls, scored: pd.DataFrame) -> Candidates:
         platform = scored["platform"].to_numpy()
-        names, cell = np.unique(scored["platform"].astype(str) + "/" + scored["niche"].astype(str),
+        # platform/niche cells from the codes of each column (joining a million strings took seconds)
+        platform_code, platforms = pd.factorize(np.asarray(platform, dtype=object), use_na_sentinel=False)
+        niche_code, _ = pd.factorize(np.asarray(scored["niche"], dtype=object), use_na_sentinel=False)
+        cells, cell = np.unique(platform_code.astype(np.int64) * (int(niche_code.max(initial=0)) + 1) + niche_code,
                                 return_inverse=True)
-        cell_pool = engaged_pools([n.split("/")[0] for n in names])
-        return cls(ids=scored["creator_id"].to_numpy(), cell=cell.reshape(-1), cell_pool=cell_pool,
-                   pools=cell_pool[cell.reshape(-1)], eng=scored["engagements"].to_numpy(dtype=float),
+        cell = cell.reshape(-1)
+        first = np.zeros(len(cells), dtype=np.int64)
+        first[cell[::-1]] = np.arange(len(cell))[::-1]  # a row of each cell, for its platform
+        cell_pool = engaged_pools([str(platforms[platform_code[i]]) for i in first])
+        return cls(ids=scored["creator_id"].to_numpy(), cell=cell, cell_pool=cell_pool,
+                   pools=cell_pool[cell], eng=scored["engagements"].to_numpy(dtype=float),
                    conv=scored["conversions"].to_numpy(dtype=float), cost=scored["cost"].to_numpy(dtype=float),
                    groups={"tier": scored["tier"].to_numpy(), "platform": platform,
                            "niche": scored["niche"].to_numpy()})
@@ -186,11 +193,12 @@ class _Roster:
 
 def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits | None = None,
            pool: np.ndarray | None = None, start: np.ndarray | None = None, seeds: int = 3,
-           candidates: Candidates | None = None) -> np.ndarray:
+           candidates: Candidates | None = None, max_creators: int | None = None) -> np.ndarray:
     """Boolean selection of creators within `budget` (USD) and `limits`, maximising `value`.
 
     `pool` restricts the candidates; `start` is a selection to keep and extend (for nested budget curves);
-    `candidates` is `Candidates.of(scored)` when the caller has it already.
+    `candidates` is `Candidates.of(scored)` when the caller has it already; `max_creators` caps the roster's size
+    (`workload.MAX_ROSTER` for a plan).
     Greedy by gain per dollar can skip one expensive creator worth more than many cheap ones, so the greedy is
     also run starting from each of the `seeds` most valuable affordable creators, and the best result is kept.
     Raises ValueError when the must-include creators alone break the budget or a limit, or when the minimum
@@ -198,6 +206,7 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     """
     limits = limits or Limits()
     c = candidates or Candidates.of(scored)
+    most = len(c.ids) if max_creators is None else int(max_creators)
     usable = np.ones(len(c.ids), dtype=bool) if pool is None else pool.copy()
     usable &= c.cost >= 0
     if limits.exclude:
@@ -215,18 +224,22 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
             if not base.allowed(i, budget):
                 raise ValueError("the starting roster does not fit the budget or the limits")
             base.add(i)
+    if int(base.chosen.sum()) > most:
+        raise ValueError(f"must_include: {int(base.chosen.sum())} creators; a roster holds at most {most}")
     kept = base.chosen.copy()
     standalone = slopes.engagement * c.eng + slopes.conversion * c.conv
     affordable = np.flatnonzero(usable & ~kept & (base.spent + c.cost <= budget + 1e-9))
-    starts = [None, *affordable[np.argsort(-standalone[affordable], kind="stable")[:seeds]]]
+    starts = [None, *_largest(standalone, affordable, seeds)] if int(kept.sum()) < most else [None]
+    queue = _Queue.of(c, slopes)
     best, best_value = None, -np.inf
     for first in starts:
+        workload.check("choosing the roster")
         state = base.copy()
         if first is not None:
             if not state.allowed(first, budget):
                 continue
             state.add(first)
-        _greedy(state, usable, budget, limits)
+        _greedy(state, queue, usable, budget, limits, most)
         _improve(state, usable & ~kept, budget)
         found = c.value(state.chosen, slopes)
         if found > best_value + 1e-12 * max(abs(found), 1.0):
@@ -237,29 +250,114 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     return best.chosen
 
 
-def _greedy(state: _Roster, usable: np.ndarray, budget: float, limits: Limits) -> None:
-    """Lazy greedy by gain per dollar: gains only shrink as cells fill (concave), so a stale gain is a bound."""
-    c = state.c
-    cost = np.maximum(c.cost, 1e-6)
-    open_ = np.flatnonzero(usable & ~state.chosen)
-    before = state.cell_eng[c.cell[open_]]
-    gains = state.slopes.engagement * _reach_gain(before, before + c.eng[open_], c.pools[open_]) \
-        + state.slopes.conversion * c.conv[open_]
-    heap = list(zip((-gains / cost[open_]).tolist(), open_.tolist(), strict=True))
-    heapq.heapify(heap)
-    count = int(state.chosen.sum())
-    while heap:
-        _, i = heapq.heappop(heap)
-        if not state.allowed(i, budget):
-            continue
-        density = state.gain(i) / cost[i]
-        if heap and density < -heap[0][0] * (1 - 1e-9):
-            heapq.heappush(heap, (-density, i))
-            continue
-        if density <= 0 and count >= limits.min_creators:
+def _largest(key: np.ndarray, among: np.ndarray, k: int) -> list[int]:
+    """The k positions of `among` with the largest `key`, largest first, ties in position order; only those at
+    or above the k-th value are sorted."""
+    if k <= 0 or not len(among):
+        return []
+    if len(among) > k:
+        cut = np.partition(key[among], len(among) - k)[len(among) - k]
+        among = among[key[among] >= cut]
+    return among[np.argsort(-key[among], kind="stable")][:k].tolist()
+
+
+class _Queue:
+    """The creators of each platform/niche cell in two orders: by `a` and by `b`, largest first, where a
+    creator's gain per dollar on a roster whose cell holds E engagements is a x e^(-E / pool) + b, with
+    a = s_e x pool x (1 - e^(-engagements / pool)) / cost and b = s_c x units / cost.
+
+    A cell's best creator is found by reading both orders in step (Fagin's threshold algorithm): once the best
+    gain read reaches scale x (next a) + (next b), no creator not yet read can beat it.
+    """
+
+    def __init__(self, c: Candidates, slopes: Slopes):
+        cost = np.maximum(c.cost, 1e-6)
+        self.a = slopes.engagement * c.pools * -np.expm1(-c.eng / c.pools) / cost
+        self.b = slopes.conversion * c.conv / cost
+        self.cells = np.unique(c.cell).tolist()
+        position = np.arange(len(c.ids))
+        self.by_a = np.lexsort((position, -self.a, c.cell))  # by cell, then largest a first
+        self.by_b = np.lexsort((position, -self.b, c.cell))
+        starts = np.searchsorted(c.cell[self.by_a], self.cells).tolist()
+        self.spans = dict(zip(self.cells, zip(starts, [*starts[1:], len(c.ids)], strict=True), strict=True))
+        self.next_a = np.r_[self.a[self.by_a], 0.0]
+        self.next_b = np.r_[self.b[self.by_b], 0.0]
+
+    @classmethod
+    def of(cls, c: Candidates, slopes: Slopes) -> _Queue:
+        """One queue per set of candidates and slopes, shared by every choice over them."""
+        key = (slopes.engagement, slopes.conversion)
+        if key not in c.queues:
+            c.queues.clear()
+            c.queues[key] = cls(c, slopes)
+        return c.queues[key]
+
+
+def _best(queue: _Queue, state: _Roster, cell: int, budget: float, closed: np.ndarray,
+          chunk: int = 64) -> tuple[float, int]:
+    """The largest gain per dollar in `cell` among the creators that are open, fit the budget and the limits
+    (`closed` marks those that do not), and that creator, the first by position among equals (or -inf, -1)."""
+    low, high = queue.spans[cell]
+    scale = math.exp(-state.cell_eng[cell] / state.c.cell_pool[cell])
+    left = budget + 1e-9 - state.spent
+    cost = state.c.cost
+    best, found = -math.inf, -1
+    for start in range(low, high, chunk):
+        stop = min(start + chunk, high)
+        index = np.concatenate([queue.by_a[start:stop], queue.by_b[start:stop]])
+        density = queue.a[index] * scale + queue.b[index]
+        density[state.chosen[index] | closed[index] | (cost[index] > left)] = -math.inf
+        top = float(density.max())
+        if top > best or (top == best and top > -math.inf):
+            who = int(index[density == top].min())
+            if top > best or who < found:
+                best, found = top, who
+        if stop < high and best > -math.inf and best > scale * queue.next_a[stop] + queue.next_b[stop]:
             break
+    return best, found
+
+
+def _greedy(state: _Roster, queue: _Queue, usable: np.ndarray, budget: float, limits: Limits, most: int) -> None:
+    """Greedy by gain per dollar, up to `most` creators: each step takes the best creator of the best cell; only
+    the cell that changed, and cells whose best no longer fits the budget or a limit, are looked at again."""
+    c = state.c
+    closed = ~usable
+    for kind, caps in state.caps.items():  # groups the starting roster already fills
+        for group, cap in caps.items():
+            if state.counts.get((kind, group), 0) >= cap:
+                closed |= c.groups[kind] == group
+    density = np.full(len(queue.cells), -np.inf)   # each cell's best gain per dollar
+    creator = np.full(len(queue.cells), -1)        # and who it is
+    cost = np.full(len(queue.cells), np.inf)       # and what it costs
+
+    def look(k: int) -> None:
+        density[k], creator[k] = _best(queue, state, queue.cells[k], budget, closed)
+        cost[k] = c.cost[creator[k]] if creator[k] >= 0 else np.inf
+
+    count = int(state.chosen.sum())
+    if count >= most:
+        return
+    for k in range(len(queue.cells)):
+        look(k)
+    while count < most and len(density):
+        workload.check("choosing the roster")
+        top = density.max()
+        if top == -np.inf or (top <= 0 and count >= limits.min_creators):
+            break
+        ties = np.flatnonzero(density == top)
+        k = int(ties[np.argmin(creator[ties])]) if len(ties) > 1 else int(ties[0])
+        i = int(creator[k])
         state.add(i)
         count += 1
+        stale = (creator >= 0) & (cost > budget + 1e-9 - state.spent)
+        stale[k] = True
+        for kind, caps in state.caps.items():
+            group = c.groups[kind][i]
+            if group in caps and state.counts.get((kind, group), 0) >= caps[group]:
+                closed |= c.groups[kind] == group  # a full group: none of its creators may join
+                stale |= (creator >= 0) & (c.groups[kind][np.maximum(creator, 0)] == group)
+        for k in np.flatnonzero(stale).tolist():
+            look(k)
 
 
 def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5, width: int = 40) -> None:
@@ -275,7 +373,7 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
         outside = np.flatnonzero(movable & ~state.chosen)
         if not len(inside) or not len(outside):
             return
-        outside = outside[np.argsort(-standalone[outside])[:width]]
+        outside = np.asarray(_largest(standalone, outside, width), dtype=np.int64)
         cell_in, eng_in, pool_in = c.cell[inside], c.eng[inside], c.pools[inside]
         total_in = state.cell_eng[cell_in]
         out_loss = -_reach_gain(total_in - eng_in, total_in, pool_in)

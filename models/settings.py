@@ -25,6 +25,7 @@ The service (`microlift serve`) also reads:
 | MICROLIFT_RATE_LIMIT | 600 | requests per minute per API key (or client address) on /v1 and /admin; 0: off |
 | REDIS_URL | (none) | Redis shared by the workers for the rate limit (each worker counts alone otherwise) |
 | MICROLIFT_SYNC_SECONDS | 0 | how often a worker checks for a new catalog revision or model set (0: each request) |
+| MICROLIFT_REQUEST_DEADLINE | 30 | seconds a rank or forecast may work before it answers 503 (0: no deadline) |
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class ServiceSettings:
     sync_seconds: float
     rate_limit: int
     redis_url: str | None
+    request_deadline: float  # seconds; 0: none
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -106,6 +108,7 @@ class ServiceSettings:
             sync_seconds=_seconds(env, "MICROLIFT_SYNC_SECONDS", 0.0),
             rate_limit=_int(env, "MICROLIFT_RATE_LIMIT", 600, low=0),
             redis_url=env.get("REDIS_URL") or None,
+            request_deadline=_seconds(env, "MICROLIFT_REQUEST_DEADLINE", 30.0),
         )
 
 

@@ -207,7 +207,8 @@ def document(version: str) -> dict:
 
 _REASONS = {400: "Malformed JSON", 401: "No API key", 403: "Wrong API key", 404: "Not found",
             413: "Body too large", 415: "Unsupported media type", 422: "Invalid field", 429: "Too many requests",
-            500: "Server error", 503: "Not ready (no model loaded, or the database is down)"}
+            500: "Server error", 503: "Not ready (no model loaded, or the database is down), or the request ran "
+                                       "past the service's deadline (MICROLIFT_REQUEST_DEADLINE); see Retry-After"}
 
 
 def _slug(path: str) -> str:

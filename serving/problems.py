@@ -11,6 +11,8 @@ from flask import Flask, Response, json, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from models import workload
+
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
 
@@ -123,6 +125,15 @@ def install(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         return exc.response()
+
+    @app.errorhandler(workload.DeadlineExceeded)
+    def _deadline(exc: workload.DeadlineExceeded):
+        log.warning("%s %s stopped at its deadline: %s", request.method, request.path, exc)
+        retry = max(1, int(round(exc.seconds)))
+        return Problem(503, "Service Unavailable", f"the request needed more than the service's deadline of "
+                       f"{exc.seconds:g} s (MICROLIFT_REQUEST_DEADLINE); try a smaller one (fewer candidates or "
+                       "draws, a narrower filter) or try again later", kind="deadline-exceeded",
+                       headers={"Retry-After": str(retry)}).response()
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

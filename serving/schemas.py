@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
+from models import workload
 from models.brief import LIMITS, OBJECTIVES, Brief
 from models.contract import TABLES
 from models.features import CREATOR_HISTORY
@@ -218,13 +219,20 @@ class LimitsIn(Strict):
     max_per_tier: dict[_literal(TIERS), Annotated[int, Field(ge=0, le=10**6)]] = {}
     max_per_platform: dict[_literal(PLATFORMS), Annotated[int, Field(ge=0, le=10**6)]] = {}
     max_per_niche: dict[_literal(NICHES), Annotated[int, Field(ge=0, le=10**6)]] = {}
-    min_creators: int = Field(0, ge=0, le=MAX_CANDIDATES)
+    min_creators: int = Field(0, ge=0, le=workload.MAX_ROSTER)
     must_include: list[ID] = Field([], max_length=MAX_LIST)
     exclude: list[ID] = Field([], max_length=MAX_CANDIDATES)
 
 
 class ForecastRequest(Strict):
-    """Choose a roster for the budget and forecast what it does to sales."""
+    """Choose a roster for the budget and forecast what it does to sales.
+
+    The work is bounded whatever the catalog's size: a roster (and each roster of the budget curve) holds at most
+    {roster:,} creators, a forecast takes at most {draws:,} Monte Carlo draws, the curve has {points} budgets, and
+    a request that works past the service's deadline answers 503 with Retry-After. A budget that would buy more
+    than the cap, or more than every eligible candidate, is answered with the largest roster and says so in
+    `notes`.
+    """
 
     brief: BriefIn  # type: ignore[valid-type]
     budget: float = Field(..., ge=0, le=LIMITS["budget"][1], description="USD")
@@ -233,7 +241,7 @@ class ForecastRequest(Strict):
     limits: LimitsIn | None = None
     target_roas: float = Field(1.0, gt=0, le=1000, description="suggest the budget where marginal revenue x "
                                                                "margin per dollar falls to this")
-    draws: int = Field(1000, ge=100, le=5000, description="Monte Carlo draws")
+    draws: int = Field(1000, ge=workload.MIN_DRAWS, le=workload.MAX_DRAWS, description="Monte Carlo draws")
     seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
@@ -303,6 +311,11 @@ class ForecastResponse(_Out):
     budget_curve: list[CurvePoint]
     suggested_budget: SuggestedBudget
     slopes: dict[str, float] | None = None
+    notes: list[str] = Field([], description="When a cap or the candidates, not the budget, decided the roster")
+
+
+ForecastRequest.__doc__ = ForecastRequest.__doc__.format(roster=workload.MAX_ROSTER, draws=workload.MAX_DRAWS,
+                                                         points=workload.CURVE_POINTS)
 
 
 # --- catalog ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app
 
+from models import workload
 from models.brief import Brief, BriefError
 from models.candidates import score, score_with_matrices
 from models.contract import TABLES
@@ -109,14 +110,21 @@ def rank_creators(body: schemas.RankRequest):
     brief = brief_from(body, body.budget)
     creators = candidates_from(body)
     try:
-        scored, matrices = score_with_matrices(brief, creators, bundle.models)
-        ranked = rank(brief, creators, scored, bundle.models, body.objective, body.top_k, body.budget, matrices)
+        with within_deadline():
+            scored, matrices = score_with_matrices(brief, creators, bundle.models)
+            workload.check("scoring the candidates")
+            ranked = rank(brief, creators, scored, bundle.models, body.objective, body.top_k, body.budget, matrices)
     except BriefError as exc:
         raise invalid(f"brief.{exc.field}", exc.value, exc.accepted) from None
     except ValueError as exc:
         raise engine_error(exc) from None
     return {"objective": body.objective, "candidates": len(creators), "models": bundle.describe(),
             "creators": ranked}
+
+
+def within_deadline():
+    """The engine's work under the service's per-request deadline (MICROLIFT_REQUEST_DEADLINE)."""
+    return workload.deadline(runtime().service.request_deadline)
 
 
 @route(bp, "/forecast", "POST", "Choose a roster for the budget; forecast the sales lift and the budget curve",
@@ -130,9 +138,11 @@ def forecast_campaign(body: schemas.ForecastRequest):
         raw = body.limits.model_dump()
         limits = Limits(**{k: tuple(v) if k in ("must_include", "exclude") else v for k, v in raw.items()})
     try:
-        scored = score(brief, creators, bundle.models)
-        out = forecast(brief, scored, bundle.models["lift"], body.budget, limits, draws=body.draws, seed=body.seed,
-                       target_roas=body.target_roas)
+        with within_deadline():
+            scored = score(brief, creators, bundle.models)
+            workload.check("scoring the candidates")
+            out = forecast(brief, scored, bundle.models["lift"], body.budget, limits, draws=body.draws,
+                           seed=body.seed, target_roas=body.target_roas)
     except ValueError as exc:
         raise engine_error(exc) from None
     return {"candidates": len(creators), "models": bundle.describe(), **out}
