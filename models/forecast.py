@@ -27,9 +27,13 @@ def _bands(values: np.ndarray) -> dict[str, float]:
 
 
 def initial_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, pool: np.ndarray) -> Slopes:
-    """Slopes at a first-guess roster (engagement per dollar, until the budget), refined once after a choice."""
+    """Slopes at a first-guess roster (engagement per dollar, until the budget or the roster cap), refined once
+    after a choice."""
     density = scored["engagements"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)
-    order = np.flatnonzero(pool)[np.argsort(-density[pool])]
+    among = np.flatnonzero(pool)
+    if len(among) > workload.MAX_ROSTER:  # a roster holds no more: sort only the best
+        among = among[np.argpartition(-density[among], workload.MAX_ROSTER - 1)[:workload.MAX_ROSTER]]
+    order = among[np.argsort(-density[among], kind="stable")]
     within = order[np.cumsum(scored["cost"].to_numpy()[order]) <= max(budget, scored["cost"].min())]
     guess = np.zeros(len(scored), dtype=bool)
     guess[within if len(within) else order[:1]] = True

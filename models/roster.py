@@ -10,6 +10,7 @@ niche/platform cell, so a lazy greedy by gain per dollar, followed by single swa
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -106,35 +107,46 @@ def lift_slopes(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_mod
 
 @dataclass(frozen=True)
 class Candidates:
-    """The arrays the roster choice reads from a scored frame, built once and shared by every choice over it."""
+    """The arrays the roster choice reads from a scored frame, built once and shared by every choice over it.
+    Ids and the groups that limits count are read from the frame only when asked for (a million text values
+    take a while to convert)."""
 
-    ids: np.ndarray
+    frame: pd.DataFrame = field(repr=False)
     cell: np.ndarray       # integer code of the creator's platform/niche cell
     cell_pool: np.ndarray  # engaged-audience pool of each cell
     pools: np.ndarray      # the creator's cell's pool
     eng: np.ndarray
     conv: np.ndarray
     cost: np.ndarray
-    groups: dict[str, np.ndarray]
     queues: dict = field(default_factory=dict, compare=False, repr=False)  # _Queue by slopes
 
     @classmethod
     def of(cls, scored: pd.DataFrame) -> Candidates:
-        platform = scored["platform"].to_numpy()
         # platform/niche cells from the codes of each column (joining a million strings took seconds)
-        platform_code, platforms = pd.factorize(np.asarray(platform, dtype=object), use_na_sentinel=False)
-        niche_code, _ = pd.factorize(np.asarray(scored["niche"], dtype=object), use_na_sentinel=False)
+        platform_code, platforms = pd.factorize(scored["platform"], use_na_sentinel=False)
+        niche_code, _ = pd.factorize(scored["niche"], use_na_sentinel=False)
         cells, cell = np.unique(platform_code.astype(np.int64) * (int(niche_code.max(initial=0)) + 1) + niche_code,
                                 return_inverse=True)
         cell = cell.reshape(-1)
         first = np.zeros(len(cells), dtype=np.int64)
         first[cell[::-1]] = np.arange(len(cell))[::-1]  # a row of each cell, for its platform
         cell_pool = engaged_pools([str(platforms[platform_code[i]]) for i in first])
-        return cls(ids=scored["creator_id"].to_numpy(), cell=cell, cell_pool=cell_pool,
-                   pools=cell_pool[cell], eng=scored["engagements"].to_numpy(dtype=float),
-                   conv=scored["conversions"].to_numpy(dtype=float), cost=scored["cost"].to_numpy(dtype=float),
-                   groups={"tier": scored["tier"].to_numpy(), "platform": platform,
-                           "niche": scored["niche"].to_numpy()})
+        return cls(frame=scored, cell=cell, cell_pool=cell_pool, pools=cell_pool[cell],
+                   eng=scored["engagements"].to_numpy(dtype=float),
+                   conv=scored["conversions"].to_numpy(dtype=float), cost=scored["cost"].to_numpy(dtype=float))
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        return self.frame["creator_id"].to_numpy()
+
+    @functools.cached_property
+    def groups(self) -> dict[str, np.ndarray]:
+        return {kind: self.frame[kind].to_numpy() for kind in ("tier", "platform", "niche")}
+
+    @functools.cached_property
+    def by_cell(self) -> np.ndarray:
+        """Positions grouped by cell (in position order within each)."""
+        return np.argsort(self.cell, kind="stable")
 
     def value(self, chosen: np.ndarray, slopes: Slopes) -> float:
         cells = np.bincount(self.cell[chosen], weights=self.eng[chosen], minlength=len(self.cell_pool))
@@ -163,7 +175,7 @@ class _Roster:
         self.cell_eng = np.zeros(len(candidates.cell_pool))
         self.counts: dict[tuple[str, str], int] = {}
         self.spent = 0.0
-        self.chosen = np.zeros(len(candidates.ids), dtype=bool)
+        self.chosen = np.zeros(len(candidates.cost), dtype=bool)
 
     def copy(self) -> _Roster:
         other = copy.copy(self)
@@ -206,8 +218,8 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     """
     limits = limits or Limits()
     c = candidates or Candidates.of(scored)
-    most = len(c.ids) if max_creators is None else int(max_creators)
-    usable = np.ones(len(c.ids), dtype=bool) if pool is None else pool.copy()
+    most = len(c.cost) if max_creators is None else int(max_creators)
+    usable = np.ones(len(c.cost), dtype=bool) if pool is None else pool.copy()
     usable &= c.cost >= 0
     if limits.exclude:
         usable &= ~np.isin(c.ids, limits.exclude)
@@ -230,7 +242,7 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     standalone = slopes.engagement * c.eng + slopes.conversion * c.conv
     affordable = np.flatnonzero(usable & ~kept & (base.spent + c.cost <= budget + 1e-9))
     starts = [None, *_largest(standalone, affordable, seeds)] if int(kept.sum()) < most else [None]
-    queue = _Queue.of(c, slopes)
+    queue = _Queue.of(c, slopes, usable)
     best, best_value = None, -np.inf
     for first in starts:
         workload.check("choosing the roster")
@@ -267,25 +279,37 @@ class _Queue:
     a = s_e x pool x (1 - e^(-engagements / pool)) / cost and b = s_c x units / cost.
 
     A cell's best creator is found by reading both orders in step (Fagin's threshold algorithm): once the best
-    gain read reaches scale x (next a) + (next b), no creator not yet read can beat it.
+    gain read reaches scale x (next a) + (next b), no creator not yet read can beat it. Each order is kept as
+    contiguous arrays (creator, a, b, cost), so a read is a slice.
     """
 
-    def __init__(self, c: Candidates, slopes: Slopes):
-        cost = np.maximum(c.cost, 1e-6)
-        self.a = slopes.engagement * c.pools * -np.expm1(-c.eng / c.pools) / cost
-        self.b = slopes.conversion * c.conv / cost
-        self.cells = np.unique(c.cell).tolist()
-        position = np.arange(len(c.ids))
-        self.by_a = np.lexsort((position, -self.a, c.cell))  # by cell, then largest a first
-        self.by_b = np.lexsort((position, -self.b, c.cell))
-        starts = np.searchsorted(c.cell[self.by_a], self.cells).tolist()
-        self.spans = dict(zip(self.cells, zip(starts, [*starts[1:], len(c.ids)], strict=True), strict=True))
-        self.next_a = np.r_[self.a[self.by_a], 0.0]
-        self.next_b = np.r_[self.b[self.by_b], 0.0]
+    def __init__(self, c: Candidates, slopes: Slopes, members: np.ndarray | None = None):
+        # the members grouped by cell, in position order within each cell
+        members = c.by_cell if members is None else np.asarray(members)[np.argsort(c.cell[members], kind="stable")]
+        cost = np.maximum(c.cost[members], 1e-6)
+        pools = c.pools[members]
+        a = slopes.engagement * pools * -np.expm1(-c.eng[members] / pools) / cost
+        b = slopes.conversion * c.conv[members] / cost
+        cell = c.cell[members]
+        self.cells = np.unique(cell).tolist()
+        starts = np.searchsorted(cell, self.cells).tolist()
+        ends = [*starts[1:], len(members)]
+        self.spans = dict(zip(self.cells, zip(starts, ends, strict=True), strict=True))
+        self.orders = []
+        for key in (a, b):
+            # within each cell the largest first (stable: ties by position)
+            order = np.concatenate([low + np.argsort(-key[low:high], kind="stable")
+                                    for low, high in zip(starts, ends, strict=True)]) if len(members) else members
+            self.orders.append((members[order], a[order], b[order], c.cost[members][order]))
 
     @classmethod
-    def of(cls, c: Candidates, slopes: Slopes) -> _Queue:
-        """One queue per set of candidates and slopes, shared by every choice over them."""
+    def of(cls, c: Candidates, slopes: Slopes, usable: np.ndarray) -> _Queue:
+        """A queue of the usable creators: for most of the candidates, one shared by every choice over them
+        (the others are skipped as they are read); for a few of them (a smaller budget of a curve chooses within
+        a larger roster), a queue of their own."""
+        count = int(usable.sum())
+        if count < len(c.cost) // 4:
+            return cls(c, slopes, np.flatnonzero(usable))
         key = (slopes.engagement, slopes.conversion)
         if key not in c.queues:
             c.queues.clear()
@@ -293,50 +317,67 @@ class _Queue:
         return c.queues[key]
 
 
-def _best(queue: _Queue, state: _Roster, cell: int, budget: float, closed: np.ndarray,
-          chunk: int = 64) -> tuple[float, int]:
-    """The largest gain per dollar in `cell` among the creators that are open, fit the budget and the limits
-    (`closed` marks those that do not), and that creator, the first by position among equals (or -inf, -1)."""
-    low, high = queue.spans[cell]
-    scale = math.exp(-state.cell_eng[cell] / state.c.cell_pool[cell])
-    left = budget + 1e-9 - state.spent
-    cost = state.c.cost
+def _best(queue: _Queue, cell: int, scale: float, left: float, blocked: np.ndarray,
+          pointer: list[int]) -> tuple[float, int]:
+    """The largest gain per dollar in `cell` among the creators not `blocked` that cost at most `left`, and
+    that creator, the first by position among equals (or -inf, -1). `pointer` holds where each order's first
+    creator still open is; creators before it are blocked or too dear for the rest of the greedy run."""
+    high = queue.spans[cell][1]
     best, found = -math.inf, -1
-    for start in range(low, high, chunk):
-        stop = min(start + chunk, high)
-        index = np.concatenate([queue.by_a[start:stop], queue.by_b[start:stop]])
-        density = queue.a[index] * scale + queue.b[index]
-        density[state.chosen[index] | closed[index] | (cost[index] > left)] = -math.inf
-        top = float(density.max())
-        if top > best or (top == best and top > -math.inf):
-            who = int(index[density == top].min())
-            if top > best or who < found:
-                best, found = top, who
-        if stop < high and best > -math.inf and best > scale * queue.next_a[stop] + queue.next_b[stop]:
-            break
-    return best, found
+    step = 16
+    starts = list(pointer)
+    while True:
+        read = []
+        for side, (creators, a, b, cost) in enumerate(queue.orders):
+            low = starts[side]
+            stop = min(low + step, high)
+            index = creators[low:stop]
+            out = blocked[index] | (cost[low:stop] > left)
+            if low == pointer[side] and len(out) and out[0]:  # skip for good what can never join in this run
+                pointer[side] += int(np.argmin(out)) if not out.all() else len(out)
+            density = a[low:stop] * scale + b[low:stop]
+            density[out] = -math.inf
+            read.append((index, density))
+            starts[side] = stop
+        index = np.concatenate([read[0][0], read[1][0]])
+        density = np.concatenate([read[0][1], read[1][1]])
+        if len(density):
+            top = float(density.max())
+            if top > -math.inf and (top > best or top == best):
+                who = int(index[density == top].min())
+                if top > best or who < found:
+                    best, found = top, who
+        if starts[0] >= high or starts[1] >= high:
+            return best, found  # one order read to its end: every creator of the cell was read
+        threshold = scale * queue.orders[0][1][starts[0]] + queue.orders[1][2][starts[1]]
+        if best > threshold:
+            return best, found
+        step *= 4
 
 
 def _greedy(state: _Roster, queue: _Queue, usable: np.ndarray, budget: float, limits: Limits, most: int) -> None:
     """Greedy by gain per dollar, up to `most` creators: each step takes the best creator of the best cell; only
     the cell that changed, and cells whose best no longer fits the budget or a limit, are looked at again."""
     c = state.c
-    closed = ~usable
-    for kind, caps in state.caps.items():  # groups the starting roster already fills
-        for group, cap in caps.items():
-            if state.counts.get((kind, group), 0) >= cap:
-                closed |= c.groups[kind] == group
-    density = np.full(len(queue.cells), -np.inf)   # each cell's best gain per dollar
-    creator = np.full(len(queue.cells), -1)        # and who it is
-    cost = np.full(len(queue.cells), np.inf)       # and what it costs
-
-    def look(k: int) -> None:
-        density[k], creator[k] = _best(queue, state, queue.cells[k], budget, closed)
-        cost[k] = c.cost[creator[k]] if creator[k] >= 0 else np.inf
-
     count = int(state.chosen.sum())
     if count >= most:
         return
+    blocked = ~usable | state.chosen
+    for kind, caps in state.caps.items():  # groups the starting roster already fills
+        for group, cap in caps.items():
+            if state.counts.get((kind, group), 0) >= cap:
+                blocked |= c.groups[kind] == group
+    pointers = {cell: [low, low] for cell, (low, _) in queue.spans.items()}
+    density = np.full(len(queue.cells), -np.inf)   # each cell's best gain per dollar
+    creator = np.full(len(queue.cells), -1)        # and who it is
+    cost = np.full(len(queue.cells), -np.inf)      # and what it costs (-inf: no one)
+
+    def look(k: int) -> None:
+        cell = queue.cells[k]
+        scale = math.exp(-state.cell_eng[cell] / c.cell_pool[cell])
+        density[k], creator[k] = _best(queue, cell, scale, budget + 1e-9 - state.spent, blocked, pointers[cell])
+        cost[k] = c.cost[creator[k]] if creator[k] >= 0 else -np.inf
+
     for k in range(len(queue.cells)):
         look(k)
     while count < most and len(density):
@@ -344,17 +385,19 @@ def _greedy(state: _Roster, queue: _Queue, usable: np.ndarray, budget: float, li
         top = density.max()
         if top == -np.inf or (top <= 0 and count >= limits.min_creators):
             break
-        ties = np.flatnonzero(density == top)
-        k = int(ties[np.argmin(creator[ties])]) if len(ties) > 1 else int(ties[0])
+        k = int(np.argmax(density))
+        if np.count_nonzero(density == top) > 1:  # equal gains: the first creator by position
+            k = int(np.flatnonzero(density == top)[np.argmin(creator[density == top])])
         i = int(creator[k])
         state.add(i)
+        blocked[i] = True
         count += 1
-        stale = (creator >= 0) & (cost > budget + 1e-9 - state.spent)
+        stale = cost > budget + 1e-9 - state.spent  # its best no longer fits (never a cell with no one)
         stale[k] = True
         for kind, caps in state.caps.items():
             group = c.groups[kind][i]
             if group in caps and state.counts.get((kind, group), 0) >= caps[group]:
-                closed |= c.groups[kind] == group  # a full group: none of its creators may join
+                blocked |= c.groups[kind] == group  # a full group: none of its creators may join
                 stale |= (creator >= 0) & (c.groups[kind][np.maximum(creator, 0)] == group)
         for k in np.flatnonzero(stale).tolist():
             look(k)

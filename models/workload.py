@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-MAX_ROSTER = 2_000   # creators in one roster (each budget of the curve included)
+MAX_ROSTER = 1_000   # creators in one roster (each budget of the curve included)
 MAX_DRAWS = 5_000    # Monte Carlo draws of one forecast
 MIN_DRAWS = 100      # fewer cannot place a p10 or a p90
 CURVE_POINTS = 9     # budgets of the budget-response curve, 0.25x to 4x the asked budget

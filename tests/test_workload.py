@@ -49,8 +49,8 @@ def test_the_queued_greedy_takes_the_creators_the_plain_greedy_takes(world, kind
 
             c = Candidates.of(scored)
             state = roster._Roster(c, SLOPES, limits)
-            roster._greedy(state, roster._Queue.of(c, SLOPES), np.ones(len(scored), dtype=bool), budget, limits,
-                           most)
+            usable = np.ones(len(scored), dtype=bool)
+            roster._greedy(state, roster._Queue.of(c, SLOPES, usable), usable, budget, limits, most)
             # then: the same creators as recomputing every gain at every step
             expected = plain_greedy(scored, budget, SLOPES, limits, most)
             assert np.flatnonzero(state.chosen).tolist() == np.flatnonzero(expected).tolist(), (budget, most)
