@@ -52,8 +52,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
 
     @app.after_request
     def _after(response):
-        rule = request.url_rule.rule if request.url_rule is not None else "(unmatched)"
-        labels = (rule, request.method, str(response.status_code))
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        labels = metrics.request_labels(rule, request.method, response.status_code)
         metrics.REQUESTS.labels(*labels).inc()
         if "started" in g:
             metrics.LATENCY.labels(*labels).observe(time.perf_counter() - g.started)

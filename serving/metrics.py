@@ -1,5 +1,8 @@
 """Prometheus metrics: requests and latency per route and status, and the model versions each worker serves.
 
+Every label comes from a fixed set whatever a client sends (route patterns, standard methods, status codes), so no
+request can add series: each new label set would cost every scrape and the multiprocess files for good.
+
 Under gunicorn every worker writes its samples to PROMETHEUS_MULTIPROC_DIR (set by `microlift serve`) and
 GET /metrics adds them up; in a single process the default registry is used.
 """
@@ -27,6 +30,15 @@ MODEL = Gauge("microlift_model_loaded", "1 for the registered model version a wo
 RELOADS = Counter("microlift_model_reloads_total", "Model reloads by outcome (reloaded, unchanged, refused)",
                   ["outcome"])
 CATALOG = Gauge("microlift_catalog_creators", "Creators in the in-memory catalog", multiprocess_mode="livemax")
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+
+
+def request_labels(route: str | None, method: str, status: int) -> tuple[str, str, str]:
+    """(route, method, status) labels of an answered request: the route's pattern or `(unmatched)`, never the
+    path; a standard HTTP method or `other`; a status code 100-599 or `other`."""
+    return (route if route is not None else "(unmatched)", method if method in METHODS else "other",
+            str(status) if 100 <= status <= 599 else "other")
 
 
 def serving(previous: dict[str, str] | None, current: dict[str, str]) -> None:
