@@ -31,7 +31,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     runtime = Runtime(settings, service, engine, auth.load_digests(service.api_key_hashes, service.api_keys_file))
     runtime.start()
     app.extensions["microlift"] = runtime
-    limiter = Limiter(service.rate_limit, service.redis_url)
+    app.extensions["microlift.limiter"] = Limiter(service.rate_limit, service.redis_url)
 
     from serving.views import admin, creators, ops, plan, web
 
@@ -46,7 +46,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
         if request.endpoint == "creators.import_creators":
             request.max_content_length = service.max_import_bytes
         if request.path.startswith(("/v1/", "/admin/")):
-            limiter.check(request.remote_addr)
+            app.extensions["microlift.limiter"].check(auth.caller(), request.remote_addr)
         if request.path.startswith(("/v1/", "/admin/")) or request.endpoint in ("ops.readyz", "ops.version"):
             runtime.sync()  # pages, static files, health and metrics never touch the database
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from serving.problems import Problem
 
@@ -43,18 +44,39 @@ def presented() -> str | None:
 
 
 def matches(key: str, digests: tuple[str, ...]) -> bool:
-    candidate = digest(key)
+    return _stored(digest(key), digests)
+
+
+def _stored(candidate: str, digests: tuple[str, ...]) -> bool:
     found = False
     for stored in digests:  # no early exit: the time does not depend on which digest matches
         found |= hmac.compare_digest(candidate, stored)
     return found
 
 
+@dataclass(frozen=True)
+class Caller:
+    """The API key a request presents, and its digest only when that digest is one the service stores."""
+
+    key: str | None
+    verified: str | None
+
+
+def caller() -> Caller:
+    """This request's key, hashed and compared once per request (the rate limit and the key check both ask)."""
+    if "microlift_caller" not in g:
+        key = presented()
+        candidate = digest(key) if key is not None else None
+        known = candidate is not None and _stored(candidate, current_app.extensions["microlift"].api_digests)
+        g.microlift_caller = Caller(key, candidate if known else None)
+    return g.microlift_caller
+
+
 def check() -> None:
     """401 without a key, 403 with a wrong one."""
-    key = presented()
-    if key is None:
+    key = caller()
+    if key.key is None:
         raise Problem(401, "Unauthorized", "this route needs an API key: send 'Authorization: Bearer KEY' or "
                       "'X-API-Key: KEY'", kind="missing-api-key", headers={"WWW-Authenticate": "Bearer"})
-    if not matches(key, current_app.extensions["microlift"].api_digests):
+    if key.verified is None:
         raise Problem(403, "Forbidden", "the API key is not valid for this server", kind="wrong-api-key")

@@ -1,12 +1,16 @@
-"""Requests per minute per API key (or per client address without a key): Redis when REDIS_URL is set, so every
-worker shares one count; otherwise a count in each worker's memory."""
+"""Requests per minute per caller on /v1 and /admin.
+
+A caller is a verified API key (its digest is one the service stores); anyone else, with no key or a key that
+matches nothing, is counted by client address, so made-up keys buy no extra requests. Counts live in Redis when
+REDIS_URL is set, so every worker shares them; otherwise each worker counts in its own memory.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from serving.auth import digest, presented
+from serving.auth import Caller
 from serving.problems import Problem
 
 
@@ -14,7 +18,7 @@ class Limiter:
     """A fixed one-minute window per caller; `limit` 0 switches it off."""
 
     def __init__(self, limit: int, redis_url: str | None = None, window: int = 60):
-        self.limit, self.window = limit, window
+        self.limit, self.window, self.prefix = limit, window, "microlift:rate:"
         self._redis = None
         if redis_url and limit:
             import redis
@@ -30,7 +34,7 @@ class Limiter:
         retry = int(self.window - now % self.window) + 1
         if self._redis is not None:
             try:
-                key = f"microlift:rate:{caller}:{slot}"
+                key = f"{self.prefix}{caller}:{slot}"
                 with self._redis.pipeline() as pipe:
                     count, _ = pipe.incr(key).expire(key, self.window + 5).execute()
                 return int(count), retry
@@ -43,13 +47,12 @@ class Limiter:
             self._counts[(caller, slot)] = count
         return count, retry
 
-    def check(self, remote_addr: str | None) -> None:
+    def check(self, caller: Caller, remote_addr: str | None) -> None:
         if not self.limit:
             return
-        key = presented()
-        caller = f"key:{digest(key)[:32]}" if key else f"addr:{remote_addr or 'unknown'}"
-        count, retry = self.hit(caller)
+        by_key = caller.verified is not None
+        count, retry = self.hit(f"key:{caller.verified[:32]}" if by_key else f"addr:{remote_addr or 'unknown'}")
         if count > self.limit:
             raise Problem(429, "Too Many Requests", f"more than {self.limit} requests per minute from this "
-                          f"{'API key' if key else 'address'}; try again in {retry} s", kind="rate-limited",
+                          f"{'API key' if by_key else 'address'}; try again in {retry} s", kind="rate-limited",
                           headers={"Retry-After": str(retry)})
