@@ -23,7 +23,7 @@ The service (`microlift serve`) also reads:
 | MICROLIFT_MAX_BODY_BYTES | 8388608 | largest request body (413 above it) |
 | MICROLIFT_MAX_IMPORT_BYTES | 268435456 | largest body of POST /v1/creators/import |
 | MICROLIFT_RATE_LIMIT | 600 | requests per minute per verified API key (else per address) on /v1, /admin; 0: off |
-| REDIS_URL | (none) | Redis shared by the workers for the rate limit (each worker counts alone otherwise) |
+| REDIS_URL | (none) | Redis shared by the workers for the rate limit (without it, or while it fails: per worker) |
 | MICROLIFT_SYNC_SECONDS | 0 | how often a worker checks for a new catalog revision or model set (0: each request) |
 | MICROLIFT_REQUEST_DEADLINE | 30 | seconds a rank or forecast may work before it answers 503 (0: no deadline) |
 """

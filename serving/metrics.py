@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests and latency per route and status, and the model versions each worker serves.
+"""Prometheus metrics: requests and latency per route and status, the model versions each worker serves, and how
+each worker counts for the rate limit.
 
 Every label comes from a fixed set whatever a client sends (route patterns, standard methods, status codes), so no
 request can add series: each new label set would cost every scrape and the multiprocess files for good.
@@ -30,6 +31,10 @@ MODEL = Gauge("microlift_model_loaded", "1 for the registered model version a wo
 RELOADS = Counter("microlift_model_reloads_total", "Model reloads by outcome (reloaded, unchanged, refused)",
                   ["outcome"])
 CATALOG = Gauge("microlift_catalog_creators", "Creators in the in-memory catalog", multiprocess_mode="livemax")
+RATE_LIMIT_BACKEND = Gauge("microlift_rate_limit_backend", "Workers counting the rate limit in Redis (shared) or "
+                           "in their own memory (local)", ["backend"], multiprocess_mode="livesum")
+RATE_LIMIT_FALLBACKS = Counter("microlift_rate_limit_fallbacks_total", "Times a worker stopped using a failing "
+                               "Redis for the rate limit and counted in its own memory")
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 

@@ -366,12 +366,22 @@ class Health(_Out):
     status: Literal["ok"]
 
 
+class RateLimitState(_Out):
+    """How the answering worker counts requests for the rate limit."""
+
+    limit_per_minute: int = Field(description="requests per minute per caller; 0: off")
+    shared: bool = Field(description="true: counted in Redis, shared by all workers; false: each worker counts on "
+                                     "its own (no REDIS_URL, or Redis failing)")
+    detail: str
+
+
 class Readiness(_Out):
     ready: bool
     models: ModelVersions | None
     catalog_creators: int | None
     database: str
     last_reload: dict[str, Any] | None
+    rate_limit: RateLimitState
 
 
 class VersionInfo(_Out):

@@ -35,7 +35,8 @@ def readyz():
     ready = rt.bundle is not None and rt.database_error is None and rt.snapshot is not None
     body = {"ready": ready, "models": rt.bundle.describe() if rt.bundle else None,
             "catalog_creators": len(rt.snapshot) if rt.snapshot is not None else None,
-            "database": rt.database_error or "ok", "last_reload": rt.last_reload}
+            "database": rt.database_error or "ok", "last_reload": rt.last_reload,
+            "rate_limit": current_app.extensions["microlift.limiter"].describe()}
     return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
 
 
