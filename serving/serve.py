@@ -91,6 +91,7 @@ def announce(service: ServiceSettings) -> None:
 def run_gunicorn(service: ServiceSettings) -> None:
     """Replace this process with gunicorn (workers each load the app; nothing is shared across a fork)."""
     settings = Settings.from_env()
+    has_models(settings)  # opens the MLflow store once: workers opening a new one together race to create its tables
     metrics_dir = settings.home / "prometheus"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
