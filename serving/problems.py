@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from models import workload
 
@@ -140,6 +140,8 @@ def install(app: Flask) -> None:
         detail = {413: f"the request body is larger than {request.max_content_length or 0:,} bytes",
                   405: f"{request.method} is not allowed on {request.path}",
                   404: f"nothing at {request.path}"}.get(exc.code or 500, exc.description or exc.name)
+        if isinstance(exc, ClientDisconnected) and exc.__context__ is not None:  # why, from serving/worker.py
+            detail = f"the request body was not received whole: {exc.__context__}"
         headers = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
         return Problem(exc.code or 500, exc.name, detail, headers=headers).response()
 
