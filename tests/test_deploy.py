@@ -1,5 +1,5 @@
 """The service facing clients directly: requests sent slowly or stopped early, answers given before the body is
-read, a worker stopped under load, and gunicorn's own refusals.
+read, a worker stopped under load, redirects, pages and gunicorn's own refusals.
 
 The service runs from an empty home (no model, an empty catalog): /healthz, the catalog and the key checks are
 all these tests need."""
@@ -189,7 +189,29 @@ def test_workers_stopped_with_term_finish_every_request_they_had(live):
         time.sleep(0.5)
 
 
-# --- what a bad client is sent -------------------------------------------------------------------------------------
+# --- what a browser or a bad client is sent -----------------------------------------------------------------------
+
+def test_no_redirect_takes_its_host_from_the_request(live):
+    redirected = []
+    for path in ("//static//planner.css", "//static//planner.css?x=1", "/static//x//y"):
+        sock = raw_request(live.port, f"GET {path} HTTP/1.1\nHost: evil.example\n")
+        status, headers, _ = read_answer(sock)
+        sock.close()
+        if 300 <= status < 400:
+            redirected.append(headers["location"])
+    assert redirected, "routing no longer redirects these paths: this test no longer covers a redirect"
+    for location in redirected:
+        assert location.startswith("/") and not location.startswith("//") and "evil" not in location, location
+
+
+def test_the_docs_page_has_the_planner_pages_policy(live):
+    planner, docs = requests.get(live.base + "/", timeout=10), requests.get(live.base + "/docs", timeout=10)
+    assert docs.status_code == 200 and planner.status_code == 200
+    for name in ("Content-Security-Policy", "X-Frame-Options"):
+        assert docs.headers[name] == planner.headers[name], name
+    assert "frame-ancestors 'none'" in docs.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in docs.headers["Content-Security-Policy"]
+
 
 @pytest.mark.parametrize(("request_head", "status"), [
     ("GET /healthz HTTP/1.1\nHost: x\nX-Big: " + "a" * 9000 + "\n", 431),

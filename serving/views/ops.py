@@ -10,6 +10,7 @@ from flask import Blueprint, Response, current_app
 from models.features import FEATURE_VERSION
 from serving import metrics, schemas
 from serving.openapi import route
+from serving.views.web import page
 
 bp = Blueprint("ops", __name__)
 
@@ -82,4 +83,4 @@ def docs():
             codes = ", ".join(sorted(op["responses"]))
             parts.append(f"<p>Responses: {codes}</p>")
     parts.append("</body></html>")
-    return Response("".join(parts), mimetype="text/html")
+    return page("".join(parts))

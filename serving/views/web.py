@@ -1,14 +1,16 @@
 """The planner page: a campaign brief form whose script calls /v1/rank and /v1/forecast and draws the answers.
 
 These are pages, not JSON API operations, so they use plain `bp.route` and stay out of the OpenAPI document.
+What every page and redirect of the service sends a browser is decided here too.
 """
 
 from __future__ import annotations
 
 from functools import cache
 from importlib.resources import files
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, render_template, request
 
 from models.brief import LIMITS, OBJECTIVES
 from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
@@ -24,6 +26,23 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
+def page(html: str) -> Response:
+    """An HTML page of the service, under its Content Security Policy; no other site may frame it."""
+    return Response(html, mimetype="text/html", headers={"Content-Security-Policy": CSP, "X-Frame-Options": "DENY"})
+
+
+@bp.after_app_request
+def relative_redirect(response: Response) -> Response:
+    """A redirect never names a host taken from the request: routing's own (e.g. `//static//x` to `/static/x`)
+    builds an absolute URL from the Host header, which would send a browser to whatever host the request named."""
+    if response.location:
+        target = urlsplit(response.location)
+        if target.netloc and target.netloc == request.host:
+            # one leading slash: "//x" would be read as another host
+            response.location = "/" + target.path.lstrip("/") + (f"?{target.query}" if target.query else "")
+    return response
+
+
 @cache
 def plotly_bundle() -> bytes:
     """plotly.js as shipped inside the installed `plotly` Python package (never a copy in this repository)."""
@@ -34,8 +53,7 @@ def plotly_bundle() -> bytes:
 def planner():
     vocab = {"niches": NICHES, "platforms": PLATFORMS, "tiers": TIERS, "compensations": COMPENSATIONS,
              "marketplaces": MARKETPLACES, "objectives": OBJECTIVES}
-    page = render_template("planner.html", defaults=DEFAULTS, limits=LIMITS, **vocab)
-    return Response(page, mimetype="text/html", headers={"Content-Security-Policy": CSP})
+    return page(render_template("planner.html", defaults=DEFAULTS, limits=LIMITS, **vocab))
 
 
 @bp.route("/vendor/plotly.min.js", methods=["GET"])
