@@ -74,12 +74,23 @@ def _safe(url: str) -> str:
 
 
 def ensure_key(service: ServiceSettings) -> None:
+    """With no key configured, make one and show it once on the terminal, before gunicorn starts.
+
+    Only stderr, and only when it is a terminal: stdout and stderr become the server's log, and under a supervisor
+    (systemd, docker, a file) a key printed there would be kept in it. Without a terminal no key is made; the
+    operator runs `microlift keygen` (write and admin routes refuse every request until a key exists).
+    """
     digests = auth.load_digests(service.api_key_hashes, service.api_keys_file)
     if digests:
         print(f"API keys: {len(digests)} configured (MICROLIFT_API_KEY_HASHES, {service.api_keys_file})")
         return
+    if not sys.stderr.isatty():
+        print("API keys: none configured, and no terminal to show a new one on: run `microlift keygen` to make one "
+              "(write and admin routes refuse every request until then)", flush=True)
+        return
     key = auth.new_key(service.api_keys_file)
-    print(f"API key for write and admin routes (shown once; its sha256 is in {service.api_keys_file}):\n  {key}")
+    print(f"API key for write and admin routes (shown once, here only; its sha256 is in {service.api_keys_file}):"
+          f"\n  {key}", file=sys.stderr, flush=True)
 
 
 def announce(service: ServiceSettings) -> None:
