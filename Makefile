@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/microlift serve --bootstrap $(DATA)
 
-# The planner page's browser tests drive the system Chromium (Debian's package), installed here when missing.
+# The planner page's browser tests drive the system Chromium, and the proxy test runs deploy/nginx.conf in nginx
+# (Debian's packages), installed here when missing.
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null)
 	$(BIN)/ruff check models training serving tests bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
