@@ -165,6 +165,7 @@ def import_creators(engine: Engine, frame: pd.DataFrame, chunk: int = 2000) -> I
         raise ValueError(f"catalog database {dialect!r} is not supported; use SQLite or PostgreSQL")
     created = updated = 0
     with engine.begin() as conn:
+        _one_import_at_a_time(conn)
         for start in range(0, len(records), chunk):
             part = records[start:start + chunk]
             ids = [r["creator_id"] for r in part]
@@ -191,6 +192,17 @@ def import_creators(engine: Engine, frame: pd.DataFrame, chunk: int = 2000) -> I
         size = int(conn.execute(select(func.count()).select_from(creators)).scalar_one())
         revision = int(conn.execute(select(service_state.c.catalog_revision)).scalar_one())
     return ImportResult(len(records), created, updated, len(records) - created - updated, size, revision)
+
+
+def _one_import_at_a_time(conn) -> None:
+    """Take the catalog's write lock before the import reads anything, held until it commits: concurrent imports
+    then run one after the other, each reading what the previous one wrote. Without it, an import compares its
+    rows with a catalog another import is changing, skips rows it wrongly finds unchanged, and the two leave a
+    mix that no order of the two gives."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, not at the first write; waits (timeout)
+    else:  # the service_state row: every import updates it at the end anyway
+        conn.execute(select(service_state.c.id).where(service_state.c.id == 1).with_for_update())
 
 
 def _same(old, new) -> bool:

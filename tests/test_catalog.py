@@ -145,6 +145,49 @@ def test_concurrent_imports_leave_every_row_once(engine):
         assert conn.execute(select(func.count()).select_from(catalog.creators)).scalar_one() == 900
 
 
+def import_together(engine, frames: dict[str, pd.DataFrame], chunk: int) -> dict[str, catalog.ImportResult]:
+    """Each frame imported by its own thread, all started at once; each import's result by name."""
+    start, results, errors = threading.Barrier(len(frames)), {}, []
+
+    def run(name, frame):
+        start.wait()
+        try:
+            results[name] = catalog.import_creators(engine, frame, chunk=chunk)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=item) for item in frames.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    return results
+
+
+def test_concurrent_imports_end_as_one_after_the_other(engine):
+    for attempt in range(2):  # new ids each time: two chances for the imports to interleave
+        # given a catalog holding import A: 1000 creators, the first half at version 1, the second at version 3
+        a = creators(1000, start=10_000 * attempt)
+        a["followers"] = np.where(np.arange(1000) < 500, 10_001, 30_003)
+        catalog.import_creators(engine, a)
+        revision = catalog.read_state(engine).catalog_revision
+        # and import B, which moves every fifth of them (spread over A's ids) to version 2
+        b = a.iloc[::5].assign(followers=20_002)
+        # when A is imported again beside B, both in small chunks
+        results = import_together(engine, {"A": a, "B": b}, chunk=5)
+        # then the catalog, the counts and the revisions are those of one import after the other: A then B leaves
+        # B's rows at version 2; B then A puts them back to A's versions
+        stored = rows(engine).set_index("creator_id").loc[a["creator_id"], "followers"].to_numpy()
+        after_b = a["followers"].where(~a["creator_id"].isin(b["creator_id"]), 20_002).to_numpy()
+        a_last = results["A"].updated > 0
+        assert (stored == (a["followers"].to_numpy() if a_last else after_b)).all(), \
+            f"{results}: {np.sum(stored == 20_002)} of B's 200 rows at version 2"
+        assert results["B"].updated == 200 and results["A"].updated == (200 if a_last else 0), results
+        assert {results["A"].revision, results["B"].revision} == ({revision + 1, revision + 2} if a_last
+                                                                  else {revision, revision + 1}), results
+
+
 def test_snapshot_filters_match_the_rows_they_describe(engine):
     catalog.import_creators(engine, creators(400))
     snap = catalog.snapshot(engine)
