@@ -24,7 +24,15 @@ _DESCRIBED = ("niche", "platform", "followers", "country", "hist_log_er_mean", "
 
 
 def _describe(feature: str, row: Mapping, brief: Brief) -> str:
-    """Plain words for a feature's value in one candidate's row."""
+    """Plain words for a feature's value in one candidate's row; the feature's name when its value cannot be put in
+    words (a reason is worth less than the ranking it explains)."""
+    try:
+        return _words(feature, row, brief)
+    except (ArithmeticError, TypeError, ValueError, KeyError, IndexError):
+        return feature.replace("_", " ")
+
+
+def _words(feature: str, row: Mapping, brief: Brief) -> str:
     value = row.get
     match feature:
         case "niche_match":

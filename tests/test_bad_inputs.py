@@ -152,3 +152,16 @@ def _template(path: str) -> str:
     path = path.split("?")[0]
     return "/v1/creators/{creator_id}" if path.startswith("/v1/creators/") and path != "/v1/creators/import" \
         else path
+
+
+@pytest.mark.parametrize(("feature", "row", "words"), [
+    ("hist_log_er_mean", {"hist_log_er_mean": 1000.0}, "hist log er mean"),  # e^1000 overflows
+    ("log_followers", {"followers": None}, "log followers"),
+    ("hist_log_er_mean", {"hist_log_er_mean": -3.0}, "past engagement rate 5.0%"),
+])
+def test_a_reason_is_words_even_for_a_value_that_cannot_be_formatted(feature, row, words):
+    from models.brief import Brief
+    from models.ranking import _describe
+
+    # given a brief / when a feature's value is put in words / then words come back, never an error
+    assert _describe(feature, row, Brief(niche="home", product_price=21.0, baseline_units_per_month=542)) == words
