@@ -1,7 +1,8 @@
 """The data contract: the columns of `creators`, `posts` and `campaigns`, their units, and their validation.
 
-`TABLES` is the single description of the contract. From it come the pandera schemas, the parsing of raw
-values (CSV strings or typed Parquet columns), the error report and the column reference in `data/README.md`.
+`TABLES` is the single description of the contract, with the ranges and text rules of `models.bounds`. From it come
+the pandera schemas, the parsing of raw values (CSV strings or typed Parquet columns), the error report, the API's
+creator schemas (serving/schemas.py) and the column reference in `data/README.md`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from models.bounds import BOUNDS, COUNTRY, ID, TEXT, TextRule
+from models.features import CREATOR_HISTORY
 from models.vocabulary import (
     COMPENSATIONS,
     FORMATS,
@@ -36,14 +39,22 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     unique: bool = False
+    text: TextRule | None = None  # for free text (id, str without vocabulary): ID or TEXT unless given
+
+    @property
+    def text_rule(self) -> TextRule | None:
+        if self.vocabulary or self.kind not in ("id", "str"):
+            return None
+        return self.text or (ID if self.kind == "id" else TEXT)
 
     def accepted(self) -> str:
         """What this column accepts, in words, for error messages."""
         if self.vocabulary:
             return "one of " + ", ".join(self.vocabulary)
-        words = {"id": "a non-empty id", "str": "text", "int": "a whole number", "float": "a finite number",
-                 "bool": "true/false (or 1/0, yes/no)", "datetime": "an ISO 8601 date-time",
-                 "date": "an ISO 8601 date (YYYY-MM-DD)"}[self.kind]
+        if self.text_rule:
+            return self.text_rule.words
+        words = {"int": "a whole number", "float": "a finite number", "bool": "true/false (or 1/0, yes/no)",
+                 "datetime": "an ISO 8601 date-time", "date": "an ISO 8601 date (YYYY-MM-DD)"}[self.kind]
         if self.minimum is not None and self.maximum is not None:
             return f"{words} between {self.minimum:g} and {self.maximum:g}"
         if self.minimum is not None:
@@ -53,12 +64,25 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
+    """A contract table. `when_given`: optional columns checked when a file has them and left out when it has
+    not (the history a catalog keeps beside each creator). `closed`: any other column is an error, not ignored."""
+
     name: str
     key: str
     columns: tuple[Column, ...]
+    when_given: tuple[Column, ...] = ()
+    closed: bool = False
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        return next(c for c in self.columns + self.when_given if c.name == name)
+
+    def known(self) -> list[str]:
+        return [c.name for c in self.columns + self.when_given]
+
+
+def _within(name: str) -> dict[str, float]:
+    low, high = BOUNDS[name]
+    return {"minimum": low, "maximum": high}
 
 
 C = Column
@@ -66,19 +90,22 @@ CREATORS = Table("creators", "creator_id", (
     C("creator_id", "id", "", "Creator's id or handle; unique.", unique=True),
     C("platform", "str", "", "Where the creator posts.", vocabulary=PLATFORMS),
     C("niche", "str", "", "Main topic; unknown labels map to `other`.", vocabulary=NICHES),
-    C("followers", "int", "accounts", "Followers (subscribers on YouTube).", minimum=1),
-    C("following", "int", "accounts", "Accounts the creator follows.", required=False, minimum=0),
-    C("posts_count", "int", "posts", "Posts published in total.", required=False, minimum=0),
-    C("country", "str", "ISO 3166-1 alpha-2", "Creator's main audience country.", required=False),
-    C("avg_views", "float", "views per post", "Mean views of recent posts.", required=False, minimum=0),
+    C("followers", "int", "accounts", "Followers (subscribers on YouTube).", **_within("followers")),
+    C("following", "int", "accounts", "Accounts the creator follows.", required=False, **_within("following")),
+    C("posts_count", "int", "posts", "Posts published in total.", required=False, **_within("posts_count")),
+    C("country", "str", "ISO 3166-1 alpha-2", "Creator's main audience country.", required=False, text=COUNTRY),
+    C("avg_views", "float", "views per post", "Mean views of recent posts.", required=False,
+      **_within("avg_views")),
     C("audience_quality", "float", "share 0-1", "Share of followers that are real, active accounts.",
-      required=False, minimum=0, maximum=1),
+      required=False, **_within("audience_quality")),
     C("sponsored_share", "float", "share 0-1", "Share of recent posts that are sponsored.",
-      required=False, minimum=0, maximum=1),
+      required=False, **_within("sponsored_share")),
     C("price_per_post", "float", "USD per post", "The creator's asking price for one sponsored post.",
-      required=False, minimum=0),
-    C("posts_per_week", "float", "posts per week", "Recent posting frequency.", required=False, minimum=0),
-))
+      required=False, **_within("price_per_post")),
+    C("posts_per_week", "float", "posts per week", "Recent posting frequency.", required=False,
+      **_within("posts_per_week")),
+), when_given=tuple(C(name, "float", "", f"History: {meaning}. Empty when unknown.", required=False, **_within(name))
+                    for name, meaning in CREATOR_HISTORY.items()), closed=True)
 POSTS = Table("posts", "post_id", (
     C("post_id", "id", "", "Post id; unique.", unique=True),
     C("creator_id", "id", "", "Author; must exist in `creators`."),
@@ -141,7 +168,8 @@ class Failure:
 
     def __str__(self) -> str:
         where = f"{self.file}" + (f" row {self.row}" if self.row is not None else "")
-        return f"{where}, column {self.column}: got {self.value!r}; expected {self.accepted}"
+        value = self.value.item() if isinstance(self.value, np.generic) else self.value
+        return f"{where}, column {self.column}: got {value!r}; expected {self.accepted}"
 
 
 class ContractError(ValueError):
@@ -184,6 +212,8 @@ def _parse(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
             parsed = parsed.map(lambda v: PLATFORM_ALIASES.get(v.lower(), v.lower()) if v else v)
         elif column.vocabulary:
             parsed = parsed.map(lambda v: v.lower() if v else v)
+        elif column.text_rule and column.text_rule.upper:
+            parsed = parsed.map(lambda v: v.upper() if v else v)
         return parsed, pd.Series(False, index=raw.index)
     if column.kind in ("int", "float"):
         if pd.api.types.is_bool_dtype(raw):
@@ -213,6 +243,10 @@ def _parse(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def _checks(column: Column) -> list[pa.Check]:
     checks = []
+    rule = column.text_rule
+    if rule:
+        checks.append(pa.Check(lambda values: (values.str.len() <= rule.max_length)
+                               & values.str.fullmatch(rule.pattern).fillna(False).astype(bool), error=rule.words))
     if column.vocabulary:
         checks.append(pa.Check.isin(list(column.vocabulary), error=column.accepted()))
     if column.minimum is not None:
@@ -222,8 +256,9 @@ def _checks(column: Column) -> list[pa.Check]:
     return checks
 
 
-def schema(table: Table) -> pa.DataFrameSchema:
-    """The pandera schema of a parsed table (every contract column present, optional ones nullable).
+def schema(table: Table, given: tuple[str, ...] = ()) -> pa.DataFrameSchema:
+    """The pandera schema of a parsed table (every contract column present, optional ones nullable; of the
+    `when_given` columns those named in `given`).
 
     Text columns carry no dtype check: parsing already made them strings (pandas may store them as
     `object` or as its own string dtype).
@@ -233,16 +268,23 @@ def schema(table: Table) -> pa.DataFrameSchema:
     columns = {
         c.name: pa.Column(dtypes[c.kind], checks=_checks(c), nullable=not c.required, unique=c.unique,
                           required=True)
-        for c in table.columns
+        for c in _present(table, given)
     }
     return pa.DataFrameSchema(columns, strict=False, name=table.name)
+
+
+def _present(table: Table, given) -> tuple[Column, ...]:
+    return table.columns + tuple(c for c in table.when_given if c.name in given)
 
 
 _CHECK_WORDS = {"not_nullable": None, "field_uniqueness": "a unique value (this one appears more than once)"}
 
 
 def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> Validated:
-    """Parse and check one table. Raises ContractError listing every failure; never returns a partial table."""
+    """Parse and check one table. Raises ContractError listing every failure; never returns a partial table.
+
+    Columns outside the contract are failures in a closed table (creators: a misspelt `follower_count` must not
+    pass unnoticed); elsewhere they are ignored with a warning that names them."""
     table = TABLES[table_name]
     source = source or f"{table_name} table"
     raw = raw.reset_index(drop=True)
@@ -257,9 +299,17 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     for name in missing:
         failures.append(Failure(source, None, name, "(column missing)", "a column named " + name))
+    known = table.known()
+    extra = [str(name) for name in raw.columns if name not in known]
+    if extra and table.closed:
+        accepted = f"only the {table.name} columns: {', '.join(known)}"
+        failures.extend(Failure(source, None, name, "(not a column of the contract)", accepted) for name in extra)
+    elif extra:
+        warnings.append(f"{source}: column(s) not in the contract, ignored: {', '.join(extra[:20])}")
     parsed = pd.DataFrame(index=raw.index)
     unparsable: set[tuple[int, str]] = set()
-    for column in table.columns:
+    given = tuple(c.name for c in table.when_given if c.name in raw.columns)
+    for column in _present(table, given):
         values = raw[column.name] if column.name in raw.columns else pd.Series(None, index=raw.index,
                                                                               dtype=object)
         series, bad = _parse(column, values)
@@ -280,7 +330,7 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
     if missing:  # the rest of the checks would only repeat the missing column on every row
         raise ContractError(failures)
     try:
-        schema(table).validate(parsed, lazy=True)
+        schema(table, given).validate(parsed, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         for case in cases.itertuples(index=False):
@@ -322,7 +372,7 @@ def markdown_reference() -> str:
     out = []
     for table in TABLES.values():
         out.append(f"### `{table.name}`\n\n| column | required | unit | accepted | meaning |\n|---|---|---|---|---|")
-        for c in table.columns:
+        for c in table.columns + table.when_given:
             out.append(f"| `{c.name}` | {'yes' if c.required else 'no'} | {c.unit or '-'} | {c.accepted()} "
                        f"| {c.description} |")
         out.append("")

@@ -186,14 +186,14 @@ RAW_INPUTS: dict[str, list[str]] = {
 
 
 # What a creator's past posts tell the models, kept beside the creator in a catalog (see `with_history` and
-# `with_track_record`): name -> (lowest accepted value or None, meaning).
-CREATOR_HISTORY: dict[str, tuple[float | None, str]] = {
-    "hist_posts": (0, "organic posts behind the history (count)"),
-    "hist_log_er_mean": (None, "mean ln engagement rate of those posts"),
-    "hist_log_er_sd": (0, "spread (sd) of ln engagement rate of those posts"),
-    "track_posts": (0, "campaign posts with observed attributed units (count)"),
-    "track_units": (0, "attributed units of those posts (sum)"),
-    "track_followers_k": (0, "followers / 1000 summed over those posts"),
+# `with_track_record`): name -> meaning. Their accepted ranges are in `models.bounds.BOUNDS`.
+CREATOR_HISTORY: dict[str, str] = {
+    "hist_posts": "organic posts behind the history (count)",
+    "hist_log_er_mean": "mean ln engagement rate of those posts",
+    "hist_log_er_sd": "spread (sd) of ln engagement rate of those posts",
+    "track_posts": "campaign posts with observed attributed units (count)",
+    "track_units": "attributed units of those posts (sum)",
+    "track_followers_k": "followers / 1000 summed over those posts",
 }
 
 

@@ -33,13 +33,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from models.bounds import ID, TEXT
 from models.contract import TABLES
 from models.features import CREATOR_HISTORY
 from models.vocabulary import tier_of
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-_SQL_TYPES = {"id": String(200), "str": String(64), "int": BigInteger(), "float": Float(), "bool": Boolean()}
+_SQL_TYPES = {"id": String(ID.max_length), "str": String(TEXT.max_length), "int": BigInteger(), "float": Float(),
+              "bool": Boolean()}
 
 metadata = MetaData()
 creators = Table(

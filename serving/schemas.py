@@ -8,20 +8,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
 from models import workload
+from models.bounds import COUNTRY, TextRule
+from models.bounds import ID as ID_RULE
 from models.brief import LIMITS, OBJECTIVES, Brief
 from models.contract import TABLES
-from models.features import CREATOR_HISTORY
 from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 MAX_CANDIDATES = 10_000
 MAX_TOP_K = 1_000
 MAX_PAGE = 1_000
 MAX_LIST = 100  # creator ids in must_include / exclude, countries, ...
-ID = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")]
+
+
+def _text(rule: TextRule) -> Any:
+    """Text following one of the contract's rules (ids, free text, country codes)."""
+    kind = Annotated[str, Field(min_length=1, max_length=rule.max_length, pattern=rule.pattern)]
+    return Annotated[kind, AfterValidator(str.upper)] if rule.upper else kind
+
+
+ID = _text(ID_RULE)
 
 
 class Strict(BaseModel):
@@ -85,29 +94,21 @@ BriefIn = _brief_model()
 # --- creators (inline candidates, imports, catalog rows) -------------------------------------------------------
 
 def _creator_fields(strict: bool) -> dict[str, tuple[Any, str, bool]]:
-    """name -> (type, description, required) of a creator: the contract's creator columns and the history."""
+    """name -> (type, description, required) of a creator: the contract's creator columns, then the history
+    columns, with the contract's ranges and text rules when `strict`."""
     fields: dict[str, tuple[Any, str, bool]] = {}
-    for column in TABLES["creators"].columns:
-        if column.kind == "id":
-            kind: Any = ID
-        elif column.vocabulary:
-            kind = _literal(column.vocabulary)
-        elif column.kind == "str":
-            kind = Annotated[str, Field(min_length=1, max_length=64)] if strict else str
+    table = TABLES["creators"]
+    for column in table.columns + table.when_given:
+        if column.vocabulary:
+            kind: Any = _literal(column.vocabulary)
+        elif column.text_rule:
+            kind = _text(column.text_rule) if strict else str
         else:
             number = int if column.kind == "int" else float
             bounds = {"ge": column.minimum, "le": column.maximum} if strict else {}
-            if strict and column.kind == "int":
-                bounds["le"] = 10**12 if column.maximum is None else column.maximum
-            kind = Annotated[number, Field(**{k: v for k, v in bounds.items() if v is not None})]
+            kind = Annotated[number, Field(**{k: number(v) for k, v in bounds.items() if v is not None})]
         unit = f" ({column.unit})" if column.unit else ""
         fields[column.name] = (kind if column.required else kind | None, column.description + unit, column.required)
-    for history, (low, meaning) in CREATOR_HISTORY.items():
-        bound = {"ge": low} if strict and low is not None else {}
-        if strict:
-            bound["le"] = 1e12
-        fields[history] = (Annotated[float, Field(**bound)] | None, f"History: {meaning}. Empty when unknown.",
-                           False)
     return fields
 
 
@@ -151,7 +152,7 @@ class CatalogFilters(Strict):
     max_followers: int | None = Field(None, ge=0, le=10**12)
     max_price_per_post: float | None = Field(None, ge=0, le=1e9, description="USD per post")
     min_audience_quality: float | None = Field(None, ge=0, le=1, description="share 0-1")
-    countries: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]] | None = Field(
+    countries: list[Annotated[str, Field(pattern=COUNTRY.pattern)]] | None = Field(
         None, min_length=1, max_length=MAX_LIST, description="ISO 3166-1 alpha-2 audience countries")
 
 
@@ -332,7 +333,7 @@ class CreatorQuery(Strict):
     max_followers: int | None = Field(None, ge=0, le=10**12)
     max_price_per_post: float | None = Field(None, ge=0, le=1e9)
     min_audience_quality: float | None = Field(None, ge=0, le=1)
-    country: list[Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]] | None = Field(None, max_length=MAX_LIST)
+    country: list[Annotated[str, Field(pattern=COUNTRY.pattern)]] | None = Field(None, max_length=MAX_LIST)
     limit: int = Field(100, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0, le=10**9)
 

@@ -54,11 +54,16 @@ def bootstrap(data: Path, creators: int = 6000, campaigns: int = 200, seed: int 
 
 
 def import_dataset(path: Path, engine) -> catalog.ImportResult:
-    """A creators file, or a dataset folder whose posts give each creator a history and a track record."""
+    """A creators file, or a dataset folder whose posts give each creator a history and a track record (held to
+    the contract's ranges like a history given in a file)."""
+    from models.contract import validate
     from training.plan import load_candidates
 
     frame = load_candidates(path)
-    return catalog.import_creators(engine, frame[[c for c in catalog.COLUMNS if c in frame.columns]])
+    frame = frame[[c for c in catalog.COLUMNS if c in frame.columns]]
+    if Path(path).is_dir():
+        frame = validate("creators", frame, source=f"{path} (creators with the history of their posts)").frame
+    return catalog.import_creators(engine, frame)
 
 
 def _check(code: int) -> None:

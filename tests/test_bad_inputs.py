@@ -3,8 +3,10 @@ that names the field, and neither the catalog nor the served model changes."""
 
 from __future__ import annotations
 
+import io
 import json
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -46,8 +48,63 @@ def rank(**changes) -> bytes:
     return body(**{"brief": BRIEF, "top_k": 5, **changes})
 
 
+def csv(*lines: str) -> bytes:
+    return "\n".join(lines).encode() + b"\n"
+
+
+def parquet(**columns) -> bytes:
+    buffer = io.BytesIO()
+    pd.DataFrame(columns).to_parquet(buffer)
+    return buffer.getvalue()
+
+
 WITH_KEY = {"X-API-Key": KEY}
+HEAD = "creator_id,platform,niche,followers"
+IMPORT, CSV, PARQUET = "/v1/creators/import", "text/csv", "application/vnd.apache.parquet"
+# Bad catalog input that once reached the database: stored out of range (SQLite) or a 500 (PostgreSQL). These need
+# no model, and tests/test_catalog.py runs them on both databases too.
+CATALOG_CASES = {
+    "import csv huge history": ("POST", IMPORT, CSV, csv(HEAD + ",hist_log_er_mean", "h1,tiktok,home,2000,1e308"),
+                                WITH_KEY, 422, "row 1.hist_log_er_mean", "between -24 and 10"),
+    "import parquet huge history": ("POST", IMPORT, PARQUET, parquet(
+        creator_id=["h2"], platform=["tiktok"], niche=["home"], followers=[2000], hist_log_er_mean=[1000.0]),
+        WITH_KEY, 422, "row 1.hist_log_er_mean", "between -24 and 10"),
+    "import csv negative history count": ("POST", IMPORT, CSV, csv(HEAD + ",hist_posts", "h3,tiktok,home,2000,-1"),
+                                          WITH_KEY, 422, "row 1.hist_posts", "between 0 and"),
+    "import csv followers 1e30": ("POST", IMPORT, CSV, csv(HEAD, "f1,tiktok,home,1e30"), WITH_KEY, 422,
+                                  "row 1.followers", "between 1 and 1e+10"),
+    "import csv followers beyond bigint": ("POST", IMPORT, CSV, csv(HEAD, "f2,tiktok,home,10000000000000000000"),
+                                           WITH_KEY, 422, "row 1.followers", "between 1 and 1e+10"),
+    "import json followers beyond bigint": ("POST", IMPORT, JSON,
+                                            json.dumps([{**CREATOR, "followers": 10**19}]).encode(), WITH_KEY, 422,
+                                            "[0].followers", "<= 10000000000"),
+    "import csv long id": ("POST", IMPORT, CSV, csv(HEAD, "x" * 201 + ",tiktok,home,2000"), WITH_KEY, 422,
+                           "row 1.creator_id", "1 to 200 characters"),
+    "import csv NUL in id": ("POST", IMPORT, CSV, csv(HEAD, "a\x00b,tiktok,home,2000"), WITH_KEY, 422,
+                             "row 1.creator_id", "control characters"),
+    "import csv slash in id": ("POST", IMPORT, CSV, csv(HEAD, "a/b,tiktok,home,2000"), WITH_KEY, 422,
+                               "row 1.creator_id", "without '/'"),
+    "import json slash in id": ("POST", IMPORT, JSON, json.dumps([{**CREATOR, "creator_id": "a/b"}]).encode(),
+                                WITH_KEY, 422, "[0].creator_id", "text matching"),
+    "import csv dots id": ("POST", IMPORT, CSV, csv(HEAD, "..,tiktok,home,2000"), WITH_KEY, 422, "row 1.creator_id",
+                           "not only dots"),
+    "import csv long country": ("POST", IMPORT, CSV, csv(HEAD + ",country", "c1,tiktok,home,2000," + "U" * 100),
+                                WITH_KEY, 422, "row 1.country", "ISO 3166-1 alpha-2"),
+    "import csv 3-letter country": ("POST", IMPORT, CSV, csv(HEAD + ",country", "c2,tiktok,home,2000,usa"),
+                                    WITH_KEY, 422, "row 1.country", "ISO 3166-1 alpha-2"),
+    "import json 3-letter country": ("POST", IMPORT, JSON, json.dumps([{**CREATOR, "country": "usa"}]).encode(),
+                                     WITH_KEY, 422, "[0].country", "at most 2 characters"),
+    "import csv unknown column": ("POST", IMPORT, CSV, csv(HEAD + ",follower_count", "u1,tiktok,home,2000,5"),
+                                  WITH_KEY, 422, "follower_count", "creator_id, platform, niche, followers"),
+    "import csv misspelt column": ("POST", IMPORT, CSV, csv("creator_id,platform,niche,follower_count",
+                                                            "u2,tiktok,home,2000"), WITH_KEY, 422, "follower_count",
+                                   "creator_id, platform, niche, followers"),
+    "get NUL in id": ("GET", "/v1/creators/cr%00x", None, None, {}, 422, "creator_id", "control characters"),
+}
 CASES = {
+    **CATALOG_CASES,
+    "rank huge history": ("POST", "/v1/rank", JSON, rank(candidates=[{**CREATOR, "hist_log_er_mean": 1000}]), {},
+                          422, "candidates[0].hist_log_er_mean", "<= 10"),
     # name: (method, path, content type, body, headers, status, field named (or None), words in detail/accepted)
     "forecast malformed json": ("POST", "/v1/forecast", JSON, b'{"brief": ', {}, 400, None, "not valid JSON"),
     "forecast wrong content type": ("POST", "/v1/forecast", "text/plain", forecast(), {}, 415, None, JSON),

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from serving import catalog
 from serving.auth import digest
 from serving.schemas import CatalogFilters
+from tests.test_bad_inputs import CATALOG_CASES
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "creators.csv"
 KEY = "test-key"
@@ -203,6 +204,66 @@ def test_snapshot_filters_match_the_rows_they_describe(engine):
     assert catalog.mask(snap, None).all() and list(frame["creator_id"]) == sorted(frame["creator_id"])
 
 
+# --- `microlift import-creators PATH`: as strict as the import route ------------------------------------------
+
+def import_command(database_url, monkeypatch, tmp_path, capsys, path) -> tuple[int, str]:
+    from training.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("MICROLIFT_HOME", str(tmp_path / "home"))
+    code = main(["import-creators", str(path)])
+    return code, capsys.readouterr().err
+
+
+def test_the_import_command_refuses_a_creators_file_out_of_range_naming_each_value(engine, database_url, monkeypatch,
+                                                                                   tmp_path, capsys):
+    # given a creators file with a misspelt column, followers beyond BIGINT and a history beyond any real one
+    path = tmp_path / "creators.csv"
+    path.write_text("creator_id,platform,niche,followers,hist_log_er_mean,follower_count\n"
+                    "q1,tiktok,home,1e30,1e308,7\nq2,tiktok,home,2000,-3.5,8\n")
+    # when
+    code, err = import_command(database_url, monkeypatch, tmp_path, capsys, path)
+    # then every problem is named and nothing is stored
+    assert code == 1
+    assert "column follower_count: got '(not a column of the contract)'" in err
+    assert "row 1, column followers: got '1e30'; expected a whole number between 1 and 1e+10" in err
+    assert "row 1, column hist_log_er_mean: got '1e308'" in err
+    assert len(rows(engine)) == 0
+
+
+def test_the_import_command_keeps_the_history_a_creators_file_gives(engine, database_url, monkeypatch, tmp_path,
+                                                                    capsys):
+    # given a creators file with a history column and a country in small letters
+    path = tmp_path / "creators.csv"
+    path.write_text("creator_id,platform,niche,followers,country,hist_log_er_mean\nq1,tiktok,home,2000,gb,-3.5\n")
+    # when
+    code, err = import_command(database_url, monkeypatch, tmp_path, capsys, path)
+    # then it is stored as given, the country in capitals as the filters expect
+    assert code == 0, err
+    stored = rows(engine).iloc[0]
+    assert (stored["creator_id"], stored["followers"], stored["country"]) == ("q1", 2000, "GB")
+    assert stored["hist_log_er_mean"] == -3.5
+
+
+def test_the_import_command_refuses_a_history_computed_out_of_range(engine, database_url, monkeypatch, tmp_path,
+                                                                   capsys):
+    # given the sample dataset where one creator's organic posts have more engagements than there are people,
+    # many times over (each post is within the contract, which bounds the creators' numbers only)
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("creators", "posts", "campaigns"):
+        (data / f"{name}.csv").write_bytes((SAMPLE.parent / f"{name}.csv").read_bytes())
+    posts = pd.read_csv(data / "posts.csv", dtype=str, keep_default_na=False)
+    posts.loc[(posts["creator_id"] == "cr0000039") & (posts["campaign_id"] == ""), "engagements"] = str(10**15)
+    posts.to_csv(data / "posts.csv", index=False)
+    # when
+    code, err = import_command(database_url, monkeypatch, tmp_path, capsys, data)
+    # then the creator whose history it is, is named; nothing is stored
+    assert code == 1
+    assert "column hist_log_er_mean" in err and "between -24 and 10" in err
+    assert len(rows(engine)) == 0
+
+
 # --- the import route, through the app (no model needed for catalog routes) ------------------------------------
 
 @pytest.fixture
@@ -257,7 +318,7 @@ def test_a_csv_with_one_bad_row_is_refused_whole_naming_row_column_and_value(cli
     assert answer.status_code == 422
     assert answer.content_type == "application/problem+json"
     error = answer.json["errors"][0]
-    assert error["field"] == "row 5.followers" and error["value"] == "-5" and ">= 1" in error["accepted"]
+    assert error["field"] == "row 5.followers" and error["value"] == "-5" and "between 1 and" in error["accepted"]
     assert total(client) == 0
 
 
@@ -275,6 +336,28 @@ def test_a_json_import_with_a_duplicate_id_or_a_wrong_key_changes_nothing(client
     assert ok.status_code == 200 and ok.json["created"] == 2 and total(client) == 2
     listed = client.get("/v1/creators?platform=youtube,tiktok&niche=home").json
     assert [c["creator_id"] for c in listed["creators"]] == ["b"] and listed["creators"][0]["hist_posts"] == 3
+
+
+def test_bad_catalog_input_is_a_422_naming_the_field_and_changes_nothing(client):
+    # given a catalog with one creator
+    seed = [{"creator_id": "kept", "platform": "tiktok", "niche": "pets", "followers": 12000}]
+    assert client.post("/v1/creators/import", json=seed, headers={"X-API-Key": KEY}).status_code == 200
+    revision = catalog.read_state(client.application.extensions["microlift"].engine).catalog_revision
+    wrong = []
+    for name, (method, path, media, payload, headers, status, field, words) in CATALOG_CASES.items():
+        # when each bad input is sent (tests/test_bad_inputs.py's table)
+        headers = {**({"X-API-Key": KEY} if headers else {}), **({"Content-Type": media} if media else {})}
+        answer = client.open(path, method=method, data=payload, headers=headers)
+        # then the status and the field are as documented, never a 500
+        problem = answer.get_json(silent=True) or {}
+        named = [e["field"] for e in problem.get("errors", [])]
+        said = " ".join(e["accepted"] for e in problem.get("errors", []))
+        if answer.status_code != status or field not in named or words not in said:
+            wrong.append(f"{name}: {answer.status_code} {named} {problem.get('detail', '')[:200]}")
+    assert wrong == []
+    # and the catalog is as it was
+    assert total(client) == 1
+    assert catalog.read_state(client.application.extensions["microlift"].engine).catalog_revision == revision
 
 
 # --- rate limit ------------------------------------------------------------------------------------------------

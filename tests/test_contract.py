@@ -53,14 +53,14 @@ def failures_of(table: str, frame: pd.DataFrame) -> list[Failure]:
 ONE_BAD_VALUE = [
     pytest.param("creators", "platform", 2, "myspace", ("instagram", "tiktok", "youtube"), id="unknown-platform"),
     pytest.param("creators", "followers", 2, "12k", ("whole number",), id="followers-not-a-number"),
-    pytest.param("creators", "followers", 2, 0, ("whole number", ">= 1"), id="followers-zero"),
-    pytest.param("creators", "followers", 2, -5, ("whole number", ">= 1"), id="followers-negative"),
+    pytest.param("creators", "followers", 2, 0, ("whole number", "between 1 and 1e+10"), id="followers-zero"),
+    pytest.param("creators", "followers", 2, -5, ("whole number", "between 1 and 1e+10"), id="followers-negative"),
     pytest.param("creators", "followers", 2, 12.5, ("whole number",), id="followers-fractional"),
     pytest.param("creators", "followers", 2, "12.5", ("whole number",), id="followers-fractional-text"),
     pytest.param("creators", "followers", 2, np.nan, ("required", "whole number"), id="followers-nan"),
     pytest.param("creators", "followers", 2, "", ("required", "whole number"), id="followers-empty"),
-    pytest.param("creators", "creator_id", 2, "", ("required", "id"), id="creator-id-empty"),
-    pytest.param("creators", "creator_id", 2, None, ("required", "id"), id="creator-id-none"),
+    pytest.param("creators", "creator_id", 2, "", ("required", "an id of 1 to 200 characters"), id="creator-id-empty"),
+    pytest.param("creators", "creator_id", 2, None, ("required", "an id of 1 to 200 characters"), id="creator-id-none"),
     pytest.param("posts", "posted_at", 2, None, ("required", "ISO 8601"), id="posted-at-none"),
     pytest.param("posts", "sponsored", 2, "", ("required", "true/false"), id="sponsored-empty"),
     pytest.param("creators", "platform", 2, "", ("required", "instagram", "tiktok", "youtube"),
@@ -68,7 +68,7 @@ ONE_BAD_VALUE = [
     pytest.param("creators", "niche", 2, np.nan, ("required", "beauty", "other"),
                  id="niche-nan"),
     pytest.param("creators", "audience_quality", 2, "inf", ("finite", "between 0 and 1"), id="inf-text"),
-    pytest.param("creators", "avg_views", 2, -np.inf, ("finite", ">= 0"), id="minus-inf-float"),
+    pytest.param("creators", "avg_views", 2, -np.inf, ("finite", "between 0 and 1e+11"), id="minus-inf-float"),
     pytest.param("creators", "audience_quality", 2, 1.5, ("between 0 and 1",), id="audience-quality-above-1"),
     pytest.param("posts", "sponsored", 2, "maybe", ("true/false", "yes/no"), id="sponsored-not-a-boolean"),
     pytest.param("posts", "posted_at", 2, "yesterday", ("ISO 8601",), id="posted-at-words"),
@@ -79,6 +79,19 @@ ONE_BAD_VALUE = [
     pytest.param("campaigns", "weeks", 1, 200, ("between 0.5 and 104",), id="weeks-too-long"),
     pytest.param("campaigns", "marketplace", 1, "ebay", ("amazon", "shopify", "retail", "other"),
                  id="unknown-marketplace"),
+    # creator numbers within their domain (BOUNDS), text within the catalog's column sizes
+    pytest.param("creators", "followers", 2, 1e30, ("between 1 and 1e+10",), id="followers-beyond-any-account"),
+    pytest.param("creators", "followers", 2, "10000000000000000000", ("between 1 and 1e+10",),
+                 id="followers-beyond-bigint"),
+    pytest.param("creators", "price_per_post", 2, 1e12, ("between 0 and 1e+07",), id="price-beyond-any-creator"),
+    pytest.param("creators", "posts_per_week", 2, 1e5, ("between 0 and 10000",), id="posting-beyond-once-a-minute"),
+    pytest.param("creators", "creator_id", 2, "a/b", ("without '/'",), id="creator-id-slash"),
+    pytest.param("creators", "creator_id", 2, "a\x00b", ("control characters",), id="creator-id-nul"),
+    pytest.param("creators", "creator_id", 2, "x" * 201, ("1 to 200 characters",), id="creator-id-too-long"),
+    pytest.param("creators", "creator_id", 2, "..", ("not only dots",), id="creator-id-dots"),
+    pytest.param("posts", "post_id", 2, "p\x07", ("control characters",), id="post-id-bell"),
+    pytest.param("creators", "country", 2, "usa", ("ISO 3166-1 alpha-2",), id="country-three-letters"),
+    pytest.param("creators", "country", 2, "U" * 100, ("ISO 3166-1 alpha-2",), id="country-too-long"),
 ]
 
 
@@ -347,3 +360,58 @@ def test_check_references_names_dangling_creator_and_campaign(simulated):
         ("posts.csv", 2, "creator_id", "ghost"), ("posts.csv", 4, "campaign_id", "cmp-ghost")]
     assert failures[0].accepted == "a creator_id present in creators.csv"
     assert failures[1].accepted == "a campaign_id present in campaigns.csv"
+
+
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("hist_log_er_mean", 1e308, "between -24 and 10"), ("hist_log_er_mean", "-1000", "between -24 and 10"),
+    ("hist_log_er_sd", -0.5, "between 0 and 17"), ("hist_posts", "lots", "a finite number"),
+    ("track_units", "inf", "between 0 and 1e+09"),
+])
+def test_history_columns_given_in_a_creators_table_are_held_to_their_range(simulated, column, value, words):
+    # given a creators table with one history column, one value out of its range
+    frame = with_cell(simulated["creators"].assign(**{column: 1.0}), column, 3, value)
+    # when
+    failures = failures_of("creators", frame)
+    # then that cell is named
+    assert [(f.row, f.column) for f in failures] == [(4, column)]
+    assert words in failures[0].accepted
+
+
+def test_history_columns_are_kept_when_given_and_left_out_when_not(simulated):
+    # given a creators table with two of the history columns
+    frame = simulated["creators"].assign(hist_posts="12", hist_log_er_mean=-3.5)
+    # when
+    parsed = validate("creators", frame).frame
+    # then those two are parsed; the others are not made up (a catalog keeps what it has for them)
+    assert parsed["hist_posts"].tolist() == [12.0] * len(frame)
+    assert (parsed["hist_log_er_mean"] == -3.5).all()
+    assert not {"hist_log_er_sd", "track_posts", "track_units", "track_followers_k"} & set(parsed.columns)
+
+
+def test_an_unknown_creators_column_is_named_with_the_accepted_ones(simulated):
+    # given a creators table whose followers column is misspelt
+    frame = simulated["creators"].rename(columns={"followers": "follower_count"})
+    # when
+    failures = failures_of("creators", frame)
+    # then the missing column and the unknown one are both named, the unknown one with every accepted column
+    assert [(f.row, f.column, f.value) for f in failures] == [
+        (None, "followers", "(column missing)"), (None, "follower_count", "(not a column of the contract)")]
+    assert "creator_id, platform, niche, followers" in failures[1].accepted
+    assert "hist_log_er_mean" in failures[1].accepted
+
+
+def test_an_unknown_posts_column_is_ignored_with_a_warning_naming_it(simulated):
+    # given posts with a column of the exporting tool
+    frame = simulated["posts"].assign(caption="hello")
+    # when
+    checked = validate("posts", frame, source="posts.csv")
+    # then the table passes without it, and the warning says so
+    assert "caption" not in checked.frame.columns
+    assert checked.warnings == ["posts.csv: column(s) not in the contract, ignored: caption"]
+
+
+def test_countries_are_stored_in_capitals(simulated):
+    # given a country written in small letters
+    frame = with_cell(simulated["creators"], "country", 0, "gb")
+    # when / then
+    assert validate("creators", frame).frame["country"].iloc[0] == "GB"
