@@ -6,14 +6,8 @@ Loading reads text and JSON only: nothing is unpickled.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
-import logging
-import os
 import re
-import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import lightgbm as lgb
@@ -22,10 +16,10 @@ import pandas as pd
 from scipy import stats
 
 from models import features as F
+from models.compiled import compiled
 from models.explain import PathContributions
 from models.loglinear import LogLinear, nb_dispersion
 
-logger = logging.getLogger(__name__)
 SPEC_FILE = "spec.json"
 BASE_PARAMS = {"verbosity": -1, "num_threads": 2, "deterministic": True, "force_row_wise": True}
 
@@ -144,45 +138,6 @@ def check_booster_text(path: Path) -> None:
         position += size
     if not data[position:].startswith(b"end of trees") or b"end of parameters" not in data[position:]:
         raise ValueError(f"{path.name}: truncated or altered (no end of trees / parameters where expected)")
-
-
-def compiled(booster: lgb.Booster, cache: Path, features: list[str]):
-    """`booster` compiled by lleaves (cached in `cache` by digest), or None, with a warning, where it cannot be
-    compiled or its answers differ from the booster's on reference rows (ordinary, all-missing, extreme values)."""
-    text = booster.model_to_string()
-    cache = Path(cache)
-    try:
-        import lleaves  # noqa: PLC0415 (only the service compiles; training never pays for the import)
-
-        versions = f"lleaves {metadata.version('lleaves')} llvmlite {metadata.version('llvmlite')}"
-        digest = hashlib.sha256(text.encode() + versions.encode()).hexdigest()[:32]
-        target = cache / f"{digest}.o"
-        cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache) as tmp, open(cache / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another worker compiling the same booster: wait and reuse
-            source = Path(tmp) / "booster.txt"
-            source.write_text(text)
-            model = lleaves.Model(model_file=str(source))
-            if target.exists():
-                model.compile(cache=str(target), raw_score=True, finline=False)
-            else:  # lleaves writes its cache file as it goes: compile beside it, then rename it into place
-                model.compile(cache=str(Path(tmp) / "object.o"), raw_score=True, finline=False)
-                os.replace(Path(tmp) / "object.o", target)
-        rows = np.random.default_rng(0).normal(0, 3, (64, len(features)))
-        rows[::4] = np.nan
-        rows[1::8] = 1e12
-        categories = (np.arange(64) % 40).astype(float)
-        categories[::4] = np.nan
-        rows[:, [j for j, f in enumerate(features) if f in F.CATEGORICAL]] = categories[:, None]
-        agrees = np.allclose(model.predict(rows, n_jobs=1), booster.predict(rows, raw_score=True), rtol=1e-9,
-                             atol=1e-9)
-    except Exception as exc:  # an unsupported model or a broken toolchain: LightGBM predicts, as before
-        logger.warning("booster not compiled (%s: %s); LightGBM predicts", type(exc).__name__, str(exc)[:200])
-        return None
-    if not agrees:
-        logger.warning("compiled booster %s disagrees with LightGBM; LightGBM predicts", digest)
-        return None
-    return model
 
 
 class EngagementModel(_Model):

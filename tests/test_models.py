@@ -368,13 +368,15 @@ def test_compiled_models_predict_what_lightgbm_predicts_and_compile_once(prepare
 
 
 def test_a_compiled_object_that_disagrees_with_its_booster_is_not_used(engagement, conversion, tmp_path, caplog):
-    # given: the cache file of the engagement booster holds the conversion booster's machine code
+    # given: the cache file of the engagement booster holds the conversion booster's machine code (a whole object
+    # file, its SHA-256 recorded: nothing tells it apart but what it answers)
     assert conversion.compile(tmp_path / "other")
     (stale,) = (tmp_path / "other").glob("*.o")
     fresh = EngagementModel.load(engagement.save(tmp_path / "engagement"))
     assert fresh.compile(tmp_path / "compiled")
     (target,) = (tmp_path / "compiled").glob("*.o")
     target.write_bytes(stale.read_bytes())
+    target.with_name(target.name + ".sha256").write_text(stale.with_name(stale.name + ".sha256").read_text())
     again = EngagementModel.load(tmp_path / "engagement")
     # when
     used = again.compile(tmp_path / "compiled")

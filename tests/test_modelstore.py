@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import subprocess
+import sys
 
 import mlflow
 import pandas as pd
@@ -110,3 +113,35 @@ def test_the_service_loads_compiled_boosters_unless_switched_off(copy, tmp_path,
     else:
         assert settings.compiled_models == tmp_path / "home" / "compiled"
         assert model.compiled_ is not None and len(list(settings.compiled_models.glob("*.o"))) == 1
+
+
+# --- the compiled-model cache --------------------------------------------------------------------------------------
+
+LOAD_IN_A_NEW_PROCESS = """
+import logging, sys
+from pathlib import Path
+logging.basicConfig(level=logging.WARNING, format="%(message)s")
+from serving.modelstore import load_checked
+model = load_checked(Path(sys.argv[1]), "engagement", Path(sys.argv[2]))
+print("compiled:", model.compiled_ is not None)
+"""
+DAMAGE = {"garbage": lambda data: b"\x7fELF" + bytes(range(256)) * 8, "truncated": lambda data: data[: len(data) // 2]}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_compiled_cache_file_is_compiled_again_instead_of_aborting_the_worker(copy, tmp_path, damage):
+    # given a model compiled once into the cache, then its object file damaged (LLVM aborts on loading such a file)
+    cache = tmp_path / "compiled"
+    folder = check_mlmodel(copy, "engagement")
+    assert load_checked(folder, "engagement", cache).compiled_ is not None
+    (cached,) = cache.glob("*.o")
+    cached.write_bytes(DAMAGE[damage](cached.read_bytes()))
+    # when a new process, as a worker starting, loads the model with that cache
+    done = subprocess.run([sys.executable, "-c", LOAD_IN_A_NEW_PROCESS, str(folder), str(cache)],
+                          capture_output=True, text=True, timeout=300)
+    # then it lives, says why it compiled again, predicts compiled, and the cache is whole again
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "compiled: True" in done.stdout
+    assert "does not match the SHA-256 recorded when it was written" in done.stderr
+    record = cached.with_name(cached.name + ".sha256").read_text().split()[0]
+    assert hashlib.sha256(cached.read_bytes()).hexdigest() == record
