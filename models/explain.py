@@ -29,7 +29,7 @@ class PathContributions:
         self.base = 0.0
         for tree, start in zip(trees, self.offsets, strict=True):
             root = tree["tree_structure"]
-            if "leaf_index" in root:  # a single-leaf tree moves nothing
+            if "split_feature" not in root:  # a single-leaf tree moves nothing (its dump has no leaf_index)
                 self.base += float(root["leaf_value"])
                 continue
             self.base += float(root["internal_value"])

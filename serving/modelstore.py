@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pandas as pd
 from mlflow.models import Model
 
 from models import features as F
+from models import plausible
 from models.estimators import MODELS, SPEC_FILE
 from models.settings import MODEL_KINDS, Settings
 from training import registry
@@ -29,7 +31,26 @@ EXPECTED_LOADER = "mlflow.pyfunc.loaders.code_model"  # a model from code: its c
 
 
 class ModelRefused(ValueError):
-    """A model that fails its checks; the message says which check and why."""
+    """A model that fails its checks. `reason` says in plain words why, for anyone (/readyz); `detail` adds what the
+    checks found (fields, values, parser messages; never a file path), for the key holder (409) and the log;
+    `model` names the model and version once known."""
+
+    def __init__(self, reason: str, detail: str = "", model: str = ""):
+        self.reason, self.detail, self.model = reason, _without_paths(detail)[:600], model
+        self.logged = detail  # the server log keeps the paths
+        super().__init__(self.public + (f" ({self.detail})" if self.detail else ""))
+
+    @property
+    def public(self) -> str:
+        return f"{self.model} was refused: {self.reason}" if self.model else self.reason
+
+
+# a filesystem path or file URI (two or more parts): the refusal keeps only its last part
+_PATH = re.compile(r"(?<![\w.])(?:[a-z]+:)?(?:/+[\w.@%+~-]+){2,}/?")
+
+
+def _without_paths(text: str) -> str:
+    return _PATH.sub(lambda found: found.group(0).rstrip("/").rsplit("/", 1)[-1], text)
 
 
 @dataclass(frozen=True)
@@ -54,41 +75,63 @@ def check_mlmodel(local: Path, kind: str) -> Path:
     """Check a downloaded MLflow model folder; returns the microlift model folder inside it."""
     mlmodel = local / "MLmodel"
     if not mlmodel.is_file():
-        raise ModelRefused(f"{kind}: no MLmodel file")
+        raise ModelRefused("it has no MLmodel file")
     try:
         meta = Model.load(str(mlmodel))
     except Exception as exc:  # a corrupt YAML file is refused, whatever the parser says
-        raise ModelRefused(f"{kind}: the MLmodel file cannot be read ({str(exc)[:200]})") from None
+        raise ModelRefused("its MLmodel file cannot be read", f"{type(exc).__name__}: {str(exc)[:200]}") from None
     flavors = set(meta.flavors)
     if flavors != EXPECTED_FLAVORS:
-        raise ModelRefused(f"{kind}: unexpected flavor(s) {sorted(flavors - EXPECTED_FLAVORS) or sorted(flavors)}; "
+        raise ModelRefused("it declares a flavor microlift does not load",
+                           f"unexpected flavor(s) {sorted(flavors - EXPECTED_FLAVORS) or sorted(flavors)}; "
                            f"expected only {sorted(EXPECTED_FLAVORS)}")
     pyfunc = meta.flavors["python_function"]
     if pyfunc.get("loader_module") != EXPECTED_LOADER:
-        raise ModelRefused(f"{kind}: loader module {pyfunc.get('loader_module')!r}; expected {EXPECTED_LOADER!r}")
+        raise ModelRefused("it names a loader microlift does not use",
+                           f"loader module {pyfunc.get('loader_module')!r}; expected {EXPECTED_LOADER!r}")
     if pyfunc.get("code") or (local / "code").exists():
-        raise ModelRefused(f"{kind}: the model ships a code directory; microlift never loads code from a model")
+        raise ModelRefused("it ships a code directory; microlift never loads code from a model")
     if meta.signature is None or meta.signature.inputs is None:
-        raise ModelRefused(f"{kind}: the MLmodel file has no signature")
+        raise ModelRefused("its MLmodel file has no signature")
     relative = pyfunc.get("artifacts", {}).get("model", {}).get("path")
     if not relative:
-        raise ModelRefused(f"{kind}: the MLmodel file names no 'model' artifact")
+        raise ModelRefused("its MLmodel file names no 'model' artifact")
     folder = (local / relative).resolve()
     if not folder.is_relative_to(local.resolve()) or not (folder / SPEC_FILE).is_file():
-        raise ModelRefused(f"{kind}: the 'model' artifact is missing or outside the model folder")
-    spec = json.loads((folder / SPEC_FILE).read_text())
+        raise ModelRefused("its 'model' artifact is missing or outside the model folder")
+    spec = read_spec(folder)
     if spec.get("kind") != kind:
-        raise ModelRefused(f"{kind}: the artifact is a {spec.get('kind')!r} model")
+        raise ModelRefused(f"it is a {spec.get('kind')!r} model, not a {kind} model")
     return folder
+
+
+def read_spec(folder: Path) -> dict:
+    """The model's spec.json as a JSON object, or a ModelRefused saying why not."""
+    try:
+        spec = json.loads((folder / SPEC_FILE).read_bytes())
+    except json.JSONDecodeError as exc:
+        raise ModelRefused("its spec is not valid JSON", f"{SPEC_FILE} line {exc.lineno} column {exc.colno}: "
+                           f"{exc.msg}") from None
+    except UnicodeDecodeError:
+        raise ModelRefused("its spec is not valid JSON", f"{SPEC_FILE} is not UTF-8 text") from None
+    if not isinstance(spec, dict):
+        raise ModelRefused("its spec is not a JSON object", f"{SPEC_FILE} holds a JSON {type(spec).__name__}")
+    return spec
 
 
 def load_checked(folder: Path, kind: str, compiled: Path | None = None):
     """Load one model from its checked folder (its booster compiled, cached in `compiled`, when given) and make
-    sure it predicts finite numbers."""
+    sure every number it holds is plausible (models.plausible) and it predicts finite numbers."""
+    problems = plausible.spec_problems(kind, read_spec(folder))
+    if problems:
+        raise ModelRefused("its spec holds numbers that are not plausible", "; ".join(problems))
     try:  # the loader checks that every booster is whole before LightGBM reads it
         model = MODELS[kind].load(folder)
     except Exception as exc:  # truncated booster, unknown features, bad spec: all refused the same way
-        raise ModelRefused(f"{kind}: cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})") from None
+        raise ModelRefused("its files cannot be loaded", f"{type(exc).__name__}: {str(exc)[:200]}") from None
+    problems = plausible.leaf_problems(kind, model.booster_.model_to_string())
+    if problems:
+        raise ModelRefused("its booster holds leaf values that are not plausible", "; ".join(problems))
     if compiled is not None:
         model.compile(compiled)
     probe = _probe(kind)
@@ -97,8 +140,21 @@ def load_checked(folder: Path, kind: str, compiled: Path | None = None):
     outputs["contributions"] = model.contributions(F.matrix(kind, probe, model.features_))
     for name, values in outputs.items():
         if not np.all(np.isfinite(np.asarray(values, dtype=float))):
-            raise ModelRefused(f"{kind}: predicts non-finite {name} on a reference row")
+            raise ModelRefused("it predicts numbers that are not finite", f"{name} on a reference row")
     return model
+
+
+def load_model(local: Path, kind: str, compiled: Path | None = None):
+    """Check and load one downloaded model. Whatever goes wrong is a ModelRefused: a model never stops the
+    service (the full error, with its paths, is in the server log)."""
+    try:
+        return load_checked(check_mlmodel(local, kind), kind, compiled)
+    except ModelRefused as exc:
+        log.warning("%s model in %s refused: %s (%s)", kind, local, exc.reason, exc.logged)
+        raise
+    except Exception as exc:
+        log.exception("%s model in %s could not be loaded", kind, local)
+        raise ModelRefused("its files cannot be loaded", f"{type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def _probe(kind: str) -> pd.DataFrame:
@@ -114,28 +170,33 @@ def _probe(kind: str) -> pd.DataFrame:
 
 
 def load_version_set(settings: Settings, versions: dict[str, str], alias: str) -> Bundle:
-    """Download, check and load every model of a version set; all three or a ModelRefused."""
+    """Download, check and load every model of a version set; all three or a ModelRefused naming the model."""
     missing = [k for k in MODEL_KINDS if k not in versions]
     if missing:
         raise ModelRefused(f"the version set lacks the {', '.join(missing)} model")
     models, runs = {}, set()
     with tempfile.TemporaryDirectory(prefix="microlift-model-") as tmp:
         for kind in MODEL_KINDS:
+            name = f"the {kind} model of version {versions[kind]}"
             try:
                 local = registry.download_version(settings, kind, versions[kind], Path(tmp) / kind)
-            except Exception as exc:
-                raise ModelRefused(f"{kind}: version {versions[kind]} cannot be downloaded "
-                                   f"({type(exc).__name__}: {str(exc)[:200]})") from None
-            models[kind] = load_checked(check_mlmodel(local, kind), kind, settings.compiled_models)
-            runs.add(registry.version_tag(settings, kind, versions[kind], "version_set"))
+                models[kind] = load_model(local, kind, settings.compiled_models)
+                runs.add(registry.version_tag(settings, kind, versions[kind], "version_set"))
+            except ModelRefused as exc:
+                raise ModelRefused(exc.reason, exc.logged, name) from None
+            except Exception as exc:  # the registry or its store: not reachable, or the version is gone
+                log.warning("%s cannot be downloaded: %s: %s", name, type(exc).__name__, exc)
+                raise ModelRefused("it cannot be read from the registry", f"{type(exc).__name__}: "
+                                   f"{str(exc)[:200]}", name) from None
     return Bundle(models, dict(versions), alias, ",".join(sorted(r for r in runs if r)))
 
 
 def load_alias(settings: Settings, alias: str | None = None) -> Bundle:
-    """The version set the alias points at, checked and loaded."""
+    """The version set the alias points at, checked and loaded; anything that stops it is a ModelRefused."""
     alias = alias or settings.model_alias
     try:
         found = registry.resolve(settings, alias)
-    except LookupError as exc:
-        raise ModelRefused(str(exc)) from None
+    except Exception as exc:  # no such alias, or the registry not reachable
+        log.warning("registry alias %r not resolved: %s: %s", alias, type(exc).__name__, exc)
+        raise ModelRefused(f"no registered models could be found under the alias {alias!r}") from None
     return load_version_set(settings, found.versions, alias)

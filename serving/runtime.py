@@ -35,16 +35,19 @@ class Runtime:
         self._catalog_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._following = False
+        self._started_at = 0.0
 
     def start(self) -> None:
-        """Load the alias's models and the catalog; a missing model leaves the service up but not ready."""
+        """Load the alias's models and the catalog. A refused or missing model leaves the service up but not ready,
+        saying why in /readyz, until a reload loads a good one."""
         state = catalog.read_state(self.engine)
         self._generation = state.model_generation
+        self._started_at = time.time()
         try:
-            self._swap(load_alias(self.settings))
+            self._swap(load_alias(self.settings))  # every failure to load is a ModelRefused
         except ModelRefused as exc:
             log.warning("no model loaded at start-up: %s", exc)
-            self.last_reload = {"outcome": "refused", "detail": str(exc), "at": time.time()}
+            self.last_reload = {"outcome": "refused", "detail": exc.public, "at": self._started_at}
         self._refresh_catalog(state.catalog_revision)
 
     # --- following the shared state ---------------------------------------------------------------------------
@@ -67,7 +70,9 @@ class Runtime:
             return
         self.database_error = None
         if state.last_reload:
-            self.last_reload = json.loads(state.last_reload)
+            shared = json.loads(state.last_reload)
+            if shared.get("at", 0) >= self._started_at:  # a reload before this process started is not its story
+                self.last_reload = shared
         if self.snapshot is None or state.catalog_revision != self.snapshot.revision:
             self._refresh_catalog(state.catalog_revision)
         if state.model_generation > self._generation and state.model_versions and not self._following:
@@ -102,20 +107,23 @@ class Runtime:
     # --- reload -----------------------------------------------------------------------------------------------
 
     def reload(self) -> tuple[str, str]:
-        """Load the alias again. Returns (outcome, detail); a refused model leaves the old one serving."""
+        """Load the alias again; a refused model leaves the old one serving. Returns (outcome, detail for the key
+        holder); every worker's /readyz shows the outcome in plain words."""
         with self._reload_lock:
             try:
                 fresh = load_alias(self.settings)
             except ModelRefused as exc:
-                outcome, detail = "refused", f"{exc}; still serving {self._describe()}"
-                fresh = None
+                serving = f"still serving {self._describe()}" if self.bundle is not None else "no model is serving"
+                outcome, detail, public, fresh = "refused", f"{exc}; {serving}", exc.public, None
             else:
                 if self.bundle is not None and fresh.versions == self.bundle.versions:
                     outcome, detail, fresh = "unchanged", f"the alias still points at {self._describe()}", None
                 else:
                     self._swap(fresh)
                     outcome, detail = "reloaded", f"now serving {self._describe()}"
-            self.last_reload = {"outcome": outcome, "detail": detail, "at": time.time()}
+                public = detail
+            # what is served is each worker's own (/readyz "models"); the shared record says what this reload did
+            self.last_reload = {"outcome": outcome, "detail": public, "at": time.time()}
             shared = json.dumps(self.last_reload)
             if fresh is not None:
                 self._generation = catalog.record_models(self.engine, json.dumps(

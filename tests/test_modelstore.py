@@ -14,7 +14,7 @@ import yaml
 from mlflow.models import infer_signature
 
 from models.estimators import EngagementModel
-from serving.modelstore import ModelRefused, check_mlmodel, load_checked
+from serving.modelstore import ModelRefused, check_mlmodel, load_checked, load_model
 from training.datasets import Dataset
 from training.prepare import held_out, prepare
 from training.simulation.generator import simulate
@@ -145,3 +145,15 @@ def test_a_damaged_compiled_cache_file_is_compiled_again_instead_of_aborting_the
     assert "does not match the SHA-256 recorded when it was written" in done.stderr
     record = cached.with_name(cached.name + ".sha256").read_text().split()[0]
     assert hashlib.sha256(cached.read_bytes()).hexdigest() == record
+
+
+@pytest.mark.parametrize("garbage, words", [(b"{not json", "not valid JSON"), (b"\xff\xfe", "not valid JSON"),
+                                            (b"[1, 2]", "not a JSON object")])
+def test_a_spec_that_is_not_a_json_object_is_refused_not_raised(copy, garbage, words):
+    # given: the model artifact's spec.json replaced by something no parser turns into a spec
+    spec = next(copy.rglob("spec.json"))
+    spec.write_bytes(garbage)
+    # when / then: a refusal saying why in plain words, with no file path in what clients see
+    with pytest.raises(ModelRefused, match=words) as refused:
+        load_model(copy, "engagement")
+    assert str(copy) not in refused.value.public and str(copy) not in refused.value.detail

@@ -19,7 +19,7 @@ import yaml
 from mlflow import MlflowClient
 
 from serving.auth import digest
-from tests.service_support import BIN, OpenAPI, free_port, prepare_home, service_env, serving
+from tests.service_support import BIN, OpenAPI, background, free_port, prepare_home, service_env, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 KEY = "resilience-key"
@@ -103,6 +103,21 @@ def _truncated_booster(folder: Path) -> None:
     booster.write_text(text[: len(text) // 2])
 
 
+def _spec_not_json(folder: Path) -> None:
+    next(folder.rglob("spec.json")).write_text('{"kind": "engagement", ')
+
+
+def _poisoned_leaf(folder: Path) -> None:
+    """One leaf of the last tree set to 1e300: no reference row need reach it."""
+    booster = next(folder.rglob("booster*.txt"))
+    lines = booster.read_text().splitlines(keepends=True)
+    last = max(i for i, line in enumerate(lines) if line.startswith("leaf_value="))
+    values = lines[last][len("leaf_value="):].split()
+    values[-1] = "1e300"
+    lines[last] = "leaf_value=" + " ".join(values) + "\n"
+    booster.write_text("".join(lines))
+
+
 def _edit(folder: Path, change) -> None:
     meta = yaml.safe_load((folder / "MLmodel").read_text())
     change(meta)
@@ -128,8 +143,10 @@ def register_tampered(live: Live, tmp: Path, tamper) -> str:
     return version
 
 
-@pytest.mark.parametrize("tamper", [_flavor, _code_directory, _no_signature, _truncated_booster],
-                         ids=["unexpected-flavor", "code-directory", "no-signature", "truncated-booster"])
+@pytest.mark.parametrize("tamper", [_flavor, _code_directory, _no_signature, _truncated_booster, _spec_not_json,
+                                    _poisoned_leaf],
+                         ids=["unexpected-flavor", "code-directory", "no-signature", "truncated-booster",
+                              "spec-not-json", "poisoned-leaf"])
 def test_an_alias_moved_to_a_tampered_model_is_refused_and_the_old_model_keeps_serving(live, tmp_path, tamper):
     before = served_versions(live)
     refused_before = reload_count(live, "refused")
@@ -143,10 +160,59 @@ def test_an_alias_moved_to_a_tampered_model_is_refused_and_the_old_model_keeps_s
         assert ready.status_code == 200 and served_versions(live) == before
         last = ready.json()["last_reload"]
         assert last["outcome"] == "refused" and "engagement" in last["detail"]
+        # plain words on the public route: no temporary folder, no file path
+        assert "/tmp" not in last["detail"] and "microlift-model-" not in last["detail"], last["detail"]
+        assert "/tmp" not in answer.json()["detail"], answer.json()["detail"]
         ranked = live.rank()
         assert ranked.status_code == 200 and ranked.json()["models"]["engagement"] == before["engagement"]
         assert reload_count(live, "refused") >= refused_before + 1
         assert not Path("/tmp/microlift-pwned").exists()
+    finally:
+        live.client().set_registered_model_alias("microlift-engagement", "champion", live.first["engagement"])
+    assert int(version) > int(live.first["engagement"])
+
+
+def test_a_service_whose_champion_is_refused_starts_says_why_and_serves_after_a_good_reload(live, tmp_path):
+    # given: the alias moved to a version whose spec is not JSON (a worker used to fail to boot on it)
+    version = register_tampered(live, tmp_path, _spec_not_json)
+    home = live.env["MICROLIFT_HOME"]
+    env = service_env(tmp_path / "home", MICROLIFT_BIND=f"127.0.0.1:{free_port()}", MICROLIFT_WORKERS="2",
+                      MICROLIFT_API_KEY_HASHES=digest(KEY), MICROLIFT_RATE_LIMIT="0",
+                      MLFLOW_TRACKING_URI=f"sqlite:///{home}/mlflow.db", MLFLOW_REGISTRY_URI=f"sqlite:///{home}/mlflow.db",
+                      DATABASE_URL=f"sqlite:///{home}/catalog.db")
+    base = f"http://{env['MICROLIFT_BIND']}"
+    try:
+        # when: a second service starts on the same registry and catalog
+        with background([str(BIN / "microlift"), "serve"], env, tmp_path / "second.log", tmp_path) as process:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, (tmp_path / "second.log").read_text()[-3000:]
+                try:
+                    if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                assert time.monotonic() < deadline, (tmp_path / "second.log").read_text()[-3000:]
+                time.sleep(0.3)
+            # then: alive, not ready, and saying why in plain words, without claiming a model serves
+            ready = requests.get(base + "/readyz", timeout=10)
+            assert ready.status_code == 503 and ready.json()["models"] is None
+            last = ready.json()["last_reload"]
+            assert last["outcome"] == "refused" and "spec is not valid JSON" in last["detail"], last
+            assert "/tmp" not in last["detail"] and "still serving" not in last["detail"]
+            assert requests.post(base + "/v1/rank", json={"brief": BRIEF}, timeout=30).status_code == 503
+            assert "Worker failed to boot" not in (tmp_path / "second.log").read_text()
+            # when: the alias points at a good version again and the service reloads
+            live.client().set_registered_model_alias("microlift-engagement", "champion", live.first["engagement"])
+            answer = requests.post(base + "/admin/reload", json={}, headers={"X-API-Key": KEY}, timeout=120)
+            # then: it serves
+            assert answer.status_code == 200 and answer.json()["outcome"] == "reloaded", answer.text
+            deadline = time.monotonic() + 30
+            while requests.get(base + "/readyz", timeout=10).status_code != 200:
+                assert time.monotonic() < deadline, "the other worker did not follow the reload"
+                time.sleep(0.3)
+            ranked = requests.post(base + "/v1/rank", json={"brief": BRIEF, "top_k": 3}, timeout=60)
+            assert ranked.status_code == 200 and ranked.json()["models"]["engagement"] == str(live.first["engagement"])
     finally:
         live.client().set_registered_model_alias("microlift-engagement", "champion", live.first["engagement"])
     assert int(version) > int(live.first["engagement"])
