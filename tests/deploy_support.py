@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import time
 from pathlib import Path
 
-import pytest
 import requests
 
-from tests.service_support import BIN, background
+from tests.service_support import started
 
 
-@contextlib.contextmanager
 def alive(env: dict[str, str], log: Path, cwd: Path, timeout: float = 60):
     """`microlift serve` until /healthz answers (no model is needed for that); stopped on the way out."""
-    base = f"http://{env['MICROLIFT_BIND']}"
-    with background([str(BIN / "microlift"), "serve"], env, log, cwd) as process:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"microlift serve exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"{base}/healthz did not answer within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.2)
-        yield process
+    return started(env, log, cwd, "/healthz", timeout)
 
 
 def raw_request(port: int, head: str, body: bytes = b"") -> socket.socket:

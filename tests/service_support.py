@@ -106,8 +106,9 @@ def background(argv: list[str], env: dict[str, str], log: Path, cwd: Path):
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str], log: Path, cwd: Path, timeout: float = 90):
-    """`microlift serve` in its own process group until /readyz says 200; the whole group stopped on the way out."""
+def started(env: dict[str, str], log: Path, cwd: Path, path: str = "/readyz", timeout: float = 90):
+    """`microlift serve` in its own process group until `path` answers 200 (/healthz needs no model); the whole
+    group stopped on the way out."""
     base = f"http://{env['MICROLIFT_BIND']}"
     with background([str(BIN / "microlift"), "serve"], env, log, cwd) as process:
         deadline = time.monotonic() + timeout
@@ -115,12 +116,19 @@ def serving(env: dict[str, str], log: Path, cwd: Path, timeout: float = 90):
             if process.poll() is not None:
                 pytest.fail(f"microlift serve exited with {process.returncode}:\n{log.read_text()[-4000:]}")
             with contextlib.suppress(requests.RequestException):
-                if requests.get(base + "/readyz", timeout=2).status_code == 200:
+                if requests.get(base + path, timeout=2).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.fail(f"{base}/readyz did not answer 200 within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
+                pytest.fail(f"{base}{path} did not answer 200 within {timeout:.0f} s:\n{log.read_text()[-4000:]}")
             time.sleep(0.3)
-        yield base
+        yield process
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], log: Path, cwd: Path, timeout: float = 90):
+    """`started` until /readyz says 200; yields the service's base URL."""
+    with started(env, log, cwd, "/readyz", timeout):
+        yield f"http://{env['MICROLIFT_BIND']}"
 
 
 # --- the served OpenAPI document as a validator ---------------------------------------------------------------

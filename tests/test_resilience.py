@@ -19,7 +19,7 @@ import yaml
 from mlflow import MlflowClient
 
 from serving.auth import digest
-from tests.service_support import BIN, OpenAPI, background, free_port, prepare_home, service_env, serving
+from tests.service_support import BIN, OpenAPI, free_port, prepare_home, service_env, serving, started
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 KEY = "resilience-key"
@@ -183,17 +183,7 @@ def test_a_service_whose_champion_is_refused_starts_says_why_and_serves_after_a_
     base = f"http://{env['MICROLIFT_BIND']}"
     try:
         # when: a second service starts on the same registry and catalog
-        with background([str(BIN / "microlift"), "serve"], env, tmp_path / "second.log", tmp_path) as process:
-            deadline = time.monotonic() + 90
-            while True:
-                assert process.poll() is None, (tmp_path / "second.log").read_text()[-3000:]
-                try:
-                    if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                        break
-                except requests.RequestException:
-                    pass
-                assert time.monotonic() < deadline, (tmp_path / "second.log").read_text()[-3000:]
-                time.sleep(0.3)
+        with started(env, tmp_path / "second.log", tmp_path, "/healthz"):
             # then: alive, not ready, and saying why in plain words, without claiming a model serves
             ready = requests.get(base + "/readyz", timeout=10)
             assert ready.status_code == 503 and ready.json()["models"] is None
