@@ -118,8 +118,8 @@ def prepared_home(creators: int, campaigns: int, seed: int = 1) -> Home:
 def load_models(home: Home):
     """The champion version set, loaded in this process exactly as a service worker loads it."""
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
-    from models.settings import Settings
-    from serving.modelstore import load_alias
+    from microlift.models.settings import Settings
+    from microlift.serving.modelstore import load_alias
 
     return load_alias(Settings.from_env(home.env(home.path))).models
 
@@ -128,8 +128,8 @@ def load_models(home: Home):
 
 def creator_records(frame: pd.DataFrame) -> list[dict]:
     """Creators (contract columns plus history) as JSON objects of the API: whole numbers as ints, no NaN."""
-    from models.contract import TABLES
-    from serving.catalog import COLUMNS
+    from microlift.models.contract import TABLES
+    from microlift.serving.catalog import COLUMNS
 
     kinds = {c.name: c.kind for c in TABLES["creators"].columns}
     columns = [c for c in COLUMNS if c in frame.columns]
@@ -150,8 +150,8 @@ def as_served(records: list[dict]) -> pd.DataFrame:
     """Inline candidates as the service turns them into the engine's frame (serving/views/plan.py)."""
     from pydantic import TypeAdapter
 
-    from serving import schemas
-    from serving.views.plan import candidate_frame
+    from microlift.serving import schemas
+    from microlift.serving.views.plan import candidate_frame
 
     return candidate_frame(TypeAdapter(list[schemas.Candidate]).validate_python(records))
 

@@ -36,12 +36,12 @@ from _service import (
     scratch,
 )
 
-from models.brief import Brief
-from models.candidates import candidate_rows, score, shared_matrices
-from models.contract import TABLES
-from models.ranking import rank
-from serving import catalog
-from training.simulation.generator import DEFAULT, sample_creators
+from microlift.models.brief import Brief
+from microlift.models.candidates import candidate_rows, score, shared_matrices
+from microlift.models.contract import TABLES
+from microlift.models.ranking import rank
+from microlift.serving import catalog
+from microlift.training.simulation.generator import DEFAULT, sample_creators
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}

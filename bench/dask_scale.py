@@ -27,16 +27,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 
-from models.brief import Brief  # noqa: E402
-from training.datasets import load_dataset  # noqa: E402
-from training.distributed.cluster import connect  # noqa: E402
-from training.distributed.data import load_partitioned  # noqa: E402
-from training.distributed.score import score_creators, score_partitioned  # noqa: E402
-from training.distributed.train import train_all as train_on_dask  # noqa: E402
-from training.prepare import prepare  # noqa: E402
-from training.simulation.generator import sample_creators  # noqa: E402
-from training.simulation.partitioned import simulate_partitioned  # noqa: E402
-from training.train import train_all  # noqa: E402
+from microlift.models.brief import Brief  # noqa: E402
+from microlift.training.datasets import load_dataset  # noqa: E402
+from microlift.training.distributed.cluster import connect  # noqa: E402
+from microlift.training.distributed.data import load_partitioned  # noqa: E402
+from microlift.training.distributed.score import score_creators, score_partitioned  # noqa: E402
+from microlift.training.distributed.train import train_all as train_on_dask  # noqa: E402
+from microlift.training.prepare import prepare  # noqa: E402
+from microlift.training.simulation.generator import sample_creators  # noqa: E402
+from microlift.training.simulation.partitioned import simulate_partitioned  # noqa: E402
+from microlift.training.train import train_all  # noqa: E402
 
 POSTS_PER_CREATOR = 16.5  # the simulator's organic history plus campaign posts, at ~1 campaign per 300 creators
 BRIEF = {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0, "compensation": "gifting",

@@ -19,15 +19,15 @@ import time
 import numpy as np
 import pandas as pd
 
-from models import features as F
-from models.brief import Brief
-from models.candidates import candidate_rows, score
-from models.forecast import forecast
-from models.ranking import rank
-from training.datasets import Dataset
-from training.prepare import prepare
-from training.simulation.generator import simulate
-from training.train import train_all
+from microlift.models import features as F
+from microlift.models.brief import Brief
+from microlift.models.candidates import candidate_rows, score
+from microlift.models.forecast import forecast
+from microlift.models.ranking import rank
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import prepare
+from microlift.training.simulation.generator import simulate
+from microlift.training.train import train_all
 
 
 def _once(fn) -> float:

@@ -30,10 +30,10 @@ from _service import (
     scratch,
 )
 
-from models.brief import Brief
-from models.candidates import score
-from models.forecast import forecast
-from training.plan import load_candidates
+from microlift.models.brief import Brief
+from microlift.models.candidates import score
+from microlift.models.forecast import forecast
+from microlift.training.plan import load_candidates
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}

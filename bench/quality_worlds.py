@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from training.backtest import (
+from microlift.training.backtest import (
     backtest_case,
     candidates_of,
     conversion_evidence,
@@ -35,12 +35,12 @@ from training.backtest import (
     ranking_backtest,
     roster_backtest,
 )
-from training.datasets import Dataset
-from training.plan import read_brief, run_forecast
-from training.prepare import prepare
-from training.simulation.calibration import REFERENCE_UNITS_DURING
-from training.simulation.generator import simulate
-from training.train import train_all
+from microlift.training.datasets import Dataset
+from microlift.training.plan import read_brief, run_forecast
+from microlift.training.prepare import prepare
+from microlift.training.simulation.calibration import REFERENCE_UNITS_DURING
+from microlift.training.simulation.generator import simulate
+from microlift.training.train import train_all
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "sample" / "reference_campaign.json"
 COLUMNS = {"ranking.ndcg50": "model", "ranking.ndcg50_informed_prior": "informed",

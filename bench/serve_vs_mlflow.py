@@ -32,10 +32,10 @@ from _service import (
     scratch,
 )
 
-from models import features as F
-from models.brief import Brief
-from models.candidates import candidate_rows
-from training.plan import load_candidates
+from microlift.models import features as F
+from microlift.models.brief import Brief
+from microlift.models.candidates import candidate_rows
+from microlift.training.plan import load_candidates
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}

@@ -34,10 +34,10 @@ from _service import (
 )
 from catalog_scale import BRIEF, write_catalog
 
-from models import workload
-from models.brief import Brief
-from models.candidates import candidate_rows, shared_matrices
-from serving import catalog
+from microlift.models import workload
+from microlift.models.brief import Brief
+from microlift.models.candidates import candidate_rows, shared_matrices
+from microlift.serving import catalog
 
 TARGET_SECONDS = 5.0
 

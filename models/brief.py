@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from models.economics import DEFAULT_COMMISSION, SHIPPING_COST
-from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
+from microlift.models.economics import DEFAULT_COMMISSION, SHIPPING_COST
+from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 OBJECTIVES = ("profit", "roi", "conversions", "engagement")
 WEEKS_PER_MONTH = 30.4375 / 7

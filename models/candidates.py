@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import features as F
-from models.brief import Brief
-from models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS
-from models.vocabulary import TIERS, tier_index
+from microlift.models import features as F
+from microlift.models.brief import Brief
+from microlift.models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS
+from microlift.models.vocabulary import TIERS, tier_index
 
 
 def candidate_rows(brief: Brief, creators: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
-from models import features as F
+from microlift.models import features as F
 
 logger = logging.getLogger(__name__)
 RECORD_SUFFIX = ".sha256"

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from models.bounds import BOUNDS, COUNTRY, ID, TEXT, TextRule
-from models.features import CREATOR_HISTORY
-from models.vocabulary import (
+from microlift.models.bounds import BOUNDS, COUNTRY, ID, TEXT, TextRule
+from microlift.models.features import CREATOR_HISTORY
+from microlift.models.vocabulary import (
     COMPENSATIONS,
     FORMATS,
     MARKETPLACES,

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models import features as F
-from models.compiled import compiled
-from models.explain import PathContributions
-from models.loglinear import LogLinear, nb_dispersion
+from microlift.models import features as F
+from microlift.models.compiled import compiled
+from microlift.models.explain import PathContributions
+from microlift.models.loglinear import LogLinear, nb_dispersion
 
 SPEC_FILE = "spec.json"
 BASE_PARAMS = {"verbosity": -1, "num_threads": 2, "deterministic": True, "force_row_wise": True}

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from models.economics import ENGAGED_POOL
-from models.vocabulary import (
+from microlift.models.economics import ENGAGED_POOL
+from microlift.models.vocabulary import (
     COMPENSATIONS,
     COUNTRIES,
     FORMATS,

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from models import features as F
-from models import workload
-from models.brief import Brief
-from models.candidates import eligible
-from models.features import engaged_pools
-from models.roster import Candidates, Limits, Slopes, choose, lift_slopes
+from microlift.models import features as F
+from microlift.models import workload
+from microlift.models.brief import Brief
+from microlift.models.candidates import eligible
+from microlift.models.features import engaged_pools
+from microlift.models.roster import Candidates, Limits, Slopes, choose, lift_slopes
 
 Z90 = 1.2815515655446004
 

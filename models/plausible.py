@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.loglinear import LogLinear
+from microlift.models.loglinear import LogLinear
 
 LEAF_LIMIT = 50.0
 SCALES = {  # what each booster's raw score is, and the interval its trees together must stay within

@@ -12,7 +12,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from models.estimators import MODELS, SPEC_FILE
+from microlift.models.estimators import MODELS, SPEC_FILE
 
 
 class MicroliftModel(PythonModel):

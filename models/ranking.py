@@ -8,12 +8,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from models import features as F
-from models import workload
-from models.brief import OBJECTIVES, Brief
-from models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
-from models.forecast import initial_slopes
-from models.roster import Slopes
+from microlift.models import features as F
+from microlift.models import workload
+from microlift.models.brief import OBJECTIVES, Brief
+from microlift.models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
+from microlift.models.forecast import initial_slopes
+from microlift.models.roster import Slopes
 
 # Campaign-level features are the same for every candidate: they never explain why one creator beats another.
 _CAMPAIGN_ONLY = {"log_product_price", "discount_code", "marketplace", "compensation", "sponsored", "format"}

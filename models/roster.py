@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from models import workload
-from models.brief import Brief
-from models.features import engaged_pools, unique_engagements
+from microlift.models import workload
+from microlift.models.brief import Brief
+from microlift.models.features import engaged_pools, unique_engagements
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 
 from flask import Flask, g, request
 
-from models.settings import ServiceSettings, Settings
-from serving import auth, catalog, metrics, problems
-from serving.openapi import document
-from serving.ratelimit import Limiter
-from serving.runtime import Runtime
+from microlift.models.settings import ServiceSettings, Settings
+from microlift.serving import auth, catalog, metrics, problems
+from microlift.serving.openapi import document
+from microlift.serving.ratelimit import Limiter
+from microlift.serving.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     app.extensions["microlift"] = runtime
     app.extensions["microlift.limiter"] = Limiter(service.rate_limit, service.redis_url)
 
-    from serving.views import admin, creators, ops, plan, web
+    from microlift.serving.views import admin, creators, ops, plan, web
 
     for blueprint in (ops.bp, plan.bp, creators.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)

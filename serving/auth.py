@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import current_app, g, request
 
-from serving.problems import Problem
+from microlift.serving.problems import Problem
 
 
 def digest(key: str) -> str:

@@ -33,10 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models.bounds import ID, TEXT
-from models.contract import TABLES
-from models.features import CREATOR_HISTORY
-from models.vocabulary import tier_of
+from microlift.models.bounds import ID, TEXT
+from microlift.models.contract import TABLES
+from microlift.models.features import CREATOR_HISTORY
+from microlift.models.vocabulary import tier_of
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -1,13 +1,13 @@
 """gunicorn settings for `microlift serve`, all from the environment (models/settings.py lists them)."""
 
-from models.settings import ServiceSettings
+from microlift.models.settings import ServiceSettings
 
 _service = ServiceSettings.from_env()
 
 bind = _service.bind
 workers = _service.workers
 threads = _service.threads
-worker_class = "serving.worker.ThreadWorker"  # gthread that bounds slow requests and drains on stop
+worker_class = "microlift.serving.worker.ThreadWorker"  # gthread that bounds slow requests and drains on stop
 timeout = _service.timeout
 graceful_timeout = 10  # browsers keep idle connections open; a stop should not wait long for them
 keepalive = 5
@@ -19,7 +19,7 @@ limit_request_line = 8190
 
 
 def when_ready(server):
-    from serving.serve import announce
+    from microlift.serving.serve import announce
 
     announce(_service)
 

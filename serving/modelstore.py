@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from mlflow.models import Model
 
-from models import features as F
-from models import plausible
-from models.estimators import MODELS, SPEC_FILE
-from models.settings import MODEL_KINDS, Settings
-from training import registry
+from microlift.models import features as F
+from microlift.models import plausible
+from microlift.models.estimators import MODELS, SPEC_FILE
+from microlift.models.settings import MODEL_KINDS, Settings
+from microlift.training import registry
 
 log = logging.getLogger(__name__)
 EXPECTED_FLAVORS = {"python_function"}

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from serving import schemas
-from serving.auth import check as check_key
-from serving.problems import MEDIA_TYPE, Problem, from_validation
+from microlift.serving import schemas
+from microlift.serving.auth import check as check_key
+from microlift.serving.problems import MEDIA_TYPE, Problem, from_validation
 
 JSON = "application/json"
 

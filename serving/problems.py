@@ -11,7 +11,7 @@ from flask import Flask, Response, json, request
 from pydantic import ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
-from models import workload
+from microlift.models import workload
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"

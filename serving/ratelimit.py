@@ -19,9 +19,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from serving import metrics
-from serving.auth import Caller
-from serving.problems import Problem
+from microlift.serving import metrics
+from microlift.serving.auth import Caller
+from microlift.serving.problems import Problem
 
 log = logging.getLogger(__name__)
 

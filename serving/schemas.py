@@ -11,12 +11,12 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
-from models import workload
-from models.bounds import COUNTRY, TextRule
-from models.bounds import ID as ID_RULE
-from models.brief import LIMITS, OBJECTIVES, Brief
-from models.contract import TABLES
-from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
+from microlift.models import workload
+from microlift.models.bounds import COUNTRY, TextRule
+from microlift.models.bounds import ID as ID_RULE
+from microlift.models.brief import LIMITS, OBJECTIVES, Brief
+from microlift.models.contract import TABLES
+from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 MAX_CANDIDATES = 10_000
 MAX_TOP_K = 1_000

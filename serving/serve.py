@@ -7,8 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from models.settings import ServiceSettings, Settings
-from serving import auth, catalog
+from microlift.models.settings import ServiceSettings, Settings
+from microlift.serving import auth, catalog
 
 CURL = """curl -s -X POST http://{host}/v1/rank -H 'Content-Type: application/json' \\
   -d '{{"brief": {{"niche": "home", "product_price": 21, "baseline_units_per_month": 542, "marketplace": "amazon"}},
@@ -16,7 +16,7 @@ CURL = """curl -s -X POST http://{host}/v1/rank -H 'Content-Type: application/js
 
 
 def has_models(settings: Settings) -> bool:
-    from training import registry
+    from microlift.training import registry
 
     try:
         return len(registry.resolve(settings).versions) == 3
@@ -27,7 +27,7 @@ def has_models(settings: Settings) -> bool:
 def bootstrap(data: Path, creators: int = 6000, campaigns: int = 200, seed: int = 0) -> None:
     """On a fresh machine: simulate a dataset, train and register models and import the catalog. Whatever exists
     already (data, a model under the serving alias, a non-empty catalog) is reused."""
-    from training.cli import main as cli
+    from microlift.training.cli import main as cli
 
     settings, service = Settings.from_env(), ServiceSettings.from_env()
     catalog.migrate(service.database_url)
@@ -56,8 +56,8 @@ def bootstrap(data: Path, creators: int = 6000, campaigns: int = 200, seed: int 
 def import_dataset(path: Path, engine) -> catalog.ImportResult:
     """A creators file, or a dataset folder whose posts give each creator a history and a track record (held to
     the contract's ranges like a history given in a file)."""
-    from models.contract import validate
-    from training.plan import load_candidates
+    from microlift.models.contract import validate
+    from microlift.training.plan import load_candidates
 
     frame = load_candidates(path)
     frame = frame[[c for c in catalog.COLUMNS if c in frame.columns]]
@@ -116,4 +116,4 @@ def run_gunicorn(service: ServiceSettings) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     conf = Path(__file__).resolve().parent / "gunicorn_conf.py"
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(conf), "serving.app:create_app()"])
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(conf), "microlift.serving.app:create_app()"])

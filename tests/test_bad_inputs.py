@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from serving import catalog
-from serving.auth import digest
-from serving.openapi import document
+from microlift.serving import catalog
+from microlift.serving.auth import digest
+from microlift.serving.openapi import document
 from tests.service_support import prepare_home, service_env
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ JSON = "application/json"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app on a home with trained, promoted models and an imported catalog (the CLI in subprocesses)."""
-    from serving.app import create_app
+    from microlift.serving.app import create_app
 
     home = tmp_path_factory.mktemp("bad-inputs")
     env = service_env(home)
@@ -217,8 +217,8 @@ def _template(path: str) -> str:
     ("hist_log_er_mean", {"hist_log_er_mean": -3.0}, "past engagement rate 5.0%"),
 ])
 def test_a_reason_is_words_even_for_a_value_that_cannot_be_formatted(feature, row, words):
-    from models.brief import Brief
-    from models.ranking import _describe
+    from microlift.models.brief import Brief
+    from microlift.models.ranking import _describe
 
     # given a brief / when a feature's value is put in words / then words come back, never an error
     assert _describe(feature, row, Brief(niche="home", product_price=21.0, baseline_units_per_month=542)) == words

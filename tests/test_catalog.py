@@ -16,9 +16,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from serving import catalog
-from serving.auth import digest
-from serving.schemas import CatalogFilters
+from microlift.serving import catalog
+from microlift.serving.auth import digest
+from microlift.serving.schemas import CatalogFilters
 from tests.test_bad_inputs import CATALOG_CASES
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "creators.csv"
@@ -207,7 +207,7 @@ def test_snapshot_filters_match_the_rows_they_describe(engine):
 # --- `microlift import-creators PATH`: as strict as the import route ------------------------------------------
 
 def import_command(database_url, monkeypatch, tmp_path, capsys, path) -> tuple[int, str]:
-    from training.cli import main
+    from microlift.training.cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("MICROLIFT_HOME", str(tmp_path / "home"))
@@ -268,7 +268,7 @@ def test_the_import_command_refuses_a_history_computed_out_of_range(engine, data
 
 @pytest.fixture
 def client(database_url, tmp_path):
-    from serving.app import create_app
+    from microlift.serving.app import create_app
 
     app = create_app({"MICROLIFT_HOME": str(tmp_path / "home"), "DATABASE_URL": database_url,
                       "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
@@ -364,7 +364,7 @@ def test_bad_catalog_input_is_a_422_naming_the_field_and_changes_nothing(client)
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_too_many_requests_from_one_key_get_429_with_retry_after(tmp_path, store):
-    from serving.app import create_app
+    from microlift.serving.app import create_app
 
     env = {"MICROLIFT_HOME": str(tmp_path / "home"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "MICROLIFT_RATE_LIMIT": "5",

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.contract import ContractError, Failure, check_references, validate
-from training.simulation.generator import simulate
+from microlift.models.contract import ContractError, Failure, check_references, validate
+from microlift.training.simulation.generator import simulate
 
 SOURCE = {"creators": "creators.csv", "posts": "posts.csv", "campaigns": "campaigns.csv"}
 

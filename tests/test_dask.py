@@ -11,20 +11,20 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from models import features as F
-from models.brief import Brief
-from models.estimators import MODELS, ConversionModel, _train
-from models.settings import Settings
-from training import registry
-from training.cli import main
-from training.datasets import load_dataset
-from training.distributed.cluster import connect
-from training.distributed.data import load_partitioned, model_frame, prepared, split_codes
-from training.distributed.score import score_in_process, score_partitioned
-from training.distributed.train import _loss_by_round, best_iteration, train_all
-from training.evaluate import evaluate
-from training.prepare import prepare
-from training.train import train_all as train_single
+from microlift.models import features as F
+from microlift.models.brief import Brief
+from microlift.models.estimators import MODELS, ConversionModel, _train
+from microlift.models.settings import Settings
+from microlift.training import registry
+from microlift.training.cli import main
+from microlift.training.datasets import load_dataset
+from microlift.training.distributed.cluster import connect
+from microlift.training.distributed.data import load_partitioned, model_frame, prepared, split_codes
+from microlift.training.distributed.score import score_in_process, score_partitioned
+from microlift.training.distributed.train import _loss_by_round, best_iteration, train_all
+from microlift.training.evaluate import evaluate
+from microlift.training.prepare import prepare
+from microlift.training.train import train_all as train_single
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning"),
@@ -38,7 +38,7 @@ BRIEF = {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 5
 def folder(tmp_path_factory):
     """6,000 creators and 500 campaigns in 4 slices (a folder of Parquet parts per table). Smaller datasets hold
     too few campaign posts for a 2% comparison: there the seed alone moves the held-out deviance by about 3%."""
-    from training.simulation.partitioned import simulate_partitioned
+    from microlift.training.simulation.partitioned import simulate_partitioned
 
     out = tmp_path_factory.mktemp("partitioned")
     simulate_partitioned(CREATORS, CAMPAIGNS, 4, out, seed=1, progress=False)

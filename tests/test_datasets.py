@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from models.contract import ContractError, Failure
-from training.datasets import TRUTH_TABLES, load_dataset, write_tables
-from training.simulation.generator import simulate
+from microlift.models.contract import ContractError, Failure
+from microlift.training.datasets import TRUTH_TABLES, load_dataset, write_tables
+from microlift.training.simulation.generator import simulate
 
 CONTRACT_TABLES = ("creators", "posts", "campaigns")
 

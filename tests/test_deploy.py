@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from serving.auth import digest
-from serving.worker import REQUEST_GRACE_SECONDS
+from microlift.serving.auth import digest
+from microlift.serving.worker import REQUEST_GRACE_SECONDS
 from tests.deploy_support import alive, raw_request, read_answer
 from tests.service_support import free_port, service_env
 from tests.test_resilience import gunicorn_workers

@@ -12,18 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from models import features as F
-from models.brief import OBJECTIVES, Brief, BriefError
-from models.candidates import score, score_with_matrices
-from models.economics import ENGAGED_POOL
-from models.forecast import forecast
-from models.ranking import SORT_KEY, creator_values, rank
-from models.roster import Limits, Slopes, aggregates, choose, lift_slopes, value
-from models.vocabulary import NICHES
-from training.datasets import Dataset
-from training.prepare import prepare
-from training.simulation.generator import simulate
-from training.train import train_all
+from microlift.models import features as F
+from microlift.models.brief import OBJECTIVES, Brief, BriefError
+from microlift.models.candidates import score, score_with_matrices
+from microlift.models.economics import ENGAGED_POOL
+from microlift.models.forecast import forecast
+from microlift.models.ranking import SORT_KEY, creator_values, rank
+from microlift.models.roster import Limits, Slopes, aggregates, choose, lift_slopes, value
+from microlift.models.vocabulary import NICHES
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import prepare
+from microlift.training.simulation.generator import simulate
+from microlift.training.train import train_all
 
 BRIEFS = {
     "gifting": {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0},

@@ -11,7 +11,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
-from serving.auth import digest
+from microlift.serving.auth import digest
 from tests.service_support import free_port, prepare_home, service_env, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]

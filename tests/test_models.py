@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models import features as F
-from models.estimators import ConversionModel, EngagementModel, LiftModel, _Model
-from models.loglinear import LogLinear
-from training.datasets import Dataset
-from training.prepare import held_out, prepare
-from training.simulation.generator import simulate
+from microlift.models import features as F
+from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel, _Model
+from microlift.models.loglinear import LogLinear
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import held_out, prepare
+from microlift.training.simulation.generator import simulate
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +345,7 @@ def _mixed_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 def test_compiled_models_predict_what_lightgbm_predicts_and_compile_once(prepared, engagement, conversion,
                                                                          lift_model, tmp_path):
-    from models.estimators import MODELS
+    from microlift.models.estimators import MODELS
 
     lift, lift_rows = lift_model
     cases = ((engagement, _mixed_rows(prepared.posts)), (conversion, _mixed_rows(prepared.conversions)),

@@ -13,12 +13,12 @@ import pytest
 import yaml
 from mlflow.models import infer_signature
 
-from models.estimators import EngagementModel
-from serving.modelstore import ModelRefused, check_mlmodel, load_checked, load_model
-from training.datasets import Dataset
-from training.prepare import held_out, prepare
-from training.simulation.generator import simulate
-from training.tracking import PYFUNC_CODE
+from microlift.models.estimators import EngagementModel
+from microlift.serving.modelstore import ModelRefused, check_mlmodel, load_checked, load_model
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import held_out, prepare
+from microlift.training.simulation.generator import simulate
+from microlift.training.tracking import PYFUNC_CODE
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_a_model_of_another_kind_is_refused(copy):
 
 @pytest.mark.parametrize("setting", ["", "off"])
 def test_the_service_loads_compiled_boosters_unless_switched_off(copy, tmp_path, setting):
-    from models.settings import Settings
+    from microlift.models.settings import Settings
 
     # given the service's settings, as the environment gives them
     settings = Settings.from_env({"MICROLIFT_HOME": str(tmp_path / "home"), "MICROLIFT_COMPILED_MODELS": setting})
@@ -121,7 +121,7 @@ LOAD_IN_A_NEW_PROCESS = """
 import logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
-from serving.modelstore import load_checked
+from microlift.serving.modelstore import load_checked
 model = load_checked(Path(sys.argv[1]), "engagement", Path(sys.argv[2]))
 print("compiled:", model.compiled_ is not None)
 """

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import features as F
-from models.estimators import ConversionModel, EngagementModel, LiftModel
-from serving.modelstore import ModelRefused, _probe, load_checked
-from training.datasets import Dataset
-from training.prepare import held_out, prepare
-from training.simulation.generator import simulate
+from microlift.models import features as F
+from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
+from microlift.serving.modelstore import ModelRefused, _probe, load_checked
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import held_out, prepare
+from microlift.training.simulation.generator import simulate
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from serving.auth import digest
+from microlift.serving.auth import digest
 from tests.deploy_support import alive, answers, raw_request
 from tests.service_support import free_port, service_env
 

@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from models.brief import Brief
-from models.candidates import score
-from models.forecast import forecast
-from training.backtest import (
+from microlift.models.brief import Brief
+from microlift.models.candidates import score
+from microlift.models.forecast import forecast
+from microlift.training.backtest import (
     backtest_case,
     candidates_of,
     conversion_evidence,
@@ -20,11 +20,11 @@ from training.backtest import (
     ranking_backtest,
     roster_backtest,
 )
-from training.datasets import Dataset
-from training.prepare import prepare
-from training.simulation.calibration import REFERENCE_UNITS_DURING
-from training.simulation.generator import simulate
-from training.train import train_all
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import prepare
+from microlift.training.simulation.calibration import REFERENCE_UNITS_DURING
+from microlift.training.simulation.generator import simulate
+from microlift.training.train import train_all
 
 # one worker builds the world and the ranking backtests once (`--dist loadgroup` in the Makefile)
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quality")]

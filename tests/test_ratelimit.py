@@ -17,9 +17,9 @@ import redis
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from serving import metrics, schemas
-from serving.auth import digest
-from serving.ratelimit import COOL_DOWN, Limiter
+from microlift.serving import metrics, schemas
+from microlift.serving.auth import digest
+from microlift.serving.ratelimit import COOL_DOWN, Limiter
 from tests.service_support import BIN, OpenAPI, background, free_port, microlift, service_env
 
 KEY = "ratelimit-test-key"
@@ -27,7 +27,7 @@ REDIS = "redis://127.0.0.1:6379/15"
 
 
 def _app(tmp_path, **env):
-    from serving.app import create_app
+    from microlift.serving.app import create_app
 
     return create_app({"MICROLIFT_HOME": str(tmp_path / "home"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
                        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
@@ -171,12 +171,12 @@ def test_made_up_keys_are_counted_by_address_and_only_a_verified_key_has_its_own
 
 def test_a_verified_key_is_hashed_once_per_request(tmp_path, monkeypatch):
     # given a service with the rate limit on, and a route that needs the key
-    import serving.auth
+    import microlift.serving.auth
 
     client = _app(tmp_path, MICROLIFT_RATE_LIMIT="50").test_client()
     hashed: list[str] = []
-    real = serving.auth.digest
-    monkeypatch.setattr(serving.auth, "digest", lambda key: hashed.append(key) or real(key))
+    real = microlift.serving.auth.digest
+    monkeypatch.setattr(microlift.serving.auth, "digest", lambda key: hashed.append(key) or real(key))
     # when the key comes with an import (limit, then key check)
     answer = client.post("/v1/creators/import", headers={"X-API-Key": KEY, "Content-Type": "text/csv"}, data=b"")
     # then the key check passed on the one verification the limiter made
@@ -222,13 +222,13 @@ def test_a_redis_that_never_answers_is_tried_once_per_cool_down_not_per_request(
     limiter = Limiter(1000, silent_redis.url, clock=clock)
     local, fallbacks = _backend("local"), _fallbacks()
     # when 50 requests come
-    with caplog.at_level(logging.INFO, logger="serving.ratelimit"):
+    with caplog.at_level(logging.INFO, logger="microlift.serving.ratelimit"):
         counts = [limiter.hit("addr:192.0.2.1")[0] for _ in range(50)]
     # then only the first waited on Redis; the worker counted all of them itself
     assert silent_redis.connections == 1
     assert counts == list(range(1, 51))
     # and said so once: one log line, the gauge moved to local, one fallback counted
-    warned = [r for r in caplog.records if r.name == "serving.ratelimit"]
+    warned = [r for r in caplog.records if r.name == "microlift.serving.ratelimit"]
     assert len(warned) == 1 and warned[0].levelno == logging.WARNING and "counts on its own" in warned[0].message
     assert (_backend("local") - local, _fallbacks() - fallbacks) == (1, 1)
     # when the cool-down has not yet passed, Redis is left alone; once it has, one request tries again
@@ -258,7 +258,7 @@ def test_counts_are_shared_again_once_a_hanging_redis_answers(relay, prefix, cap
     redis_workers = _backend("redis")
     # when Redis stops answering
     relay.silent = True
-    with caplog.at_level(logging.INFO, logger="serving.ratelimit"):
+    with caplog.at_level(logging.INFO, logger="microlift.serving.ratelimit"):
         assert [limiter.hit("addr:192.0.2.2")[0] for _ in range(2)] == [1, 2]  # this worker's own count
         assert _backend("redis") == redis_workers - 1
         # and answers again after the cool-down
@@ -268,7 +268,7 @@ def test_counts_are_shared_again_once_a_hanging_redis_answers(relay, prefix, cap
     # then the shared count goes on from where Redis left it
     assert shared == 4
     assert _backend("redis") == redis_workers
-    said = [(r.levelno, r.message) for r in caplog.records if r.name == "serving.ratelimit"]
+    said = [(r.levelno, r.message) for r in caplog.records if r.name == "microlift.serving.ratelimit"]
     assert [level for level, _ in said] == [logging.WARNING, logging.INFO] and "answers again" in said[1][1]
 
 

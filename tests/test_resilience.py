@@ -18,7 +18,7 @@ import requests
 import yaml
 from mlflow import MlflowClient
 
-from serving.auth import digest
+from microlift.serving.auth import digest
 from tests.service_support import BIN, OpenAPI, free_port, prepare_home, service_env, serving, started
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from serving.auth import digest
+from microlift.serving.auth import digest
 from tests.deploy_support import alive, answers
 from tests.service_support import BIN, free_port, service_env
 

@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from prometheus_client.parser import text_string_to_metric_families
 from referencing.exceptions import Unresolvable
 
-from serving.auth import digest
+from microlift.serving.auth import digest
 from tests.service_support import Api, OpenAPI, free_port, microlift, prepare_home, registered, service_env, serving
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]

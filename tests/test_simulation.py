@@ -4,10 +4,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.contract import markdown_reference, validate
-from training.simulation import expectations as ex
-from training.simulation.calibration import REFERENCE_UNITS_DURING, calibrate, reference_campaign, simulate_reference
-from training.simulation.generator import sample_creators, simulate
+from microlift.models.contract import markdown_reference, validate
+from microlift.training.simulation import expectations as ex
+from microlift.training.simulation.calibration import (
+    REFERENCE_UNITS_DURING,
+    calibrate,
+    reference_campaign,
+    simulate_reference,
+)
+from microlift.training.simulation.generator import sample_creators, simulate
 
 
 def test_same_seed_gives_identical_tables_and_another_seed_does_not():

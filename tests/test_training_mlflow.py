@@ -26,12 +26,12 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.models import Model
 
-from models.settings import MODEL_KINDS, Settings
+from microlift.models.settings import MODEL_KINDS, Settings
+from microlift.training import tracking
+from microlift.training.cli import main
+from microlift.training.datasets import load_dataset, write_tables
+from microlift.training.simulation.generator import simulate
 from tests.service_support import background, free_port
-from training import tracking
-from training.cli import main
-from training.datasets import load_dataset, write_tables
-from training.simulation.generator import simulate
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning")
 

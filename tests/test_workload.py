@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from models import workload
-from models.forecast import forecast
-from models.roster import Candidates, Limits, Slopes, _Roster, choose
-from serving.auth import digest
+from microlift.models import workload
+from microlift.models.forecast import forecast
+from microlift.models.roster import Candidates, Limits, Slopes, _Roster, choose
+from microlift.serving.auth import digest
 from tests.service_support import prepare_home, service_env
 from tests.test_engine import SLOPES, world  # noqa: F401 - the shared small world and its models
 
@@ -45,7 +45,7 @@ def test_the_queued_greedy_takes_the_creators_the_plain_greedy_takes(world, kind
     for budget in (200.0, 2_000.0, 20_000.0, 1e9):
         for most in (7, 10_000):
             # when: the engine's greedy alone (no seeded starts, no swaps)
-            from models import roster
+            from microlift.models import roster
 
             c = Candidates.of(scored)
             state = roster._Roster(c, SLOPES, limits)
@@ -104,7 +104,7 @@ def test_work_past_its_deadline_stops_with_the_stage_it_was_in(world):  # noqa: 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The app on a home with trained, promoted models, a deadline no plan can meet, and another with none."""
-    from serving.app import create_app
+    from microlift.serving.app import create_app
 
     home = tmp_path_factory.mktemp("workload")
     env = service_env(home)

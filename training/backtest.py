@@ -15,15 +15,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import features as F
-from models import metrics
-from models.brief import Brief
-from models.candidates import eligible, score
-from models.forecast import initial_slopes, simulate, summarise
-from models.ranking import creator_values, rank
-from models.roster import Slopes, choose, value
-from training.datasets import Dataset
-from training.prepare import held_out
+from microlift.models import features as F
+from microlift.models import metrics
+from microlift.models.brief import Brief
+from microlift.models.candidates import eligible, score
+from microlift.models.forecast import initial_slopes, simulate, summarise
+from microlift.models.ranking import creator_values, rank
+from microlift.models.roster import Slopes, choose, value
+from microlift.training.datasets import Dataset
+from microlift.training.prepare import held_out
 
 BRIEF_FIELDS = ("niche", "product_price", "baseline_units_per_month", "compensation", "marketplace",
                 "discount_code", "gift_value", "commission_rate", "weeks", "margin")
@@ -90,8 +90,8 @@ def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: in
 def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:
     """Per candidate, the truth's expected impressions, engagements, attributed units (over the campaign) and cost:
     each creator's share of `expectations.roster_cost` (the commission on the truth's own units, for affiliates)."""
-    from training.simulation import expectations as ex
-    from training.simulation.config import DEFAULT
+    from microlift.training.simulation import expectations as ex
+    from microlift.training.simulation.config import DEFAULT
 
     campaign = _as_campaign(brief)
     people = candidates.merge(latents, on="creator_id", how="left")
@@ -124,7 +124,7 @@ def _as_campaign(brief: Brief) -> dict:
 
 def true_units(brief: Brief, roster: pd.DataFrame, latents: pd.DataFrame) -> float:
     """The truth's expected incremental units/month of inviting `roster` (creators-table rows)."""
-    from training.simulation import expectations as ex
+    from microlift.training.simulation import expectations as ex
 
     people = roster.merge(latents, on="creator_id", how="left")
     return ex.expected_campaign_outcome(_as_campaign(brief), people)["expected_incremental_units_per_month"]
@@ -134,7 +134,7 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
                     budget: float) -> dict[str, float]:
     """The engine's roster against an oracle that knows the truth, both scored by the truth, same budget; with
     what each roster truly costs."""
-    from models.forecast import plan_slopes
+    from microlift.models.forecast import plan_slopes
 
     scored = score(brief, candidates, models)
     pool = np.ones(len(scored), dtype=bool)
@@ -156,7 +156,7 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
 
 def _truth_slopes(brief, candidates, latents, truth, budget, rounds: int = 2, step: float = 1.5) -> Slopes:
     """Secant slopes of the truth's lift with engagement (or conversions) scaled around the oracle's roster."""
-    from training.simulation import expectations as ex
+    from microlift.training.simulation import expectations as ex
 
     campaign = _as_campaign(brief)
     slopes = Slopes(1.0 / max(truth["engagements"].mean(), 1.0), 1.0 / max(truth["conversions"].mean(), 1e-6))
@@ -193,7 +193,7 @@ def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
 def _added_profit(brief: Brief, truth: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
     """Each candidate's expected profit by the truth (`truth`: its `_truth_frame`): the incremental revenue x margin
     it adds to `roster` (or, if in it, loses when left out), less its cost."""
-    from training.simulation import expectations as ex
+    from microlift.training.simulation import expectations as ex
 
     added = ex.marginal_units(_as_campaign(brief), truth, roster)
     return added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
@@ -201,7 +201,7 @@ def _added_profit(brief: Brief, truth: pd.DataFrame, roster: np.ndarray) -> np.n
 
 def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: float) -> np.ndarray:
     """Greedy by `expectations.marginal_units` per dollar until the budget (spent at `cost`) or the gains run out."""
-    from training.simulation import expectations as ex
+    from microlift.training.simulation import expectations as ex
 
     campaign, chosen, spent = _as_campaign(brief), np.zeros(len(frame), dtype=bool), 0.0
     while True:
@@ -216,7 +216,7 @@ def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: f
 def _views_profit(brief: Brief, candidates: pd.DataFrame, scored: pd.DataFrame, budget: float) -> np.ndarray:
     """Each candidate's profit from the model's predictions (impressions = `avg_views` x expected posts) valued by
     the truth's arithmetic, against the roster that arithmetic buys for `budget` at the engine's costs."""
-    from training.simulation import expectations as ex
+    from microlift.training.simulation import expectations as ex
 
     views = pd.DataFrame({"platform": scored["platform"].to_numpy(), "niche": scored["niche"].to_numpy(),
                           "impressions": candidates["avg_views"].to_numpy(dtype=float) * scored["posts"].to_numpy(),
@@ -304,7 +304,7 @@ def conversion_effect_estimates(latents: pd.DataFrame, evidence: pd.DataFrame | 
     """For creators (`latents` indexed by creator_id, with er_effect), ln E[exp(conv_effect)]: given the
     engagement effect alone (`prior`), and given it and their campaign posts' units too (`posterior`), under the
     simulator's own model (normal effects correlated as configured; negative binomial units per post)."""
-    from training.simulation.config import DEFAULT as cfg
+    from microlift.training.simulation.config import DEFAULT as cfg
 
     sd = cfg.creator_conversion_sd * np.sqrt(1 - cfg.creator_effect_correlation**2)
     mean = (cfg.creator_conversion_sd * cfg.creator_effect_correlation / cfg.creator_engagement_sd

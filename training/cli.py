@@ -10,15 +10,15 @@ import sys
 import time
 from pathlib import Path
 
-from models.contract import ContractError
+from microlift.models.contract import ContractError
 
 log = logging.getLogger("microlift")
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from models.contract import validate
-    from training.datasets import write_tables
-    from training.simulation.generator import simulate
+    from microlift.models.contract import validate
+    from microlift.training.datasets import write_tables
+    from microlift.training.simulation.generator import simulate
 
     started = time.perf_counter()
     if args.partitions:
@@ -36,7 +36,7 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _simulate_partitioned(args: argparse.Namespace, started: float) -> int:
-    from training.simulation.partitioned import simulate_partitioned
+    from microlift.training.simulation.partitioned import simulate_partitioned
 
     if args.format != "parquet":
         raise ValueError(f"--partitions writes Parquet part files; got --format {args.format}")
@@ -48,7 +48,7 @@ def _simulate_partitioned(args: argparse.Namespace, started: float) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from training.datasets import load_dataset
+    from microlift.training.datasets import load_dataset
 
     dataset = load_dataset(args.data)
     for name, frame in dataset.tables().items():
@@ -63,8 +63,8 @@ def _validate(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from training.datasets import load_dataset
-    from training.simulation.calibration import REFERENCE_UNITS_DURING, calibrate, simulate_reference
+    from microlift.training.datasets import load_dataset
+    from microlift.training.simulation.calibration import REFERENCE_UNITS_DURING, calibrate, simulate_reference
 
     dataset = load_dataset(args.data, require=("creators", "posts", "campaigns"))
     if "truth_rosters" not in dataset.truth:
@@ -112,11 +112,11 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 def _train(args: argparse.Namespace) -> int:
     import mlflow
 
-    from models.settings import Settings
-    from training.datasets import load_dataset
-    from training.prepare import prepare
-    from training.tracking import configure, log_training, project_run_tags
-    from training.train import train_all
+    from microlift.models.settings import Settings
+    from microlift.training.datasets import load_dataset
+    from microlift.training.prepare import prepare
+    from microlift.training.tracking import configure, log_training, project_run_tags
+    from microlift.training.train import train_all
 
     settings = Settings.from_env()
     params = _params(args.params)
@@ -139,10 +139,10 @@ def _train(args: argparse.Namespace) -> int:
 def _train_dask(args: argparse.Namespace, settings, params: dict) -> int:
     import mlflow
 
-    from training.distributed.cluster import connect
-    from training.distributed.data import load_partitioned
-    from training.distributed.train import train_all
-    from training.tracking import configure, log_training, project_run_tags
+    from microlift.training.distributed.cluster import connect
+    from microlift.training.distributed.data import load_partitioned
+    from microlift.training.distributed.train import train_all
+    from microlift.training.tracking import configure, log_training, project_run_tags
 
     data = load_partitioned(args.data)  # creators and campaigns are checked here; posts as they are read
     experiment_id = configure(settings, args.experiment)
@@ -169,11 +169,11 @@ def _print_training(run_id: str, started: float, settings, trained, versions: di
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from models.settings import Settings
-    from training import registry
-    from training.datasets import load_dataset
-    from training.evaluate import evaluate
-    from training.prepare import prepare
+    from microlift.models.settings import Settings
+    from microlift.training import registry
+    from microlift.training.datasets import load_dataset
+    from microlift.training.evaluate import evaluate
+    from microlift.training.prepare import prepare
 
     settings = Settings.from_env()
     prep = prepare(load_dataset(args.data))
@@ -185,11 +185,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    from models.settings import Settings
-    from training import registry
-    from training.datasets import load_dataset
-    from training.evaluate import evaluate
-    from training.prepare import prepare
+    from microlift.models.settings import Settings
+    from microlift.training import registry
+    from microlift.training.datasets import load_dataset
+    from microlift.training.evaluate import evaluate
+    from microlift.training.prepare import prepare
 
     settings = Settings.from_env()
     alias = settings.model_alias
@@ -230,8 +230,8 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from models.settings import Settings
-    from training import registry
+    from microlift.models.settings import Settings
+    from microlift.training import registry
 
     rows = registry.list_versions(Settings.from_env())
     if not rows:
@@ -244,10 +244,10 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from models.settings import Settings
-    from training.datasets import load_dataset
-    from training.prepare import prepare
-    from training.tune import tune
+    from microlift.models.settings import Settings
+    from microlift.training.datasets import load_dataset
+    from microlift.training.prepare import prepare
+    from microlift.training.tune import tune
 
     settings = Settings.from_env()
     prep = prepare(load_dataset(args.data))
@@ -257,8 +257,8 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _adapt(args: argparse.Namespace) -> int:
-    from training.adapters import kim
-    from training.datasets import write_tables
+    from microlift.training.adapters import kim
+    from microlift.training.datasets import write_tables
 
     tables = kim.adapt(args.src)
     written = write_tables(tables, args.out, fmt=args.format)
@@ -268,9 +268,9 @@ def _adapt(args: argparse.Namespace) -> int:
 
 
 def _engine(args: argparse.Namespace, which: str) -> int:
-    from models.brief import BriefError
-    from models.settings import Settings
-    from training import plan, registry
+    from microlift.models.brief import BriefError
+    from microlift.models.settings import Settings
+    from microlift.training import plan, registry
 
     plot = getattr(args, "plot", None)
     if plot is not None:
@@ -301,9 +301,9 @@ def _engine(args: argparse.Namespace, which: str) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from models.settings import Settings
-    from training import plan, registry
-    from training.distributed import score
+    from microlift.models.settings import Settings
+    from microlift.training import plan, registry
+    from microlift.training.distributed import score
 
     brief, _ = plan.read_brief(args.campaign)
     settings = Settings.from_env()
@@ -317,7 +317,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.engine == "dask":
         import pyarrow.parquet as pq
 
-        from training.distributed.cluster import connect
+        from microlift.training.distributed.cluster import connect
 
         with connect(args.scheduler, workers=args.workers):
             scored = score.score_partitioned(args.catalog, brief, models)
@@ -335,10 +335,10 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from models.settings import Settings
-    from training import registry
-    from training.backtest import forecast_backtest
-    from training.datasets import load_dataset
+    from microlift.models.settings import Settings
+    from microlift.training import registry
+    from microlift.training.backtest import forecast_backtest
+    from microlift.training.datasets import load_dataset
 
     settings = Settings.from_env()
     dataset = load_dataset(args.data, require=("creators", "posts", "campaigns"))
@@ -349,9 +349,9 @@ def _backtest(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from models.settings import ServiceSettings
-    from serving import catalog
-    from serving.serve import bootstrap, ensure_key, run_gunicorn
+    from microlift.models.settings import ServiceSettings
+    from microlift.serving import catalog
+    from microlift.serving.serve import bootstrap, ensure_key, run_gunicorn
 
     if args.bootstrap:
         bootstrap(args.bootstrap)
@@ -366,8 +366,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from models.settings import ServiceSettings
-    from serving.auth import new_key
+    from microlift.models.settings import ServiceSettings
+    from microlift.serving.auth import new_key
 
     service = ServiceSettings.from_env()
     key = new_key(service.api_keys_file)
@@ -376,9 +376,9 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _import_creators(args: argparse.Namespace) -> int:
-    from models.settings import ServiceSettings
-    from serving import catalog
-    from serving.serve import import_dataset
+    from microlift.models.settings import ServiceSettings
+    from microlift.serving import catalog
+    from microlift.serving.serve import import_dataset
 
     service = ServiceSettings.from_env()
     catalog.migrate(service.database_url)
@@ -390,8 +390,8 @@ def _import_creators(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from models.settings import ServiceSettings
-    from serving import catalog
+    from microlift.models.settings import ServiceSettings
+    from microlift.serving import catalog
 
     url = ServiceSettings.from_env().database_url
     catalog.migrate(url)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from models.contract import TABLES, ContractError, Failure, check_references, validate
+from microlift.models.contract import TABLES, ContractError, Failure, check_references, validate
 
 log = logging.getLogger(__name__)
 

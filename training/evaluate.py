@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import metrics
-from training.prepare import Prepared, add_tier, group_median, held_out, lift_rows
+from microlift.models import metrics
+from microlift.training.prepare import Prepared, add_tier, group_median, held_out, lift_rows
 
 
 def score_engagement(model, prep: Prepared, test: np.ndarray, reference: np.ndarray) -> tuple[dict, pd.DataFrame]:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from models import features as F
-from models.brief import Brief
-from models.candidates import score, score_with_matrices
-from models.forecast import forecast
-from models.ranking import rank
-from models.roster import Limits
-from training.datasets import load_dataset, load_table
+from microlift.models import features as F
+from microlift.models.brief import Brief
+from microlift.models.candidates import score, score_with_matrices
+from microlift.models.forecast import forecast
+from microlift.models.ranking import rank
+from microlift.models.roster import Limits
+from microlift.training.datasets import load_dataset, load_table
 
 OPTIONS = ("objective", "top_k", "limits", "target_roas", "draws", "seed")
 
@@ -91,7 +91,7 @@ def check_plot_path(path: Path, budget: float | None = None) -> None:
 
 def save_budget_curve(result: dict, brief: Brief, path: Path) -> None:
     """Draw the forecast's budget-response curve to `path`, whole or not at all (written aside, then renamed)."""
-    from training import plots
+    from microlift.training import plots
 
     path = Path(path)
     figure = plots.budget_curve_figure(result, f"{brief.niche}, {brief.compensation}, "

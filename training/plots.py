@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from models.vocabulary import TIERS  # noqa: E402
+from microlift.models.vocabulary import TIERS  # noqa: E402
 
 
 def close(figure) -> None:

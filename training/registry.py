@@ -12,8 +12,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 
-from models.estimators import MODELS
-from models.settings import MODEL_KINDS, Settings
+from microlift.models.estimators import MODELS
+from microlift.models.settings import MODEL_KINDS, Settings
 
 # Which way is better for each model's headline metric, and how much worse still counts as a tie.
 PRIMARY = {"engagement": ("engagement.r2", +1), "conversion": ("conversion.poisson_deviance", -1),

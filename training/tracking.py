@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import warnings
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -14,12 +16,15 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from models.features import RAW_INPUTS
-from models.settings import Settings
-from training.datasets import Dataset
+import microlift
+import microlift.models
+from microlift.models.features import RAW_INPUTS
+from microlift.models.settings import Settings
+from microlift.training.datasets import Dataset
 
 log = logging.getLogger(__name__)
-PYFUNC_CODE = Path(__file__).resolve().parent.parent / "models" / "pyfunc_model.py"
+MODELS_PACKAGE = Path(microlift.models.__file__).resolve().parent
+PYFUNC_CODE = MODELS_PACKAGE / "pyfunc_model.py"
 
 
 def configure(settings: Settings, experiment: str | None = None) -> str:
@@ -44,12 +49,20 @@ def project_run_tags() -> dict[str, str] | None:
 
 
 def requirements() -> list[str]:
-    """What a logged model needs to be served (pinned to this environment; microlift itself must be installed)."""
-    import lightgbm
-    import scipy
+    """What a logged model needs to be served elsewhere, pinned to this environment. The `microlift.models`
+    package itself travels with the model (`code_package`), so microlift need not be installed there."""
+    return [f"{name}=={version(name)}" for name in
+            ("mlflow", "lightgbm", "pandas", "numpy", "scipy", "scikit-learn", "pandera", "pyarrow")]
 
-    return [f"mlflow=={mlflow.__version__}", f"lightgbm=={lightgbm.__version__}", f"pandas=={pd.__version__}",
-            f"numpy=={np.__version__}", f"scipy=={scipy.__version__}"]
+
+def code_package(folder: Path) -> Path:
+    """A copy of the `microlift` package holding only `microlift.models` (the domain the model's code imports),
+    logged as the model's code path: MLflow puts it on sys.path when it loads the model."""
+    root = folder / "microlift"
+    shutil.copytree(MODELS_PACKAGE, root / "models", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (root / "__init__.py").write_text(f'"""microlift {microlift.__version__}: the domain package a logged model '
+                                      'loads."""\n')
+    return root
 
 
 def fingerprint(dataset: Dataset) -> dict[str, str | int]:
@@ -86,6 +99,7 @@ def _example(kind: str, evaluation: pd.DataFrame) -> pd.DataFrame:
 def log_models(trained, folder: Path) -> dict[str, str]:
     """Log each fitted model as an MLflow pyfunc (model from code + its text artifacts); returns model URIs."""
     uris = {}
+    code = code_package(folder / "code")
     for kind, model in trained.models.items():
         path = model.save(folder / kind)
         example = _example(kind, trained.evaluation[kind])
@@ -94,7 +108,7 @@ def log_models(trained, folder: Path) -> dict[str, str]:
             warnings.filterwarnings("ignore", message=".*type hints.*")
             info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
                                            signature=infer_signature(example, output), input_example=example,
-                                           pip_requirements=requirements())
+                                           pip_requirements=requirements(), code_paths=[str(code)])
         uris[kind] = info.model_uri
     return uris
 
@@ -113,7 +127,7 @@ def register(uris: dict[str, str], settings: Settings, run_id: str, metrics: dic
 def log_training(trained, dataset: Dataset, settings: Settings, params: dict, do_register: bool,
                  plots: bool = True) -> tuple[str, dict[str, str]]:
     """Everything a training run records (call inside an active run). Returns (run id, registered versions)."""
-    from training import plots as charts
+    from microlift.training import plots as charts
 
     run = mlflow.active_run()
     mlflow.log_params(params)

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from models.estimators import ConversionModel, EngagementModel, LiftModel
-from training.evaluate import lift_table, score_conversion, score_engagement, score_lift
-from training.prepare import Prepared, held_out
+from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
+from microlift.training.evaluate import lift_table, score_conversion, score_engagement, score_lift
+from microlift.training.prepare import Prepared, held_out
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ import mlflow
 import numpy as np
 import optuna
 
-from models import metrics
-from models.estimators import ConversionModel, EngagementModel, LiftModel
-from models.settings import Settings
-from training.evaluate import lift_table
-from training.prepare import Prepared, held_out
-from training.tracking import configure, project_run_tags
+from microlift.models import metrics
+from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
+from microlift.models.settings import Settings
+from microlift.training.evaluate import lift_table
+from microlift.training.prepare import Prepared, held_out
+from microlift.training.tracking import configure, project_run_tags
 
 log = logging.getLogger(__name__)
 

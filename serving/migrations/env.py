@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import pool
 
-from serving.catalog import engine_for, metadata
+from microlift.serving.catalog import engine_for, metadata
 
 config = context.config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from serving import schemas
-from serving.openapi import route
-from serving.problems import Problem
+from microlift.serving import schemas
+from microlift.serving.openapi import route
+from microlift.serving.problems import Problem
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

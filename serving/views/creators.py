@@ -9,12 +9,12 @@ import pandas as pd
 from flask import Blueprint, current_app, request
 from pydantic import RootModel
 
-from models.bounds import ID
-from models.contract import TABLES, ContractError, validate
-from models.features import CREATOR_HISTORY
-from serving import catalog, schemas
-from serving.openapi import route
-from serving.problems import Problem, echo, invalid
+from microlift.models.bounds import ID
+from microlift.models.contract import TABLES, ContractError, validate
+from microlift.models.features import CREATOR_HISTORY
+from microlift.serving import catalog, schemas
+from microlift.serving.openapi import route
+from microlift.serving.problems import Problem, echo, invalid
 
 bp = Blueprint("creators", __name__, url_prefix="/v1/creators")
 CSV, PARQUET = "text/csv", "application/vnd.apache.parquet"

@@ -7,10 +7,10 @@ import json
 
 from flask import Blueprint, Response, current_app
 
-from models.features import FEATURE_VERSION
-from serving import metrics, schemas
-from serving.openapi import route
-from serving.views.web import page
+from microlift.models.features import FEATURE_VERSION
+from microlift.serving import metrics, schemas
+from microlift.serving.openapi import route
+from microlift.serving.views.web import page
 
 bp = Blueprint("ops", __name__)
 

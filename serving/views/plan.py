@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app
 
-from models import workload
-from models.brief import Brief, BriefError
-from models.candidates import score, score_with_matrices
-from models.contract import TABLES
-from models.forecast import forecast
-from models.ranking import rank
-from models.roster import Limits
-from serving import catalog, schemas
-from serving.openapi import route
-from serving.problems import Problem, invalid
+from microlift.models import workload
+from microlift.models.brief import Brief, BriefError
+from microlift.models.candidates import score, score_with_matrices
+from microlift.models.contract import TABLES
+from microlift.models.forecast import forecast
+from microlift.models.ranking import rank
+from microlift.models.roster import Limits
+from microlift.serving import catalog, schemas
+from microlift.serving.openapi import route
+from microlift.serving.problems import Problem, invalid
 
 bp = Blueprint("plan", __name__, url_prefix="/v1")
 LIMIT_FIELDS = set(schemas.LimitsIn.model_fields)

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, render_template, request
 
-from models.brief import LIMITS, OBJECTIVES
-from models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
+from microlift.models.brief import LIMITS, OBJECTIVES
+from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 bp = Blueprint("web", __name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.vocabulary import normalize_niche
+from microlift.models.vocabulary import normalize_niche
 
 # Without post metadata the post time is unknown; the crawl ended in May 2019 (SOURCE.md).
 CRAWL_DATE = pd.Timestamp("2019-05-31")

@@ -12,11 +12,11 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 
-from models import features as F
-from models.brief import Brief
-from models.candidates import eligible, score
-from training.datasets import find_table, load_table
-from training.distributed.data import creator_sums, read_table, validated
+from microlift.models import features as F
+from microlift.models.brief import Brief
+from microlift.models.candidates import eligible, score
+from microlift.training.datasets import find_table, load_table
+from microlift.training.distributed.data import creator_sums, read_table, validated
 
 
 def score_creators(creators: pd.DataFrame, brief: Brief, models: dict) -> pd.DataFrame:
@@ -39,7 +39,7 @@ def _catalog_files(catalog: Path) -> tuple[Path, Path | None]:
 
 def score_in_process(catalog: str | Path, brief: Brief, models: dict) -> pd.DataFrame:
     """The whole catalog in memory (the default engine, for catalogs that fit)."""
-    from training.plan import load_candidates
+    from microlift.training.plan import load_candidates
 
     creators_path, _ = _catalog_files(Path(catalog))
     creators = load_candidates(Path(catalog)) if creators_path != Path(catalog) \

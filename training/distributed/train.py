@@ -19,13 +19,21 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from models import features as F
-from models import metrics
-from models.estimators import BASE_PARAMS, ConversionModel, EngagementModel
-from training.distributed.data import CALIBRATION, FIT, TEST, Partitioned, conversion_rows, model_frame, prepared
-from training.evaluate import score_conversion
-from training.prepare import Prepared, add_tier
-from training.train import Trained, train_lift
+from microlift.models import features as F
+from microlift.models import metrics
+from microlift.models.estimators import BASE_PARAMS, ConversionModel, EngagementModel
+from microlift.training.distributed.data import (
+    CALIBRATION,
+    FIT,
+    TEST,
+    Partitioned,
+    conversion_rows,
+    model_frame,
+    prepared,
+)
+from microlift.training.evaluate import score_conversion
+from microlift.training.prepare import Prepared, add_tier
+from microlift.training.train import Trained, train_lift
 
 log = logging.getLogger(__name__)
 PATIENCE = 40            # lightgbm.early_stopping(40), as in models.estimators

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models.vocabulary import tier_of
-from training.simulation import expectations as ex
-from training.simulation.config import DEFAULT, SimulationConfig
-from training.simulation.generator import _observe, pick_roster, run_campaign, sample_creators
+from microlift.models.vocabulary import tier_of
+from microlift.training.simulation import expectations as ex
+from microlift.training.simulation.config import DEFAULT, SimulationConfig
+from microlift.training.simulation.generator import _observe, pick_roster, run_campaign, sample_creators
 
 Frames = dict[str, pd.DataFrame]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.vocabulary import NICHES
+from microlift.models.vocabulary import NICHES
 
 # log10(followers) at which each tier's anchor value holds: about 3k, 25k, 250k and 2M followers.
 TIER_ANCHORS = (3.5, 4.4, 5.4, 6.3)

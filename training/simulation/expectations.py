@@ -13,8 +13,8 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
-from models.vocabulary import FORMATS
-from training.simulation.config import DEFAULT, TIER_ANCHORS, SimulationConfig
+from microlift.models.vocabulary import FORMATS
+from microlift.training.simulation.config import DEFAULT, TIER_ANCHORS, SimulationConfig
 
 DAYS_PER_MONTH = 30.4375
 WEEKS_PER_MONTH = DAYS_PER_MONTH / 7

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from models.vocabulary import PLATFORMS, tier_index
-from training.simulation import expectations as ex
-from training.simulation.config import DEFAULT, SimulationConfig
+from microlift.models.vocabulary import PLATFORMS, tier_index
+from microlift.training.simulation import expectations as ex
+from microlift.training.simulation.config import DEFAULT, SimulationConfig
 
 
 def _choice(rng: np.random.Generator, shares: dict, size: int) -> np.ndarray:

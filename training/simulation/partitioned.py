@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from models.contract import validate
-from training.simulation.config import DEFAULT, SimulationConfig
-from training.simulation.generator import simulate
+from microlift.models.contract import validate
+from microlift.training.simulation.config import DEFAULT, SimulationConfig
+from microlift.training.simulation.generator import simulate
 
 PARTED = ("creators", "posts", "truth_creators", "truth_posts")  # one part file per slice
 WHOLE = ("campaigns", "truth_campaigns", "truth_rosters")        # small: written once, at the end

@@ -1,0 +1,5 @@
+"""The `microlift` command."""
+
+from microlift.training.cli import main
+
+__all__ = ["main"]
