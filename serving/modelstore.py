@@ -1,8 +1,9 @@
 """Models come from the MLflow registry alias only; each MLmodel file is checked before anything is loaded.
 
 A registered microlift model is an MLflow pyfunc whose artifact `model` holds LightGBM text boosters and a JSON
-spec. The service reads those two with its own code: it never runs code shipped inside a model (no `code/`
-folder, no python_model script is imported) and never unpickles.
+spec. The service reads those two with its own code: it never runs code shipped inside a model (neither the
+python_model script nor the `code/` folder is imported) and never unpickles. The `code/` folder may hold only the
+copy of the `microlift.models` package that training ships for `mlflow models serve` elsewhere.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from microlift.training import registry
 log = logging.getLogger(__name__)
 EXPECTED_FLAVORS = {"python_function"}
 EXPECTED_LOADER = "mlflow.pyfunc.loaders.code_model"  # a model from code: its code is not run here
+CODE_DIR = "code"  # MLflow's folder for a model's code paths
+SHIPPED_CODE = re.compile(r"microlift/(?:__init__|models/\w+)\.py")  # the domain package training ships
 
 
 class ModelRefused(ValueError):
@@ -89,8 +92,7 @@ def check_mlmodel(local: Path, kind: str) -> Path:
     if pyfunc.get("loader_module") != EXPECTED_LOADER:
         raise ModelRefused("it names a loader microlift does not use",
                            f"loader module {pyfunc.get('loader_module')!r}; expected {EXPECTED_LOADER!r}")
-    if pyfunc.get("code") or (local / "code").exists():
-        raise ModelRefused("it ships a code directory; microlift never loads code from a model")
+    check_code(local, pyfunc.get("code"))
     if meta.signature is None or meta.signature.inputs is None:
         raise ModelRefused("its MLmodel file has no signature")
     relative = pyfunc.get("artifacts", {}).get("model", {}).get("path")
@@ -103,6 +105,26 @@ def check_mlmodel(local: Path, kind: str) -> Path:
     if spec.get("kind") != kind:
         raise ModelRefused(f"it is a {spec.get('kind')!r} model, not a {kind} model")
     return folder
+
+
+def check_code(local: Path, declared) -> None:
+    """A model's code directory may hold only the `microlift.models` package training ships with it (never
+    imported here); anything else there, or a code directory elsewhere, is refused."""
+    if declared not in (None, CODE_DIR):
+        raise ModelRefused("it names a code directory microlift does not ship",
+                           f"code {str(declared)[:80]!r}; expected {CODE_DIR!r}")
+    folder = local / CODE_DIR
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if folder.is_symlink() or not folder.is_dir():
+        raise ModelRefused("its code directory is not a plain folder")
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        plain_dir = path.is_dir() and relative in ("microlift", "microlift/models")
+        plain_file = path.is_file() and SHIPPED_CODE.fullmatch(relative)
+        if path.is_symlink() or not (plain_dir or plain_file):
+            raise ModelRefused("its code directory holds more than microlift's domain package",
+                               f"unexpected {relative[:120]!r}")
 
 
 def read_spec(folder: Path) -> dict:

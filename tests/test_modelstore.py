@@ -18,7 +18,7 @@ from microlift.serving.modelstore import ModelRefused, check_mlmodel, load_check
 from microlift.training.datasets import Dataset
 from microlift.training.prepare import held_out, prepare
 from microlift.training.simulation.generator import simulate
-from microlift.training.tracking import PYFUNC_CODE
+from microlift.training.tracking import PYFUNC_CODE, code_package
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,8 @@ def saved(tmp_path_factory):
     example = pd.DataFrame([{"platform": "instagram", "niche": "home", "followers": 20000.0}])
     out = root / "mlflow-model"
     mlflow.pyfunc.save_model(str(out), python_model=str(PYFUNC_CODE), artifacts={"model": str(folder)},
-                             signature=infer_signature(example, pd.DataFrame({"p50": [0.1]})))
+                             signature=infer_signature(example, pd.DataFrame({"p50": [0.1]})),
+                             code_paths=[str(code_package(root / "code"))])
     return out
 
 
@@ -59,7 +60,7 @@ def test_a_model_as_training_logs_it_passes_and_predicts(copy):
 
 @pytest.mark.parametrize("tamper, words", [
     (lambda m: m["flavors"].update({"sklearn": {"pickled_model": "model.pkl"}}), "unexpected flavor"),
-    (lambda m: m["flavors"]["python_function"].update({"code": "code"}), "code directory"),
+    (lambda m: m["flavors"]["python_function"].update({"code": "../elsewhere"}), "code directory"),
     (lambda m: m.pop("signature"), "no signature"),
     (lambda m: m["flavors"]["python_function"].update({"loader_module": "mlflow.sklearn"}), "loader module"),
     (lambda m: m["flavors"]["python_function"]["artifacts"]["model"].update({"path": "../../etc"}), "outside"),
@@ -70,8 +71,13 @@ def test_a_tampered_mlmodel_file_is_refused_saying_why(copy, tamper, words):
         check_mlmodel(copy, "engagement")
 
 
-def test_a_code_directory_beside_the_model_is_refused(copy):
-    (copy / "code").mkdir()
+def test_a_model_ships_only_the_domain_package_as_code(copy):
+    shipped = sorted(p.relative_to(copy / "code").as_posix() for p in (copy / "code").rglob("*.py"))
+    assert "microlift/models/estimators.py" in shipped and all(p.startswith("microlift/") for p in shipped)
+
+
+def test_a_code_directory_holding_more_than_the_domain_package_is_refused(copy):
+    (copy / "code").mkdir(exist_ok=True)
     (copy / "code" / "evil.py").write_text("raise SystemExit('ran')\n")
     with pytest.raises(ModelRefused, match="code directory"):
         check_mlmodel(copy, "engagement")
