@@ -118,8 +118,8 @@ def prepared_home(creators: int, campaigns: int, seed: int = 1) -> Home:
 def load_models(home: Home):
     """The champion version set, loaded in this process exactly as a service worker loads it."""
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    from microlift.models.modelstore import load_alias
     from microlift.models.settings import Settings
-    from microlift.serving.modelstore import load_alias
 
     return load_alias(Settings.from_env(home.env(home.path))).models
 

@@ -28,7 +28,7 @@ import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 
 from microlift.models.brief import Brief  # noqa: E402
-from microlift.training.datasets import load_dataset  # noqa: E402
+from microlift.models.datasets import load_dataset  # noqa: E402
 from microlift.training.distributed.cluster import connect  # noqa: E402
 from microlift.training.distributed.data import load_partitioned  # noqa: E402
 from microlift.training.distributed.score import score_creators, score_partitioned  # noqa: E402

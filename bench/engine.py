@@ -20,11 +20,10 @@ import numpy as np
 import pandas as pd
 
 from microlift.models import features as F
+from microlift.models import planning
 from microlift.models.brief import Brief
-from microlift.models.candidates import candidate_rows, score
-from microlift.models.forecast import forecast
-from microlift.models.ranking import rank
-from microlift.training.datasets import Dataset
+from microlift.models.candidates import candidate_rows
+from microlift.models.datasets import Dataset
 from microlift.training.prepare import prepare
 from microlift.training.simulation.generator import simulate
 from microlift.training.train import train_all
@@ -83,14 +82,14 @@ def main() -> None:
             models["conversion"].base_(X_c)
 
         def ranked(pool=pool):
-            rank(brief, pool, score(brief, pool, models), models, "profit", top_k=50)
+            planning.rank(planning.RankRequest(brief, top_k=50), pool, models, {})
 
         t_raw, t_rank, ratio = paired(raw, ranked, repeats)
         rows.append({"pool": n, "raw_predict_ms": t_raw * 1000, "rank_ms": t_rank * 1000, "rank/raw": ratio})
     table = pd.DataFrame(rows)
     small = catalog(creators, sizes[0])
-    scored = score(brief, small, models)
-    t_forecast = timed(lambda: forecast(brief, scored, models["lift"], 10_000.0, draws=1_000), repeats)
+    asked = planning.ForecastRequest(brief, 10_000.0, draws=1_000)
+    t_forecast = timed(lambda: planning.forecast(asked, small, models, {}), repeats)
     print(table.to_string(index=False, float_format=lambda v: f"{v:,.2f}"))
     print(f"\nforecast, {sizes[0]:,} candidates, 1,000 draws, 9-point curve: {t_forecast * 1000:,.0f} ms "
           f"(target <= 300 ms)")

@@ -32,8 +32,8 @@ from _service import (
 
 from microlift.models.brief import Brief
 from microlift.models.candidates import score
+from microlift.models.datasets import load_candidates
 from microlift.models.forecast import forecast
-from microlift.training.plan import load_candidates
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}

@@ -27,6 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from microlift.commands.planning import read_campaign
+from microlift.models import planning
+from microlift.models.datasets import Dataset
+from microlift.serving import schemas
 from microlift.training.backtest import (
     backtest_case,
     candidates_of,
@@ -35,8 +39,6 @@ from microlift.training.backtest import (
     ranking_backtest,
     roster_backtest,
 )
-from microlift.training.datasets import Dataset
-from microlift.training.plan import read_brief, run_forecast
 from microlift.training.prepare import prepare
 from microlift.training.simulation.calibration import REFERENCE_UNITS_DURING
 from microlift.training.simulation.generator import simulate
@@ -56,8 +58,8 @@ TARGETS = ("targets (tests/test_quality.py asserts them on seed 22): deviance/tr
 def reference(dataset: Dataset, models: dict) -> dict:
     """The design's reference campaign (`data/sample/reference_campaign.json`) forecast on this world, as
     `microlift forecast` does it."""
-    brief, options = read_brief(REFERENCE)
-    during = run_forecast(brief, options, candidates_of(dataset), models, {})["forecast"]["units_per_month_during"]
+    request = schemas.forecast_request(read_campaign(REFERENCE))
+    during = planning.forecast(request, candidates_of(dataset), models, {})["forecast"]["units_per_month_during"]
     return {"reference p10": during["p10"], "reference p90": during["p90"],
             "contains 2,562": bool(during["p10"] <= REFERENCE_UNITS_DURING <= during["p90"])}
 

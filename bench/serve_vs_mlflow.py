@@ -35,7 +35,7 @@ from _service import (
 from microlift.models import features as F
 from microlift.models.brief import Brief
 from microlift.models.candidates import candidate_rows
-from microlift.training.plan import load_candidates
+from microlift.models.datasets import load_candidates
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from microlift.models.economics import DEFAULT_COMMISSION, SHIPPING_COST
+from microlift.models.errors import PlanningError
 from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 OBJECTIVES = ("profit", "roi", "conversions", "engagement")
@@ -18,12 +19,11 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 
-class BriefError(ValueError):
-    """A brief field is wrong: names the field, the value and what is accepted."""
+class BriefError(PlanningError):
+    """A brief field is wrong: names the field (within the brief), the value and what is accepted."""
 
     def __init__(self, field: str, value, accepted: str):
-        self.field, self.value, self.accepted = field, value, accepted
-        super().__init__(f"{field}: got {value!r}; expected {accepted}")
+        super().__init__(field, value, accepted)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,6 @@ class Brief:
     margin: float | None = None          # gross margin; profit and ROI use 1.0 (revenue) when not given
     platforms: tuple[str, ...] | None = None
     tiers: tuple[str, ...] | None = None  # only creators of these tiers are candidates
-    budget: float | None = None
 
     @property
     def months(self) -> float:
@@ -91,7 +90,7 @@ class Brief:
                 raise BriefError("tiers", values["tiers"], "a non-empty list of " + ", ".join(TIERS))
             values["tiers"] = tuple(_choice("tiers", t, TIERS) for t in values["tiers"])
         for name, (low, high) in LIMITS.items():
-            if values.get(name) is not None:
+            if name in known and values.get(name) is not None:
                 values[name] = _number(name, values[name], low, high)
         if not isinstance(values.get("discount_code", False), bool):
             raise BriefError("discount_code", values["discount_code"], "true or false")

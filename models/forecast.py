@@ -15,6 +15,7 @@ from microlift.models import features as F
 from microlift.models import workload
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible
+from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools
 from microlift.models.roster import Candidates, Limits, Slopes, choose, lift_slopes
 
@@ -316,12 +317,11 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     cap or the candidates, not the budget, decided the roster.
     """
     if not np.isfinite(budget) or budget < 0:
-        raise ValueError(f"budget: got {budget!r}; expected a number >= 0 (USD)")
+        raise PlanningError("budget", budget, "a number >= 0 (USD)")
     if curve_points < 3 or curve_points % 2 == 0:
-        raise ValueError(f"curve_points: got {curve_points!r}; expected an odd number >= 3")
+        raise PlanningError("curve_points", curve_points, "an odd number >= 3")
     if not workload.MIN_DRAWS <= draws <= workload.MAX_DRAWS:
-        raise ValueError(f"draws: got {draws!r}; expected a whole number from {workload.MIN_DRAWS} to "
-                         f"{workload.MAX_DRAWS}")
+        raise PlanningError("draws", draws, f"a whole number from {workload.MIN_DRAWS} to {workload.MAX_DRAWS}")
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal(draws)
     pool = eligible(brief, scored)

@@ -12,6 +12,7 @@ from microlift.models import features as F
 from microlift.models import workload
 from microlift.models.brief import OBJECTIVES, Brief
 from microlift.models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
+from microlift.models.errors import PlanningError
 from microlift.models.forecast import initial_slopes
 from microlift.models.roster import Slopes
 
@@ -211,12 +212,12 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     budget would buy); ties break on creator_id, so renaming or reordering candidates changes nothing else.
     """
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective: got {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+        raise PlanningError("objective", objective, "one of " + ", ".join(OBJECTIVES))
     pool = eligible(brief, scored)
     if not pool.any():
         return []
     cost = scored["cost"].to_numpy()
-    budget = budget or brief.budget or float(np.sort(cost[pool])[:50].sum())
+    budget = budget if budget is not None else float(np.sort(cost[pool])[:50].sum())
     slopes = initial_slopes(brief, scored, budget, models["lift"], pool)
     workload.check("taking the lift model's slopes")
     if objective == "conversions":

@@ -19,6 +19,7 @@ import pandas as pd
 
 from microlift.models import workload
 from microlift.models.brief import Brief
+from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools, unique_engagements
 
 
@@ -227,17 +228,22 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     for creator in limits.must_include:
         where = np.flatnonzero(c.ids == creator)
         if not len(where):
-            raise ValueError(f"must_include: creator {creator!r} is not among the candidates")
+            raise PlanningError("limits.must_include", creator, "creators among the candidates",
+                                f"limits.must_include: creator {creator!r} is not among the candidates")
         if not base.allowed(where[0], budget):
-            raise ValueError(f"must_include: creator {creator!r} does not fit the budget or the limits")
+            raise PlanningError("limits.must_include", creator, "creators that fit the budget and the limits",
+                                f"limits.must_include: creator {creator!r} does not fit the budget or the limits",
+                                unplannable=True)
         base.add(where[0])
     if start is not None:
         for i in np.flatnonzero(start & ~base.chosen):
             if not base.allowed(i, budget):
-                raise ValueError("the starting roster does not fit the budget or the limits")
+                raise PlanningError("budget", budget, "a budget the starting roster fits",
+                                    "the starting roster does not fit the budget or the limits", unplannable=True)
             base.add(i)
     if int(base.chosen.sum()) > most:
-        raise ValueError(f"must_include: {int(base.chosen.sum())} creators; a roster holds at most {most}")
+        raise PlanningError("limits.must_include", int(base.chosen.sum()), f"at most {most} creators",
+                            f"limits.must_include: {int(base.chosen.sum())} creators; a roster holds at most {most}")
     kept = base.chosen.copy()
     standalone = slopes.engagement * c.eng + slopes.conversion * c.conv
     affordable = np.flatnonzero(usable & ~kept & (base.spent + c.cost <= budget + 1e-9))
@@ -257,8 +263,10 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
         if found > best_value + 1e-12 * max(abs(found), 1.0):
             best, best_value = state, found
     if best.chosen.sum() < limits.min_creators:
-        raise ValueError(f"min_creators: only {int(best.chosen.sum())} creators fit the budget of {budget:,.0f} "
-                         f"USD and the limits; asked for {limits.min_creators}")
+        raise PlanningError("limits.min_creators", limits.min_creators,
+                            f"at most {int(best.chosen.sum())} creators (what fits the budget and the limits)",
+                            f"limits.min_creators: only {int(best.chosen.sum())} creators fit the budget of "
+                            f"{budget:,.0f} USD and the limits; asked for {limits.min_creators}", unplannable=True)
     return best.chosen
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from microlift.models import workload
+from microlift.models.errors import PlanningError
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -43,6 +44,15 @@ def invalid(field: str, value: Any, accepted: str, message: str | None = None, s
     return Problem(status, "Invalid request", message,
                    [{"field": field, "value": echo(value), "accepted": accepted, "message": message}],
                    kind="invalid-field")
+
+
+def from_planning(exc: PlanningError) -> Problem:
+    """The planning service's typed error: a wrong field, or a request no roster can satisfy."""
+    if not exc.unplannable:
+        return invalid(exc.field, exc.value, exc.accepted, exc.message)
+    return Problem(422, "Cannot plan this campaign", exc.message,
+                   [{"field": exc.field, "value": echo(exc.value), "accepted": exc.accepted,
+                     "message": exc.message}], kind="unplannable")
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
@@ -125,6 +135,10 @@ def install(app: Flask) -> None:
     @app.errorhandler(Problem)
     def _problem(exc: Problem):
         return exc.response()
+
+    @app.errorhandler(PlanningError)
+    def _planning(exc: PlanningError):
+        return from_planning(exc).response()
 
     @app.errorhandler(workload.DeadlineExceeded)
     def _deadline(exc: workload.DeadlineExceeded):

@@ -15,9 +15,9 @@ import time
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from microlift.models.modelstore import Bundle, ModelRefused, load_alias, load_version_set
 from microlift.models.settings import ServiceSettings, Settings
 from microlift.serving import catalog, metrics
-from microlift.serving.modelstore import Bundle, ModelRefused, load_alias, load_version_set
 
 log = logging.getLogger(__name__)
 

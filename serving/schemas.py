@@ -11,11 +11,12 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 from typing_extensions import TypedDict
 
-from microlift.models import workload
+from microlift.models import planning, workload
 from microlift.models.bounds import COUNTRY, TextRule
 from microlift.models.bounds import ID as ID_RULE
 from microlift.models.brief import LIMITS, OBJECTIVES, Brief
 from microlift.models.contract import TABLES
+from microlift.models.errors import PlanningError
 from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 MAX_CANDIDATES = 10_000
@@ -417,3 +418,55 @@ class Problem(_Out):
     detail: str
     instance: str | None = None
     errors: list[FieldError] = []
+
+
+# --- campaign files and the planning service -------------------------------------------------------------------
+
+def _campaign_file() -> type[Strict]:
+    """The campaign file of `microlift rank` / `forecast`: a request body without candidates or filters (they
+    come from --candidates), with every option of both requests; the same fields and rules as over HTTP."""
+    fields: dict[str, Any] = {}
+    for model in (ForecastRequest, RankRequest):  # rank last: its budget is optional
+        for name, info in model.model_fields.items():
+            if name not in ("candidates", "filters"):
+                fields[name] = (info.annotation, info)
+    return create_model("CampaignFile", __base__=Strict, __doc__=_campaign_file.__doc__, **fields)
+
+
+CampaignFile = _campaign_file()
+FLAT_OPTIONS = tuple(name for name in CampaignFile.model_fields if name != "brief")
+
+
+def campaign_body(data: Any) -> tuple[dict, list[str]]:
+    """A campaign file's JSON in the request shape, and a deprecation note for each old spelling it used: brief
+    fields side by side with the options, or `budget` inside the brief (budget belongs beside the brief, as in
+    `POST /v1/forecast`)."""
+    if not isinstance(data, dict):
+        return data, []
+    notes = []
+    if "brief" not in data:
+        notes.append("a campaign file with the brief's fields at the top level is deprecated: put them under "
+                     '"brief" and keep budget and the options beside it, as in POST /v1/forecast')
+        data = {"brief": {k: v for k, v in data.items() if k not in FLAT_OPTIONS},
+                **{k: v for k, v in data.items() if k in FLAT_OPTIONS}}
+    brief = data.get("brief")
+    if isinstance(brief, dict) and "budget" in brief:
+        if "budget" in data:
+            return {**data, "brief": brief}, notes  # both: the brief's budget is refused as an unknown field
+        notes.append('"budget" inside the brief is deprecated: put it beside the brief, as in POST /v1/forecast')
+        data = {**data, "brief": {k: v for k, v in brief.items() if k != "budget"}, "budget": brief["budget"]}
+    return data, notes
+
+
+def rank_request(body: RankRequest | CampaignFile) -> planning.RankRequest:  # type: ignore[valid-type]
+    """The planning service's request from a validated HTTP body or campaign file."""
+    return planning.RankRequest(planning.brief(body.brief.model_dump(exclude_none=True)), body.objective,
+                                body.top_k, body.budget)
+
+
+def forecast_request(body: ForecastRequest | CampaignFile) -> planning.ForecastRequest:  # type: ignore[valid-type]
+    if body.budget is None:
+        raise PlanningError("budget", None, "a number >= 0 (USD) beside the brief")
+    limits = planning.limits(body.limits.model_dump()) if body.limits is not None else None
+    return planning.ForecastRequest(planning.brief(body.brief.model_dump(exclude_none=True)), body.budget, limits,
+                                    body.draws, body.seed, body.target_roas)

@@ -1,4 +1,4 @@
-"""`microlift serve`: get the catalog and the models ready, then run the service under gunicorn."""
+"""`microlift serve`: the API key, the catalog import of a dataset, and gunicorn."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from microlift.models import registry
+from microlift.models.contract import validate
+from microlift.models.datasets import load_candidates
 from microlift.models.settings import ServiceSettings, Settings
 from microlift.serving import auth, catalog
 
@@ -15,50 +20,9 @@ CURL = """curl -s -X POST http://{host}/v1/rank -H 'Content-Type: application/js
        "filters": {{"platforms": ["instagram"], "tiers": ["micro"]}}, "top_k": 5}}'"""
 
 
-def has_models(settings: Settings) -> bool:
-    from microlift.training import registry
-
-    try:
-        return len(registry.resolve(settings).versions) == 3
-    except LookupError:
-        return False
-
-
-def bootstrap(data: Path, creators: int = 6000, campaigns: int = 200, seed: int = 0) -> None:
-    """On a fresh machine: simulate a dataset, train and register models and import the catalog. Whatever exists
-    already (data, a model under the serving alias, a non-empty catalog) is reused."""
-    from microlift.training.cli import main as cli
-
-    settings, service = Settings.from_env(), ServiceSettings.from_env()
-    catalog.migrate(service.database_url)
-    engine = catalog.engine_for(service.database_url)
-    need_models = not has_models(settings)
-    need_catalog = catalog.snapshot(engine).creators.empty
-    if (need_models or need_catalog) and not (data / "creators.parquet").exists() \
-            and not (data / "creators.csv").exists():
-        print(f"simulating {creators:,} creators and {campaigns} campaigns into {data} ...", flush=True)
-        _check(cli(["simulate", "--creators", str(creators), "--campaigns", str(campaigns), "--seed", str(seed),
-                    "--out", str(data), "--quiet"]))
-    if need_models:
-        print(f"no '{settings.model_alias}' models registered: training on {data} ...", flush=True)
-        _check(cli(["train", "--data", str(data), "--register", "--quiet"]))
-        _check(cli(["promote", "--data", str(data), "--version", "latest", "--force"]))
-    else:
-        print(f"models: reusing the registered '{settings.model_alias}' version set")
-    if need_catalog:
-        result = import_dataset(data, engine)
-        print(f"catalog: imported {result.created:,} creators from {data} into {_safe(service.database_url)}")
-    else:
-        print(f"catalog: reusing {_safe(service.database_url)}")
-    engine.dispose()
-
-
 def import_dataset(path: Path, engine) -> catalog.ImportResult:
     """A creators file, or a dataset folder whose posts give each creator a history and a track record (held to
     the contract's ranges like a history given in a file)."""
-    from microlift.models.contract import validate
-    from microlift.training.plan import load_candidates
-
     frame = load_candidates(path)
     frame = frame[[c for c in catalog.COLUMNS if c in frame.columns]]
     if Path(path).is_dir():
@@ -66,15 +30,8 @@ def import_dataset(path: Path, engine) -> catalog.ImportResult:
     return catalog.import_creators(engine, frame)
 
 
-def _check(code: int) -> None:
-    if code != 0:
-        raise SystemExit(code)
-
-
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
     return make_url(url).render_as_string(hide_password=True)
 
 
@@ -107,7 +64,8 @@ def announce(service: ServiceSettings) -> None:
 def run_gunicorn(service: ServiceSettings) -> None:
     """Replace this process with gunicorn (workers each load the app; nothing is shared across a fork)."""
     settings = Settings.from_env()
-    has_models(settings)  # opens the MLflow store once: workers opening a new one together race to create its tables
+    # open the MLflow store once: workers opening a new one together race to create its tables
+    registry.complete(settings)
     metrics_dir = settings.home / "prometheus"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)

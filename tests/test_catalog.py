@@ -207,7 +207,7 @@ def test_snapshot_filters_match_the_rows_they_describe(engine):
 # --- `microlift import-creators PATH`: as strict as the import route ------------------------------------------
 
 def import_command(database_url, monkeypatch, tmp_path, capsys, path) -> tuple[int, str]:
-    from microlift.training.cli import main
+    from microlift.cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("MICROLIFT_HOME", str(tmp_path / "home"))

@@ -11,13 +11,14 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from microlift.cli import main
 from microlift.models import features as F
+from microlift.models import registry
 from microlift.models.brief import Brief
+from microlift.models.datasets import load_dataset
 from microlift.models.estimators import MODELS, ConversionModel, _train
+from microlift.models.modelstore import load_version_set
 from microlift.models.settings import Settings
-from microlift.training import registry
-from microlift.training.cli import main
-from microlift.training.datasets import load_dataset
 from microlift.training.distributed.cluster import connect
 from microlift.training.distributed.data import load_partitioned, model_frame, prepared, split_codes
 from microlift.training.distributed.score import score_in_process, score_partitioned
@@ -166,7 +167,7 @@ def test_train_engine_dask_registers_a_version_set_and_scores(client, folder, tm
     run = store.get_run(tags["engagement"])
     assert len(set(tags.values())) == 1 and run.data.params["engine"] == "dask"
     assert {"engagement.r2", "conversion.poisson_deviance", "lift.mdape"} <= set(run.data.metrics)
-    models = registry.load(settings, version_set)
+    models = load_version_set(settings, version_set.versions, "latest").models
     assert {type(m).__name__ for m in models.values()} == {"EngagementModel", "ConversionModel", "LiftModel"}
     # and `microlift score` writes the same rows on the cluster as in process
     campaign = tmp_path / "campaign.json"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from microlift.models.contract import ContractError, Failure
-from microlift.training.datasets import TRUTH_TABLES, load_dataset, write_tables
+from microlift.models.datasets import TRUTH_TABLES, load_dataset, write_tables
 from microlift.training.simulation.generator import simulate
 
 CONTRACT_TABLES = ("creators", "posts", "campaigns")

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microlift.models import features as F
+from microlift.models.datasets import Dataset
 from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel, _Model
 from microlift.models.loglinear import LogLinear
-from microlift.training.datasets import Dataset
 from microlift.training.prepare import held_out, prepare
 from microlift.training.simulation.generator import simulate
 

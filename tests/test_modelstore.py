@@ -13,9 +13,9 @@ import pytest
 import yaml
 from mlflow.models import infer_signature
 
+from microlift.models.datasets import Dataset
 from microlift.models.estimators import EngagementModel
-from microlift.serving.modelstore import ModelRefused, check_mlmodel, load_checked, load_model
-from microlift.training.datasets import Dataset
+from microlift.models.modelstore import ModelRefused, check_mlmodel, load_checked, load_model
 from microlift.training.prepare import held_out, prepare
 from microlift.training.simulation.generator import simulate
 from microlift.training.tracking import PYFUNC_CODE, code_package
@@ -127,7 +127,7 @@ LOAD_IN_A_NEW_PROCESS = """
 import logging, sys
 from pathlib import Path
 logging.basicConfig(level=logging.WARNING, format="%(message)s")
-from microlift.serving.modelstore import load_checked
+from microlift.models.modelstore import load_checked
 model = load_checked(Path(sys.argv[1]), "engagement", Path(sys.argv[2]))
 print("compiled:", model.compiled_ is not None)
 """

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from microlift.models import features as F
+from microlift.models.datasets import Dataset
 from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
-from microlift.serving.modelstore import ModelRefused, _probe, load_checked
-from microlift.training.datasets import Dataset
+from microlift.models.modelstore import ModelRefused, _probe, load_checked
 from microlift.training.prepare import held_out, prepare
 from microlift.training.simulation.generator import simulate
 

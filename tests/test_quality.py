@@ -10,6 +10,7 @@ import pytest
 
 from microlift.models.brief import Brief
 from microlift.models.candidates import score
+from microlift.models.datasets import Dataset
 from microlift.models.forecast import forecast
 from microlift.training.backtest import (
     backtest_case,
@@ -20,7 +21,6 @@ from microlift.training.backtest import (
     ranking_backtest,
     roster_backtest,
 )
-from microlift.training.datasets import Dataset
 from microlift.training.prepare import prepare
 from microlift.training.simulation.calibration import REFERENCE_UNITS_DURING
 from microlift.training.simulation.generator import simulate

@@ -26,10 +26,10 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.models import Model
 
+from microlift.cli import main
+from microlift.models.datasets import load_dataset, write_tables
 from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.training import tracking
-from microlift.training.cli import main
-from microlift.training.datasets import load_dataset, write_tables
 from microlift.training.simulation.generator import simulate
 from tests.service_support import background, free_port
 

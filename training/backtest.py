@@ -19,10 +19,10 @@ from microlift.models import features as F
 from microlift.models import metrics
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible, score
+from microlift.models.datasets import Dataset
 from microlift.models.forecast import initial_slopes, simulate, summarise
 from microlift.models.ranking import creator_values, rank
 from microlift.models.roster import Slopes, choose, value
-from microlift.training.datasets import Dataset
 from microlift.training.prepare import held_out
 
 BRIEF_FIELDS = ("niche", "product_price", "baseline_units_per_month", "compensation", "marketplace",

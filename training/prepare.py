@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from microlift.models import features as F
-from microlift.training.datasets import Dataset
+from microlift.models.datasets import Dataset
 
 CAMPAIGN_FIELDS = ["campaign_id", "niche", "product_price", "compensation", "marketplace", "discount_code",
                    "weeks", "budget", "baseline_units_per_month", "units_per_month_during"]

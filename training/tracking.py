@@ -18,9 +18,9 @@ from mlflow.models import infer_signature
 
 import microlift
 import microlift.models
+from microlift.models.datasets import Dataset
 from microlift.models.features import RAW_INPUTS
 from microlift.models.settings import Settings
-from microlift.training.datasets import Dataset
 
 log = logging.getLogger(__name__)
 MODELS_PACKAGE = Path(microlift.models.__file__).resolve().parent

@@ -1,26 +1,19 @@
-"""POST /v1/rank and POST /v1/forecast: parse, call the engine, serialise."""
+"""POST /v1/rank and POST /v1/forecast: the validated body becomes the planning service's request; its
+PlanningError becomes a 422 naming the field (serving.problems)."""
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app
 
-from microlift.models import workload
-from microlift.models.brief import Brief, BriefError
-from microlift.models.candidates import score, score_with_matrices
+from microlift.models import planning
 from microlift.models.contract import TABLES
-from microlift.models.forecast import forecast
-from microlift.models.ranking import rank
-from microlift.models.roster import Limits
 from microlift.serving import catalog, schemas
 from microlift.serving.openapi import route
 from microlift.serving.problems import Problem, invalid
 
 bp = Blueprint("plan", __name__, url_prefix="/v1")
-LIMIT_FIELDS = set(schemas.LimitsIn.model_fields)
 
 
 def runtime():
@@ -34,16 +27,6 @@ def models_or_503():
                       f"'{runtime().settings.model_alias}' alias at them, then POST /admin/reload",
                       kind="model-unavailable", headers={"Retry-After": "30"})
     return bundle
-
-
-def brief_from(body, budget: float | None = None) -> Brief:
-    fields = {k: v for k, v in body.brief.model_dump().items() if v is not None}
-    if budget is not None:
-        fields["budget"] = budget
-    try:
-        return Brief.from_mapping(fields)
-    except BriefError as exc:
-        raise invalid(f"brief.{exc.field}", exc.value, exc.accepted) from None
 
 
 def candidates_from(body) -> pd.DataFrame:
@@ -84,65 +67,19 @@ def candidate_frame(candidates: list) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def engine_error(exc: ValueError) -> Problem:
-    """The engine's own ValueErrors say 'field: got X; expected Y'."""
-    text = str(exc)
-    found = re.match(r"^([\w.\[\]]+): got (.*); expected (.*)$", text, re.S)
-    if found:
-        return invalid(_field(found.group(1)), found.group(2), found.group(3), message=text)
-    named = re.match(r"^(\w+): (.*)$", text, re.S)
-    if named:
-        field = _field(named.group(1))
-        return Problem(422, "Cannot plan this campaign", f"{field}: {named.group(2)}",
-                       [{"field": field, "value": None, "accepted": named.group(2), "message": text}],
-                       kind="unplannable")
-    return Problem(422, "Cannot plan this campaign", text, kind="unplannable")
-
-
-def _field(name: str) -> str:
-    return f"limits.{name}" if name in LIMIT_FIELDS else name
-
-
 @route(bp, "/rank", "POST", "Rank candidates by profit, ROI, conversions or engagement, with ranges and reasons",
        body=schemas.RankRequest, response=schemas.RankResponse, errors=(503,))
 def rank_creators(body: schemas.RankRequest):
     bundle = models_or_503()
-    brief = brief_from(body, body.budget)
-    creators = candidates_from(body)
-    try:
-        with within_deadline():
-            scored, matrices = score_with_matrices(brief, creators, bundle.models)
-            workload.check("scoring the candidates")
-            ranked = rank(brief, creators, scored, bundle.models, body.objective, body.top_k, body.budget, matrices)
-    except BriefError as exc:
-        raise invalid(f"brief.{exc.field}", exc.value, exc.accepted) from None
-    except ValueError as exc:
-        raise engine_error(exc) from None
-    return {"objective": body.objective, "candidates": len(creators), "models": bundle.describe(),
-            "creators": ranked}
-
-
-def within_deadline():
-    """The engine's work under the service's per-request deadline (MICROLIFT_REQUEST_DEADLINE)."""
-    return workload.deadline(runtime().service.request_deadline)
+    request = schemas.rank_request(body)
+    return planning.rank(request, candidates_from(body), bundle.models, bundle.describe(),
+                         runtime().service.request_deadline)
 
 
 @route(bp, "/forecast", "POST", "Choose a roster for the budget; forecast the sales lift and the budget curve",
        body=schemas.ForecastRequest, response=schemas.ForecastResponse, errors=(503,))
 def forecast_campaign(body: schemas.ForecastRequest):
     bundle = models_or_503()
-    brief = brief_from(body, body.budget)
-    creators = candidates_from(body)
-    limits = None
-    if body.limits is not None:
-        raw = body.limits.model_dump()
-        limits = Limits(**{k: tuple(v) if k in ("must_include", "exclude") else v for k, v in raw.items()})
-    try:
-        with within_deadline():
-            scored = score(brief, creators, bundle.models)
-            workload.check("scoring the candidates")
-            out = forecast(brief, scored, bundle.models["lift"], body.budget, limits, draws=body.draws,
-                           seed=body.seed, target_roas=body.target_roas)
-    except ValueError as exc:
-        raise engine_error(exc) from None
-    return {"candidates": len(creators), "models": bundle.describe(), **out}
+    request = schemas.forecast_request(body)
+    return planning.forecast(request, candidates_from(body), bundle.models, bundle.describe(),
+                             runtime().service.request_deadline)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from microlift.models import features as F
 from microlift.models.contract import ContractError, check_references, validate
-from microlift.training.datasets import Dataset, find_table, load_table
+from microlift.models.datasets import Dataset, find_table, load_table
 from microlift.training.prepare import held_out, post_rows
 
 FIT, CALIBRATION, TEST = 0, 1, 2  # the grouped split of training.train, one code per row

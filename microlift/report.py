@@ -1,77 +1,12 @@
-"""Rank and forecast from the command line: load a brief, candidates and the registered models, call the engine."""
+"""What `microlift rank` and `microlift forecast` print, and the budget-response curve they draw."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-import pandas as pd
-
-from microlift.models import features as F
 from microlift.models.brief import Brief
-from microlift.models.candidates import score, score_with_matrices
-from microlift.models.forecast import forecast
-from microlift.models.ranking import rank
-from microlift.models.roster import Limits
-from microlift.training.datasets import load_dataset, load_table
-
-OPTIONS = ("objective", "top_k", "limits", "target_roas", "draws", "seed")
-
-
-def read_brief(path: Path) -> tuple[Brief, dict]:
-    """A campaign JSON file: the brief's fields plus optional objective, top_k, limits, target_roas, draws, seed."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a JSON object with the campaign's fields")
-    options = {k: data.pop(k) for k in OPTIONS if k in data}
-    return Brief.from_mapping(data), options
-
-
-def limits_from(options: dict) -> Limits | None:
-    raw = options.get("limits")
-    if not raw:
-        return None
-    known = {"max_per_tier", "max_per_platform", "max_per_niche", "min_creators", "must_include", "exclude"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"limits: unknown field {unknown[0]!r}; expected one of {', '.join(sorted(known))}")
-    return Limits(**{k: tuple(v) if k in ("must_include", "exclude") else v for k, v in raw.items()})
-
-
-def load_candidates(candidates: Path) -> pd.DataFrame:
-    """Creators with their history and track record: a creators file, or a dataset folder (creators + posts)."""
-    candidates = Path(candidates)
-    if candidates.is_dir():
-        dataset = load_dataset(candidates)
-        creators, posts = dataset.creators, dataset.posts
-    else:  # a creators file alone: no history, the models fall back on what the creators table says
-        creators, posts = load_table(candidates, "creators")[0], None
-    if posts is not None and len(posts):
-        creators = F.with_history(creators, F.creator_history(posts, creators))
-        creators = F.with_track_record(creators, F.creator_track_record(posts, creators))
-    return creators.reset_index(drop=True)
-
-
-def run_rank(brief: Brief, options: dict, creators: pd.DataFrame, models: dict, versions: dict) -> dict:
-    scored, matrices = score_with_matrices(brief, creators, models)
-    objective = options.get("objective", "profit")
-    ranked = rank(brief, creators, scored, models, objective, int(options.get("top_k", 50)), matrices=matrices)
-    return {"objective": objective, "candidates": len(creators), "models": versions, "creators": ranked}
-
-
-def run_forecast(brief: Brief, options: dict, creators: pd.DataFrame, models: dict, versions: dict) -> dict:
-    if brief.budget is None:
-        raise ValueError("budget: got None; expected a number >= 0 (USD) in the campaign file")
-    scored = score(brief, creators, models)
-    out = forecast(brief, scored, models["lift"], brief.budget, limits_from(options),
-                   draws=int(options.get("draws", 1000)), seed=int(options.get("seed", 0)),
-                   target_roas=float(options.get("target_roas", 1.0)))
-    return {"candidates": len(creators), "models": versions, **out}
-
+from microlift.training import plots
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -91,8 +26,6 @@ def check_plot_path(path: Path, budget: float | None = None) -> None:
 
 def save_budget_curve(result: dict, brief: Brief, path: Path) -> None:
     """Draw the forecast's budget-response curve to `path`, whole or not at all (written aside, then renamed)."""
-    from microlift.training import plots
-
     path = Path(path)
     figure = plots.budget_curve_figure(result, f"{brief.niche}, {brief.compensation}, "
                                                f"{brief.marketplace or 'any marketplace'}: budget-response curve")

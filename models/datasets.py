@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from microlift.models import features as F
 from microlift.models.contract import TABLES, ContractError, Failure, check_references, validate
 
 log = logging.getLogger(__name__)
@@ -124,3 +125,17 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | os.PathLike, fmt: s
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return written
+
+
+def load_candidates(candidates: str | os.PathLike) -> pd.DataFrame:
+    """Creators with their history and track record: a creators file, or a dataset folder (creators + posts)."""
+    candidates = Path(candidates)
+    if candidates.is_dir():
+        dataset = load_dataset(candidates)
+        creators, posts = dataset.creators, dataset.posts
+    else:  # a creators file alone: no history, the models fall back on what the creators table says
+        creators, posts = load_table(candidates, "creators")[0], None
+    if posts is not None and len(posts):
+        creators = F.with_history(creators, F.creator_history(posts, creators))
+        creators = F.with_track_record(creators, F.creator_track_record(posts, creators))
+    return creators.reset_index(drop=True)

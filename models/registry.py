@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +10,6 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 
-from microlift.models.estimators import MODELS
 from microlift.models.settings import MODEL_KINDS, Settings
 
 # Which way is better for each model's headline metric, and how much worse still counts as a tie.
@@ -90,6 +87,14 @@ def resolve(settings: Settings, ref: str | None = None) -> VersionSet:
     return VersionSet({k: str(v) for k, v in versions.items()}, ref)
 
 
+def complete(settings: Settings) -> bool:
+    """Does the serving alias name a version of each of the three models? (Opens the MLflow store.)"""
+    try:
+        return len(resolve(settings).versions) == len(MODEL_KINDS)
+    except LookupError:
+        return False
+
+
 def download_version(settings: Settings, kind: str, version: str, dst: Path) -> Path:
     """Download a registered version; returns the MLflow model folder (the one holding MLmodel)."""
     client(settings)
@@ -113,16 +118,6 @@ def model_folder(local: Path) -> Path:
     if not relative:
         raise ValueError(f"{local}: the MLmodel file names no 'model' artifact")
     return local / relative
-
-
-def load(settings: Settings, version_set: VersionSet) -> dict:
-    """Load every model of a version set (text boosters and JSON only)."""
-    models = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind, version in version_set.versions.items():
-            folder = download(settings, kind, version, Path(tmp) / kind)
-            models[kind] = MODELS[json.loads((folder / "spec.json").read_text())["kind"]].load(folder)
-    return models
 
 
 def compare(candidate: dict[str, float], champion: dict[str, float]) -> tuple[bool, list[str]]:

@@ -21,10 +21,9 @@ import pandas as pd
 from mlflow.models import Model
 
 from microlift.models import features as F
-from microlift.models import plausible
+from microlift.models import plausible, registry
 from microlift.models.estimators import MODELS, SPEC_FILE
 from microlift.models.settings import MODEL_KINDS, Settings
-from microlift.training import registry
 
 log = logging.getLogger(__name__)
 EXPECTED_FLAVORS = {"python_function"}
@@ -191,14 +190,16 @@ def _probe(kind: str) -> pd.DataFrame:
     return pd.DataFrame([lift if kind == "lift" else creator])
 
 
-def load_version_set(settings: Settings, versions: dict[str, str], alias: str) -> Bundle:
-    """Download, check and load every model of a version set; all three or a ModelRefused naming the model."""
-    missing = [k for k in MODEL_KINDS if k not in versions]
+def load_version_set(settings: Settings, versions: dict[str, str], alias: str,
+                     kinds: tuple[str, ...] = MODEL_KINDS) -> Bundle:
+    """Download, check and load the `kinds` models of a version set (the service: all three), or a ModelRefused
+    naming the model. The service and the command line load models only through here."""
+    missing = [k for k in kinds if k not in versions]
     if missing:
         raise ModelRefused(f"the version set lacks the {', '.join(missing)} model")
     models, runs = {}, set()
     with tempfile.TemporaryDirectory(prefix="microlift-model-") as tmp:
-        for kind in MODEL_KINDS:
+        for kind in kinds:
             name = f"the {kind} model of version {versions[kind]}"
             try:
                 local = registry.download_version(settings, kind, versions[kind], Path(tmp) / kind)
@@ -210,7 +211,7 @@ def load_version_set(settings: Settings, versions: dict[str, str], alias: str) -
                 log.warning("%s cannot be downloaded: %s: %s", name, type(exc).__name__, exc)
                 raise ModelRefused("it cannot be read from the registry", f"{type(exc).__name__}: "
                                    f"{str(exc)[:200]}", name) from None
-    return Bundle(models, dict(versions), alias, ",".join(sorted(r for r in runs if r)))
+    return Bundle(models, {k: versions[k] for k in kinds}, alias, ",".join(sorted(r for r in runs if r)))
 
 
 def load_alias(settings: Settings, alias: str | None = None) -> Bundle:

@@ -1,0 +1,120 @@
+"""The data scientist's steps as functions: simulate a dataset, train and log the models, promote a version set.
+
+The `microlift` command and `serve --bootstrap` both call these; they print, these return what happened.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+
+from microlift.models import registry
+from microlift.models.contract import validate
+from microlift.models.datasets import load_dataset, write_tables
+from microlift.models.modelstore import load_version_set
+from microlift.models.settings import MODEL_KINDS, Settings
+from microlift.training.evaluate import evaluate
+from microlift.training.prepare import prepare
+from microlift.training.simulation.generator import simulate
+from microlift.training.simulation.partitioned import simulate_partitioned
+from microlift.training.tracking import configure, log_training, project_run_tags
+from microlift.training.train import train_all
+
+
+@dataclass
+class Simulated:
+    counts: dict[str, int]
+    written: int
+    seconds: float
+
+
+def simulate_dataset(out: Path, creators: int, campaigns: int, seed: int = 0, fmt: str = "parquet",
+                     partitions: int | None = None, progress: bool = True) -> Simulated:
+    """Write a simulated dataset (contract tables held to the contract, plus truth tables) to `out`."""
+    started = time.perf_counter()
+    if partitions:
+        if fmt != "parquet":
+            raise ValueError(f"--partitions writes Parquet part files; got --format {fmt}")
+        counts = simulate_partitioned(creators, campaigns, partitions, out, seed=seed, progress=progress)
+        return Simulated(counts, partitions, time.perf_counter() - started)
+    tables = simulate(creators, campaigns, seed=seed, progress=progress)
+    for name in ("creators", "posts", "campaigns"):  # the simulator must honour the contract it feeds
+        if name in tables:
+            validate(name, tables[name], source=f"simulated {name}")
+    written = write_tables(tables, out, fmt=fmt)
+    counts = {name: len(frame) for name, frame in tables.items() if not name.startswith("truth")}
+    return Simulated(counts, len(written), time.perf_counter() - started)
+
+
+@dataclass
+class TrainingRun:
+    run_id: str
+    versions: dict[str, str]
+    trained: object
+    seconds: float
+
+
+def train_models(data: Path, settings: Settings, experiment: str | None = None, params: dict | None = None,
+                 seed: int = 0, register: bool = False, progress: bool = True) -> TrainingRun:
+    """Train the three models in this process, log the run to MLflow and, if asked, register the models."""
+    params = params or {}
+    dataset = load_dataset(data)  # a malformed dataset fails here, before any run exists
+    prep = prepare(dataset)
+    experiment_id = configure(settings, experiment)
+    started = time.perf_counter()
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {Path(data).name}",
+                          tags=project_run_tags()):
+        trained = train_all(prep, params, seed=seed, progress=progress)
+        run_params = {"data": str(Path(data).resolve()), "seed": seed, "register": register,
+                      **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}
+        run_id, versions = log_training(trained, dataset, settings, run_params, register)
+    return TrainingRun(run_id, versions, trained, time.perf_counter() - started)
+
+
+@dataclass
+class Promotion:
+    """What `promote` did: `moved` says whether the alias moved; `lines` say why (comparisons first)."""
+
+    moved: bool
+    lines: list[str] = field(default_factory=list)
+    needs_data: bool = False
+    already: bool = False  # the candidate already holds the alias
+
+
+def promote(settings: Settings, version: str, data: Path | None = None, force: bool = False) -> Promotion:
+    """Move the serving alias to a candidate version set if it beats the champion on the same held-out data
+    (or with `force`, or when there is no champion yet)."""
+    alias = settings.model_alias
+    candidate = registry.resolve(settings, version)
+    try:
+        champion = registry.resolve(settings, alias)
+    except LookupError:
+        champion = None
+    if champion is not None and champion.versions == candidate.versions:
+        return Promotion(False, [f"not moved: versions {candidate.versions} already hold the {alias!r} alias"],
+                         already=True)
+    if set(candidate.versions) != set(MODEL_KINDS) and not force:
+        return Promotion(False, [f"not moved: candidate {candidate.versions} lacks some of the three models; use "
+                                 "--force to promote it anyway"])
+    if force or champion is None:
+        reason = "--force" if force else f"there is no {alias!r} yet"
+        registry.set_alias(settings, candidate, alias)
+        return Promotion(True, [f"moved {alias!r} to {candidate.versions}: {reason}"])
+    if data is None:
+        return Promotion(False, ["comparing with the champion needs --data DIR (scored on its held-out groups)"],
+                         needs_data=True)
+    prep = prepare(load_dataset(data))
+    scores = {name: evaluate(load_version_set(settings, vs.versions, vs.label, tuple(vs.versions)).models, prep,
+                             held_out_only=True)
+              for name, vs in (("candidate", candidate), ("champion", champion))}
+    wins, reasons = registry.compare(scores["candidate"], scores["champion"])
+    lines = ["  " + line for line in reasons]
+    if wins:
+        registry.set_alias(settings, candidate, alias)
+        return Promotion(True, [*lines, f"moved {alias!r} from {champion.versions} to {candidate.versions}: the "
+                                        "candidate is better on the same held-out data"])
+    return Promotion(False, [*lines, f"not moved: {alias!r} stays on {champion.versions}; the candidate does not "
+                                     "beat it on the same held-out data"])
