@@ -24,8 +24,10 @@ run: $(STAMP)
 test: $(STAMP)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null)
-	$(BIN)/ruff check models training serving tests bench
+	$(BIN)/ruff check microlift models training serving tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check models training serving tests bench
+	$(BIN)/ruff check microlift models training serving tests bench
+	$(BIN)/lint-imports
