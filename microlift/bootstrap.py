@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from microlift.models import registry
-from microlift.models.settings import ServiceSettings, Settings
+from microlift.models.settings import Settings
 from microlift.serving import catalog
 from microlift.serving.serve import import_dataset, safe_url
+from microlift.serving.settings import ServiceSettings
 from microlift.training import pipeline
 
 CREATORS, CAMPAIGNS, SEED = 6000, 200, 0

@@ -8,7 +8,6 @@ from pathlib import Path
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.models import Model
 
 from microlift.models.settings import MODEL_KINDS, Settings
 
@@ -102,22 +101,8 @@ def download_version(settings: Settings, kind: str, version: str, dst: Path) -> 
                                                     dst_path=str(dst)))
 
 
-def download(settings: Settings, kind: str, version: str, dst: Path) -> Path:
-    """Download a registered version; returns the folder of its microlift model (boosters + spec.json)."""
-    return model_folder(download_version(settings, kind, version, dst))
-
-
 def version_tag(settings: Settings, kind: str, version: str, tag: str) -> str:
     return client(settings).get_model_version(settings.model_name(kind), version).tags.get(tag, "")
-
-
-def model_folder(local: Path) -> Path:
-    """The microlift model folder inside a downloaded MLflow model, as its MLmodel file names it."""
-    flavor = Model.load(str(local / "MLmodel")).flavors.get("python_function", {})
-    relative = flavor.get("artifacts", {}).get("model", {}).get("path")
-    if not relative:
-        raise ValueError(f"{local}: the MLmodel file names no 'model' artifact")
-    return local / relative
 
 
 def compare(candidate: dict[str, float], champion: dict[str, float]) -> tuple[bool, list[str]]:

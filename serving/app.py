@@ -9,11 +9,12 @@ from collections.abc import Mapping
 
 from flask import Flask, g, request
 
-from microlift.models.settings import ServiceSettings, Settings
+from microlift.models.settings import Settings, process_environment
 from microlift.serving import auth, catalog, metrics, problems
 from microlift.serving.openapi import document
 from microlift.serving.ratelimit import Limiter
 from microlift.serving.runtime import Runtime
+from microlift.serving.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     """Build the service. `environ` overrides environment variables (tests use it for a temporary home)."""
     env = {**os.environ, **(environ or {})}
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    process_environment()
     settings, service = Settings.from_env(env), ServiceSettings.from_env(env)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = service.max_body_bytes

@@ -1,6 +1,6 @@
-"""gunicorn settings for `microlift serve`, all from the environment (models/settings.py lists them)."""
+"""gunicorn settings for `microlift serve`, all from the environment (serving/settings.py lists them)."""
 
-from microlift.models.settings import ServiceSettings
+from microlift.serving.settings import ServiceSettings
 
 _service = ServiceSettings.from_env()
 

@@ -16,8 +16,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from microlift.models.modelstore import Bundle, ModelRefused, load_alias, load_version_set
-from microlift.models.settings import ServiceSettings, Settings
+from microlift.models.settings import Settings
 from microlift.serving import catalog, metrics
+from microlift.serving.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from sqlalchemy.engine import make_url
 from microlift.models import registry
 from microlift.models.contract import validate
 from microlift.models.datasets import load_candidates
-from microlift.models.settings import ServiceSettings, Settings
+from microlift.models.settings import Settings, process_environment
 from microlift.serving import auth, catalog
+from microlift.serving.settings import ServiceSettings
 
 CURL = """curl -s -X POST http://{host}/v1/rank -H 'Content-Type: application/json' \\
   -d '{{"brief": {{"niche": "home", "product_price": 21, "baseline_units_per_month": 542, "marketplace": "amazon"}},
@@ -69,9 +70,8 @@ def run_gunicorn(service: ServiceSettings) -> None:
     metrics_dir = settings.home / "prometheus"
     shutil.rmtree(metrics_dir, ignore_errors=True)
     metrics_dir.mkdir(parents=True)
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads must not spin between requests
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    env = process_environment({"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
     conf = Path(__file__).resolve().parent / "gunicorn_conf.py"
     sys.stdout.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(conf), "microlift.serving.app:create_app()"])
+    os.execve(sys.executable, [sys.executable, "-m", "gunicorn", "-c", str(conf),
+                               "microlift.serving.app:create_app()"], env)

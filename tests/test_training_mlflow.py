@@ -754,12 +754,50 @@ def test_mlflow_models_serve_answers_invocations_with_ranges(trained, use, tmp_p
 
 # --- the engine from the command line: rank, forecast, backtest with registered models ----------------------------
 
-def _brief_file(tmp_path: Path, **changes) -> Path:
-    brief = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 400, "compensation": "gifting",
-             "marketplace": "amazon", "weeks": 8, "budget": 3000, "top_k": 10, "draws": 200, **changes}
-    path = tmp_path / "campaign.json"
-    path.write_text(json.dumps(brief))
+CAMPAIGN_BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 400, "compensation": "gifting",
+                  "marketplace": "amazon", "weeks": 8}
+
+
+def _brief_file(tmp_path: Path, name: str = "campaign.json", **changes) -> Path:
+    """A campaign file in the request shape of POST /v1/forecast: the brief, and budget and options beside it."""
+    campaign = {"brief": CAMPAIGN_BRIEF, "budget": 3000, "top_k": 10, "draws": 200, **changes}
+    path = tmp_path / name
+    path.write_text(json.dumps(campaign))
     return path
+
+
+def test_a_campaign_file_in_an_old_spelling_plans_the_same_with_a_deprecation_note(trained, dataset, use, tmp_path,
+                                                                                   capsys):
+    # given the same campaign as a request body, with the brief's fields flat beside the options, and with the
+    # budget inside the brief
+    use(trained)
+    new = _brief_file(tmp_path)
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({**CAMPAIGN_BRIEF, "budget": 3000, "top_k": 10, "draws": 200}))
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps({"brief": {**CAMPAIGN_BRIEF, "budget": 3000}, "top_k": 10, "draws": 200}))
+    answers = {}
+    for path in (new, flat, nested):
+        # when
+        code, out, err = cli(capsys, "forecast", "--campaign", path, "--candidates", dataset, "--version", "1",
+                             "--json")
+        # then every spelling plans; only the old ones say they are deprecated
+        assert code == 0, err
+        answers[path.name] = json.loads(out)
+        assert ("deprecated" in err) == (path != new), err
+    assert answers["flat.json"] == answers["campaign.json"] == answers["nested.json"]
+
+
+def test_a_campaign_file_with_two_budgets_or_a_wrong_field_is_refused_naming_it(trained, dataset, use, tmp_path,
+                                                                                capsys):
+    use(trained)
+    for changes, words in [({"brief": {**CAMPAIGN_BRIEF, "budget": 10}}, "brief.budget"),
+                           ({"draws": 5}, "draws: got 5"),
+                           ({"brief": {**CAMPAIGN_BRIEF, "niche": "astrology"}}, "brief.niche"),
+                           ({"limits": {"min_creators": 5000}}, "limits.min_creators")]:
+        path = _brief_file(tmp_path, **changes)
+        code, out, err = cli(capsys, "forecast", "--campaign", path, "--candidates", dataset, "--version", "1")
+        assert code == 2 and words in err and "Traceback" not in err, (changes, err)
 
 
 def test_forecast_command_prints_the_api_shaped_json(trained, dataset, use, tmp_path, capsys):
@@ -857,7 +895,7 @@ def test_rank_command_orders_by_the_objective_and_gives_reasons(trained, dataset
 
 def test_a_bad_brief_names_the_field_and_what_is_accepted(trained, dataset, use, tmp_path, capsys):
     use(trained)
-    campaign = _brief_file(tmp_path, niche="crypto")
+    campaign = _brief_file(tmp_path, brief={**CAMPAIGN_BRIEF, "niche": "crypto"})
     code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1")
     assert code == 2 and out == ""
     assert "niche: got 'crypto'; expected one of beauty" in err

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from microlift import bootstrap
-from microlift.models.settings import ServiceSettings
 from microlift.serving import catalog
 from microlift.serving import serve as service
 from microlift.serving.auth import new_key
+from microlift.serving.settings import ServiceSettings
 
 
 def serve(args: argparse.Namespace) -> int:
