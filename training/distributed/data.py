@@ -35,7 +35,7 @@ class Partitioned:
     sources: dict[str, Path] = field(default_factory=dict)
 
     def dataset(self) -> Dataset:
-        """The same dataset as `training.datasets.Dataset` (for its fingerprint); posts stay a Dask frame."""
+        """The same dataset as `models.datasets.Dataset` (for its fingerprint); posts stay a Dask frame."""
         posts = read_table(self.sources["posts"])  # counted from the files, not validated a second time
         return Dataset(self.creators, posts, self.campaigns, self.truth, [], self.sources)
 
