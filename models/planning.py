@@ -8,6 +8,7 @@ the value and what is accepted for anything that cannot be planned. The HTTP vie
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import pandas as pd
 
@@ -47,6 +48,29 @@ class ForecastRequest:
     target_roas: float = 1.0
 
 
+class RankResult(TypedDict):
+    """What `rank` answers (serving.schemas.RankResponse documents each field)."""
+
+    objective: str
+    candidates: int
+    models: dict
+    creators: list[dict]
+
+
+class ForecastResult(TypedDict):
+    """What `forecast` answers (serving.schemas.ForecastResponse documents each field)."""
+
+    candidates: int
+    models: dict
+    budget: float
+    roster: dict
+    forecast: dict
+    budget_curve: list[dict]
+    suggested_budget: dict
+    notes: list[str]
+    slopes: NotRequired[dict]  # the lift model's slopes the roster was chosen with (absent for an empty roster)
+
+
 def brief(fields: dict) -> Brief:
     """A validated brief; a wrong field is a PlanningError named within the brief ("brief.niche")."""
     try:
@@ -70,7 +94,7 @@ def require_models(models: dict, kinds=MODEL_KINDS) -> None:
 
 
 def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: dict,
-         deadline: float | None = None) -> dict:
+         deadline: float | None = None) -> RankResult:
     """The candidates ranked, with ranges and reasons (at most `top_k`)."""
     require_models(models)
     with workload.deadline(deadline):
@@ -78,11 +102,11 @@ def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: d
         workload.check("scoring the candidates")
         ranked = rank_candidates(request.brief, creators, scored, models, request.objective, request.top_k,
                                  request.budget, matrices)
-    return {"objective": request.objective, "candidates": len(creators), "models": versions, "creators": ranked}
+    return RankResult(objective=request.objective, candidates=len(creators), models=versions, creators=ranked)
 
 
 def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, versions: dict,
-             deadline: float | None = None) -> dict:
+             deadline: float | None = None) -> ForecastResult:
     """The roster for the budget, its forecast, the budget-response curve and the suggested budget."""
     require_models(models)
     with workload.deadline(deadline):
@@ -90,4 +114,4 @@ def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, ver
         workload.check("scoring the candidates")
         out = forecast_budget(request.brief, scored, models["lift"], request.budget, request.limits,
                               draws=request.draws, seed=request.seed, target_roas=request.target_roas)
-    return {"candidates": len(creators), "models": versions, **out}
+    return ForecastResult(candidates=len(creators), models=versions, **out)
