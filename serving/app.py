@@ -15,6 +15,7 @@ from microlift.serving.openapi import document
 from microlift.serving.ratelimit import Limiter
 from microlift.serving.runtime import Runtime
 from microlift.serving.settings import ServiceSettings
+from microlift.serving.views import admin, creators, ops, plan, web
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,6 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     runtime.start()
     app.extensions["microlift"] = runtime
     app.extensions["microlift.limiter"] = Limiter(service.rate_limit, service.redis_url)
-
-    from microlift.serving.views import admin, creators, ops, plan, web
 
     for blueprint in (ops.bp, plan.bp, creators.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)

@@ -1,5 +1,8 @@
 """gunicorn settings for `microlift serve`, all from the environment (serving/settings.py lists them)."""
 
+from prometheus_client import multiprocess
+
+from microlift.serving.serve import announce
 from microlift.serving.settings import ServiceSettings
 
 _service = ServiceSettings.from_env()
@@ -19,12 +22,8 @@ limit_request_line = 8190
 
 
 def when_ready(server):
-    from microlift.serving.serve import announce
-
     announce(_service)
 
 
 def child_exit(server, worker):
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(worker.pid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from importlib import metadata
 
 from flask import Blueprint, Response, current_app
 
@@ -16,11 +17,9 @@ bp = Blueprint("ops", __name__)
 
 
 def service_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return version("microlift")
-    except PackageNotFoundError:
+        return metadata.version("microlift")
+    except metadata.PackageNotFoundError:
         return "0+unknown"
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from microlift.models import features as F
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible, score
-from microlift.models.datasets import find_table, load_table
+from microlift.models.datasets import find_table, load_candidates, load_table
 from microlift.training.distributed.data import creator_sums, read_table, validated
 
 
@@ -39,8 +39,6 @@ def _catalog_files(catalog: Path) -> tuple[Path, Path | None]:
 
 def score_in_process(catalog: str | Path, brief: Brief, models: dict) -> pd.DataFrame:
     """The whole catalog in memory (the default engine, for catalogs that fit)."""
-    from microlift.models.datasets import load_candidates
-
     creators_path, _ = _catalog_files(Path(catalog))
     creators = load_candidates(Path(catalog)) if creators_path != Path(catalog) \
         else load_table(creators_path, "creators")[0]
