@@ -40,7 +40,7 @@ from microlift.training.train import train_all  # noqa: E402
 
 POSTS_PER_CREATOR = 16.5  # the simulator's organic history plus campaign posts, at ~1 campaign per 300 creators
 BRIEF = {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0, "compensation": "gifting",
-         "marketplace": "amazon", "weeks": 4, "budget": 3000.0}
+         "marketplace": "amazon", "weeks": 4}
 
 
 class PeakMemory:

@@ -4,6 +4,8 @@ Baselines are measured in the same run: `raw` is the models' raw predictions on 
 same candidates: LightGBM's own predict of the engagement and conversion boosters, and the conversion model's
 log-linear base rate its booster starts from (no features, no ranges, no reasons). Each rank run follows
 its own raw run, and the ratio printed is the median of those pairs' ratios (other processes' load shifts both).
+Rank and forecast go through the planning service (`models/planning.py`), as the service and the command line call
+them; the forecast includes scoring its pool.
 Targets: rank / raw <= 1.3 at 100k candidates; forecast (1,000 draws, 9-point budget curve, 1k pool) <= 300 ms.
 
     python bench/engine.py            # 1k and 100k candidates
@@ -68,7 +70,7 @@ def main() -> None:
                                                                                       dataset.creators)),
                                    F.creator_track_record(dataset.posts, dataset.creators))
     brief = Brief.from_mapping({"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600,
-                                "compensation": "gifting", "marketplace": "amazon", "weeks": 8, "budget": 10_000})
+                                "compensation": "gifting", "marketplace": "amazon", "weeks": 8})
     rows = []
     for n in sizes:
         pool = catalog(creators, n)

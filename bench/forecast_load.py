@@ -1,8 +1,9 @@
 """Forecast under load: `POST /v1/forecast` with one client and with 8 concurrent clients.
 
-Baseline: the in-process `models.forecast.forecast` call on the same pool (already scored), with the models the
-service loads, measured in the same run, alternating with the single client's requests so both see the same
-background load. The service adds parsing 1,000 inline creators, scoring them with both models and the JSON answer.
+Baseline: the planning service's forecast in process (`models.planning.forecast`: scoring the pool with both models,
+the roster, the draws and the curve) on the same pool, with the models the service loads, measured in the same run,
+alternating with the single client's requests so both see the same background load. The service adds parsing
+1,000 inline creators, validating them and the JSON answer.
 Pool: 1,000 creators inline; 1,000 draws; the default budget curve (the budget and 8 more, 0.25x to 4x).
 
     python bench/forecast_load.py            # 60 requests alone, 8 clients x 8 requests, 2 workers
@@ -30,10 +31,9 @@ from _service import (
     scratch,
 )
 
+from microlift.models import planning
 from microlift.models.brief import Brief
-from microlift.models.candidates import score
 from microlift.models.datasets import load_candidates
-from microlift.models.forecast import forecast
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}
@@ -79,11 +79,11 @@ def main() -> None:
     records = creator_records(load_candidates(home.data).sample(POOL, random_state=0))
     body = as_json({"brief": BRIEF, "budget": BUDGET, "candidates": records, "draws": draws})
     models = load_models(home)
-    brief = Brief.from_mapping({**BRIEF, "budget": BUDGET})
-    scored = score(brief, as_served(records), models)
+    request = planning.ForecastRequest(Brief.from_mapping(BRIEF), BUDGET, draws=draws)
+    pool = as_served(records)
 
     def in_process():
-        forecast(brief, scored, models["lift"], BUDGET, draws=draws)
+        planning.forecast(request, pool, models, {})
 
     with microlift_serve(home, scratch("microlift-bench-forecast-"), workers) as server, \
             requests.Session() as session:

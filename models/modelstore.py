@@ -191,9 +191,12 @@ def _probe(kind: str) -> pd.DataFrame:
 
 
 def load_version_set(settings: Settings, versions: dict[str, str], alias: str,
-                     kinds: tuple[str, ...] = MODEL_KINDS) -> Bundle:
+                     kinds: tuple[str, ...] = MODEL_KINDS, compile: bool = True) -> Bundle:
     """Download, check and load the `kinds` models of a version set (the service: all three), or a ModelRefused
-    naming the model. The service and the command line load models only through here."""
+    naming the model. The service and the command line load models only through here. `compile`: boosters
+    compiled into the settings' cache (the service); the command line predicts with LightGBM, whose models can
+    also travel to Dask workers."""
+    compiled = settings.compiled_models if compile else None
     missing = [k for k in kinds if k not in versions]
     if missing:
         raise ModelRefused(f"the version set lacks the {', '.join(missing)} model")
@@ -203,7 +206,7 @@ def load_version_set(settings: Settings, versions: dict[str, str], alias: str,
             name = f"the {kind} model of version {versions[kind]}"
             try:
                 local = registry.download_version(settings, kind, versions[kind], Path(tmp) / kind)
-                models[kind] = load_model(local, kind, settings.compiled_models)
+                models[kind] = load_model(local, kind, compiled)
                 runs.add(registry.version_tag(settings, kind, versions[kind], "version_set"))
             except ModelRefused as exc:
                 raise ModelRefused(exc.reason, exc.logged, name) from None

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 CREATORS, CAMPAIGNS = 6_000, 500
 BRIEF = {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0, "compensation": "gifting",
-         "marketplace": "amazon", "weeks": 4, "budget": 3000.0, "platforms": ["instagram", "tiktok"]}
+         "marketplace": "amazon", "weeks": 4, "platforms": ["instagram", "tiktok"]}
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_train_engine_dask_registers_a_version_set_and_scores(client, folder, tm
     assert {type(m).__name__ for m in models.values()} == {"EngagementModel", "ConversionModel", "LiftModel"}
     # and `microlift score` writes the same rows on the cluster as in process
     campaign = tmp_path / "campaign.json"
-    campaign.write_text(json.dumps(BRIEF))
+    campaign.write_text(json.dumps({"brief": BRIEF, "budget": 3000.0}))
     common = ["score", "--catalog", str(folder / "creators"), "--campaign", str(campaign), "--version", "latest"]
     assert main([*common, "--out", str(tmp_path / "local.parquet")]) == 0
     assert main([*common, "--out", str(tmp_path / "dask"), "--engine", "dask", "--scheduler", address]) == 0

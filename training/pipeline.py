@@ -107,8 +107,8 @@ def promote(settings: Settings, version: str, data: Path | None = None, force: b
         return Promotion(False, ["comparing with the champion needs --data DIR (scored on its held-out groups)"],
                          needs_data=True)
     prep = prepare(load_dataset(data))
-    scores = {name: evaluate(load_version_set(settings, vs.versions, vs.label, tuple(vs.versions)).models, prep,
-                             held_out_only=True)
+    scores = {name: evaluate(load_version_set(settings, vs.versions, vs.label, tuple(vs.versions),
+                                              compile=False).models, prep, held_out_only=True)
               for name, vs in (("candidate", candidate), ("champion", champion))}
     wins, reasons = registry.compare(scores["candidate"], scores["champion"])
     lines = ["  " + line for line in reasons]

@@ -27,7 +27,7 @@ def models_of(settings: Settings, version: str | None, kinds=("engagement", "con
     missing = [kind for kind in kinds if kind not in version_set.versions]
     if missing:
         raise LookupError(f"version set {version_set.versions} lacks the {', '.join(missing)} model(s)")
-    return load_version_set(settings, version_set.versions, version_set.label, kinds)
+    return load_version_set(settings, version_set.versions, version_set.label, kinds, compile=False)
 
 
 def read_campaign(path: Path):

@@ -103,7 +103,8 @@ def evaluate(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     prep = prepare(load_dataset(args.data))
     version_set = registry.resolve(settings, args.version)
-    bundle = load_version_set(settings, version_set.versions, version_set.label, tuple(version_set.versions))
+    bundle = load_version_set(settings, version_set.versions, version_set.label, tuple(version_set.versions),
+                              compile=False)
     metrics = evaluation.evaluate(bundle.models, prep, held_out_only=args.held_out)
     print(json.dumps({"version_set": version_set.versions, "data": str(args.data), "held_out_only": args.held_out,
                       "metrics": metrics}, indent=2, sort_keys=True))
