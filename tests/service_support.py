@@ -21,6 +21,25 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 BIN = Path(sys.executable).parent  # the virtualenv's bin: `microlift`
+# CI (.ci/run) sets this: a test whose tool is missing (Chromium, nginx, Redis) fails there instead of skipping.
+REQUIRE_ALL = os.environ.get("MICROLIFT_REQUIRE_ALL_TESTS") == "1"
+# A Redis database the tests may add keys to (each under a prefix of its own, removed afterwards; never flushed).
+REDIS_URL = os.environ.get("MICROLIFT_TEST_REDIS_URL", "")
+
+
+def unavailable(reason: str):
+    """Skip a test whose tool this machine lacks, saying why; under MICROLIFT_REQUIRE_ALL_TESTS=1 (CI), fail."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (MICROLIFT_REQUIRE_ALL_TESTS=1: every test must run)")
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    """The test Redis, or the test skipped (failed in CI) saying how to give one."""
+    if not REDIS_URL:
+        unavailable("set MICROLIFT_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15, a database the tests may add "
+                    "keys to) to run the Redis tests")
+    return REDIS_URL
 OPENAPI_URI = "urn:microlift:openapi"
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")
 

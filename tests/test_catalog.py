@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from microlift.serving import catalog
 from microlift.serving.auth import digest
 from microlift.serving.schemas import CatalogFilters
+from tests.service_support import redis_url
 from tests.test_bad_inputs import CATALOG_CASES
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "creators.csv"
@@ -370,7 +371,7 @@ def test_too_many_requests_from_one_key_get_429_with_retry_after(tmp_path, store
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "MICROLIFT_RATE_LIMIT": "5",
            "MICROLIFT_API_KEY_HASHES": digest(KEY)}
     if store == "redis":
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+        env["REDIS_URL"] = redis_url()
     app = create_app(env)
     app.extensions["microlift.limiter"].prefix = f"microlift:test:{uuid.uuid4().hex}:"  # others share this Redis
     client = app.test_client()

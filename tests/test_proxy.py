@@ -15,7 +15,7 @@ import requests
 
 from microlift.serving.auth import digest
 from tests.deploy_support import alive, answers, raw_request
-from tests.service_support import free_port, service_env
+from tests.service_support import free_port, service_env, unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
 REPO = Path(__file__).resolve().parents[1]
@@ -59,8 +59,9 @@ def nginx(prefix: Path, upstream_port: int):
         process.wait(timeout=10)
 
 
-@pytest.mark.skipif(NGINX is None, reason="nginx is not installed (Debian: apt-get install nginx-light)")
 def test_behind_the_example_nginx_health_answers_while_16_clients_trickle_request_bodies(tmp_path):
+    if NGINX is None:
+        unavailable("nginx is not installed (Debian: apt-get install nginx-light, as `make test` does with root)")
     upstream = free_port()
     env = service_env(tmp_path / "home", MICROLIFT_BIND=f"127.0.0.1:{upstream}", MICROLIFT_WORKERS="2",
                       MICROLIFT_THREADS="4", MICROLIFT_API_KEY_HASHES=digest(KEY))

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -20,10 +21,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from microlift.serving import metrics, schemas
 from microlift.serving.auth import digest
 from microlift.serving.ratelimit import COOL_DOWN, Limiter
-from tests.service_support import BIN, OpenAPI, background, free_port, microlift, service_env
+from tests.service_support import (
+    BIN,
+    REDIS_URL,
+    OpenAPI,
+    background,
+    free_port,
+    microlift,
+    redis_url,
+    service_env,
+)
 
 KEY = "ratelimit-test-key"
-REDIS = "redis://127.0.0.1:6379/15"
 
 
 def _app(tmp_path, **env):
@@ -45,9 +54,10 @@ def prefix():
     """A Redis key prefix of this test's own (others use the same Redis); its keys are removed afterwards."""
     name = f"microlift:test:{uuid.uuid4().hex[:12]}:"
     yield name
-    client = redis.Redis.from_url(REDIS)
-    for key in client.scan_iter(name + "*"):
-        client.delete(key)
+    if REDIS_URL:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(name + "*"):
+            client.delete(key)
 
 
 class SilentRedis:
@@ -78,9 +88,11 @@ class Relay:
     """A TCP relay to the real Redis that can go silent: while `silent`, what clients send is swallowed and nothing
     comes back, as from a Redis that hangs."""
 
-    def __init__(self):
+    def __init__(self, upstream: str):
+        target = urlsplit(upstream)
+        self.upstream = (target.hostname or "127.0.0.1", target.port or 6379)
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/15"
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}{target.path}"
         self.silent = False
         self.sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -89,7 +101,7 @@ class Relay:
         with contextlib.suppress(OSError):
             while True:
                 client = self.listener.accept()[0]
-                upstream = socket.create_connection(("127.0.0.1", 6379))
+                upstream = socket.create_connection(self.upstream)
                 self.sockets += [client, upstream]
                 threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
                 threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
@@ -117,7 +129,7 @@ def silent_redis():
 
 @pytest.fixture
 def relay():
-    server = Relay()
+    server = Relay(redis_url())
     yield server
     server.close()
 
@@ -145,7 +157,7 @@ def _fallbacks() -> float:
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_made_up_keys_are_counted_by_address_and_only_a_verified_key_has_its_own_count(tmp_path, store, prefix):
     # given a limit of 5 per minute, counted in this worker or in Redis
-    app = _app(tmp_path, MICROLIFT_RATE_LIMIT="5", **({"REDIS_URL": REDIS} if store == "redis" else {}))
+    app = _app(tmp_path, MICROLIFT_RATE_LIMIT="5", **({"REDIS_URL": redis_url()} if store == "redis" else {}))
     app.extensions["microlift.limiter"].prefix = prefix
     client = app.test_client()
     _inside_one_minute()
@@ -166,7 +178,7 @@ def test_made_up_keys_are_counted_by_address_and_only_a_verified_key_has_its_own
     # and another address has its own
     assert client.get("/v1/creators", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
     if store == "redis":  # one count per caller: two addresses and one key
-        assert len(list(redis.Redis.from_url(REDIS).scan_iter(prefix + "*"))) == 3
+        assert len(list(redis.Redis.from_url(REDIS_URL).scan_iter(prefix + "*"))) == 3
 
 
 def test_a_verified_key_is_hashed_once_per_request(tmp_path, monkeypatch):
@@ -277,7 +289,7 @@ def test_counts_are_shared_again_once_a_hanging_redis_answers(relay, prefix, cap
 @pytest.mark.parametrize("store", ["none", "redis", "silent"])
 def test_readiness_says_whether_the_rate_limit_is_shared_by_all_workers(tmp_path, store, silent_redis):
     # given a service with no Redis, a working Redis, or a Redis that never answers
-    url = {"none": "", "redis": REDIS, "silent": silent_redis.url}[store]
+    url = {"none": "", "redis": redis_url() if store == "redis" else "", "silent": silent_redis.url}[store]
     client = _app(tmp_path, MICROLIFT_RATE_LIMIT="7", REDIS_URL=url).test_client()
     # when readiness is asked
     answer = client.get("/readyz")
@@ -303,7 +315,7 @@ def test_two_gunicorn_workers_share_one_count_and_bounded_metrics(tmp_path):
     # given `microlift serve` with two workers sharing Redis (no model needed for the catalog routes)
     port = free_port()
     env = service_env(tmp_path / "home", MICROLIFT_BIND=f"127.0.0.1:{port}", MICROLIFT_WORKERS="2",
-                      MICROLIFT_THREADS="2", MICROLIFT_RATE_LIMIT="20", REDIS_URL=REDIS,
+                      MICROLIFT_THREADS="2", MICROLIFT_RATE_LIMIT="20", REDIS_URL=redis_url(),
                       MICROLIFT_API_KEY_HASHES=digest(KEY))
     microlift(env, "models")  # creates the MLflow store before two workers would race to
     with background([str(BIN / "microlift"), "serve"], env, tmp_path / "serve.log", cwd=tmp_path):

@@ -18,7 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.service_support import free_port, prepare_home, service_env, serving
+from tests.service_support import free_port, prepare_home, service_env, serving, unavailable
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -62,8 +62,8 @@ def base(tmp_path_factory) -> str:
 def browser(base):
     """Chromium, closed before the server stops (gunicorn would wait out the browser's open connections)."""
     if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
-        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as .ci/run "
-                    "does) or point MICROLIFT_CHROMIUM at one")
+        unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as "
+                    "`make test` does with root) or point MICROLIFT_CHROMIUM at one")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=["--no-sandbox", "--disable-background-networking"])

@@ -7,14 +7,16 @@ import logging
 
 import mlflow
 import numpy as np
-import optuna
 
 from microlift.models import metrics
 from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
+from microlift.models.extras import need
 from microlift.models.settings import Settings
 from microlift.training.evaluate import lift_table
 from microlift.training.prepare import Prepared, held_out
 from microlift.training.tracking import configure, project_run_tags
+
+optuna = need("tune", "optuna")
 
 log = logging.getLogger(__name__)
 

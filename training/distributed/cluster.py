@@ -6,6 +6,11 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from microlift.models.extras import need
+
+dask = need("dask", "dask")
+distributed = need("dask", "distributed")
+Client, LocalCluster = distributed.Client, distributed.LocalCluster
 log = logging.getLogger(__name__)
 
 
@@ -17,9 +22,6 @@ def connect(scheduler: str | None = None, workers: int = 2, threads: int = 1) ->
     else a LocalCluster of `workers` processes x `threads` threads that is shut down on exit. Worker processes,
     not threads: LightGBM's network layer allows one training per process.
     """
-    import dask
-    from distributed import Client, LocalCluster
-
     if not log.isEnabledFor(logging.DEBUG):  # the scheduler's and workers' chatter only with --verbose
         logging.getLogger("distributed").setLevel(logging.WARNING)
     address = scheduler or dask.config.get("scheduler-address", None)

@@ -10,15 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dask
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from microlift.models import features as F
 from microlift.models.contract import ContractError, check_references, validate
 from microlift.models.datasets import Dataset, find_table, load_table
+from microlift.models.extras import need
 from microlift.training.prepare import held_out, post_rows
+
+dask = need("dask", "dask")
+dd = need("dask", "dask.dataframe")
 
 FIT, CALIBRATION, TEST = 0, 1, 2  # the grouped split of training.train, one code per row
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dask
-import dask.dataframe as dd
 import pandas as pd
 
 from microlift.models import features as F
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible, score
 from microlift.models.datasets import find_table, load_candidates, load_table
+from microlift.models.extras import need
 from microlift.training.distributed.data import creator_sums, read_table, validated
+
+dask = need("dask", "dask")
+dd = need("dask", "dask.dataframe")
 
 
 def score_creators(creators: pd.DataFrame, brief: Brief, models: dict) -> pd.DataFrame:

@@ -13,8 +13,6 @@ import logging
 import warnings
 from dataclasses import dataclass, field
 
-import dask
-import dask.dataframe as dd
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
@@ -22,6 +20,7 @@ import pandas as pd
 from microlift.models import features as F
 from microlift.models import metrics
 from microlift.models.estimators import BASE_PARAMS, ConversionModel, EngagementModel
+from microlift.models.extras import need
 from microlift.training.distributed.data import (
     CALIBRATION,
     FIT,
@@ -34,6 +33,9 @@ from microlift.training.distributed.data import (
 from microlift.training.evaluate import score_conversion
 from microlift.training.prepare import Prepared, add_tier
 from microlift.training.train import Trained, train_lift
+
+dask = need("dask", "dask")
+dd = need("dask", "dask.dataframe")
 
 log = logging.getLogger(__name__)
 PATIENCE = 40            # lightgbm.early_stopping(40), as in models.estimators
