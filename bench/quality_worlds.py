@@ -1,7 +1,7 @@
 """The issue's quality points over several simulated worlds: the models against the truth, the forecast's
 intervals on held-out campaigns, the roster against an oracle, NDCG@50 of the ranking, and the reference campaign.
 
-`tests/test_quality.py` measures one world (seed 22) and one pool of 800 creators. This script repeats every
+`tests/training/test_quality.py` measures one world (seed 22) and one pool of 800 creators. This script repeats every
 measurement on other seeds to show how much each moves from world to world, and how much of it the data themselves
 allow. For the ranking, the baseline measured in the same run is the ranking informed by the truth except for each
 creator's own conversion effect (`ranking.ndcg50_informed_prior` of `training.backtest.ranking_backtest`): what the
@@ -50,7 +50,7 @@ COLUMNS = {"ranking.ndcg50": "model", "ranking.ndcg50_informed_prior": "informed
            "ranking.ndcg50_knowable_engine": "knowable, engine", "ranking.ndcg50_views": "views arithmetic",
            "ranking.ndcg50_alone": "model, each alone", "ranking.ndcg50_followers": "followers",
            "ranking.ndcg50_tier_median": "tier median"}
-TARGETS = ("targets (tests/test_quality.py asserts them on seed 22): deviance/truth <= 1.1; lift and forecast "
+TARGETS = ("targets (tests/training/test_quality.py asserts them on seed 22): deviance/truth <= 1.1; lift and forecast "
            "coverage 0.72-0.88,\nMdAPE/truth <= 1.15; roster share of the oracle >= 0.9; the reference campaign's "
            "p10-p90 contains 2,562; NDCG@50 >= 0.9")
 

@@ -62,7 +62,7 @@ WITH_KEY = {"X-API-Key": KEY}
 HEAD = "creator_id,platform,niche,followers"
 IMPORT, CSV, PARQUET = "/v1/creators/import", "text/csv", "application/vnd.apache.parquet"
 # Bad catalog input that once reached the database: stored out of range (SQLite) or a 500 (PostgreSQL). These need
-# no model, and tests/test_catalog.py runs them on both databases too.
+# no model, and tests/serving/test_catalog.py runs them on both databases too.
 CATALOG_CASES = {
     "import csv huge history": ("POST", IMPORT, CSV, csv(HEAD + ",hist_log_er_mean", "h1,tiktok,home,2000,1e308"),
                                 WITH_KEY, 422, "row 1.hist_log_er_mean", "between -24 and 10"),

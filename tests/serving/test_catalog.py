@@ -19,10 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from microlift.serving import catalog
 from microlift.serving.auth import digest
 from microlift.serving.schemas import CatalogFilters
+from tests.integration.test_bad_inputs import CATALOG_CASES
 from tests.service_support import redis_url
-from tests.test_bad_inputs import CATALOG_CASES
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "creators.csv"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "creators.csv"
 KEY = "test-key"
 
 
@@ -346,7 +346,7 @@ def test_bad_catalog_input_is_a_422_naming_the_field_and_changes_nothing(client)
     revision = catalog.read_state(client.application.extensions["microlift"].engine).catalog_revision
     wrong = []
     for name, (method, path, media, payload, headers, status, field, words) in CATALOG_CASES.items():
-        # when each bad input is sent (tests/test_bad_inputs.py's table)
+        # when each bad input is sent (tests/integration/test_bad_inputs.py's table)
         headers = {**({"X-API-Key": KEY} if headers else {}), **({"Content-Type": media} if media else {})}
         answer = client.open(path, method=method, data=payload, headers=headers)
         # then the status and the field are as documented, never a 500

@@ -35,9 +35,9 @@ from tests.service_support import background, free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*Add type hints to the `predict` method:UserWarning")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtualenv's bin: mlflow, and python for `mlflow run`
-KIM = Path(__file__).resolve().parents[2] / "shared" / "data" / "external" / "kim_instagram_influencers"
+KIM = Path(__file__).resolve().parents[3] / "shared" / "data" / "external" / "kim_instagram_influencers"
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 METRIC_KEYS = {
     "engagement.r2", "engagement.r2_baseline", "engagement.r2_truth",

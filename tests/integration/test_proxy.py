@@ -18,7 +18,7 @@ from tests.deploy_support import alive, answers, raw_request
 from tests.service_support import free_port, service_env, unavailable
 
 pytestmark = [pytest.mark.slow, pytest.mark.service]
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")  # Debian builds them in under /var/lib/nginx
 KEY = "proxy-key"

@@ -13,8 +13,8 @@ from microlift.models import workload
 from microlift.models.forecast import forecast
 from microlift.models.roster import Candidates, Limits, Slopes, _Roster, choose
 from microlift.serving.auth import digest
+from tests.models.test_engine import SLOPES, world  # noqa: F401 - the shared small world and its models
 from tests.service_support import prepare_home, service_env
-from tests.test_engine import SLOPES, world  # noqa: F401 - the shared small world and its models
 
 KEY = "workload-key"
 

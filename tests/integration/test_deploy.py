@@ -22,12 +22,12 @@ import requests
 from microlift.serving.auth import digest
 from microlift.serving.worker import REQUEST_GRACE_SECONDS
 from tests.deploy_support import alive, raw_request, read_answer
+from tests.integration.test_resilience import gunicorn_workers
 from tests.service_support import free_port, service_env
-from tests.test_resilience import gunicorn_workers
 
 pytestmark = [pytest.mark.slow, pytest.mark.service, pytest.mark.xdist_group("deploy")]
 KEY = "deploy-key"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CSV = (REPO / "data" / "sample" / "creators.csv").read_bytes()
 
 

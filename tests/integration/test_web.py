@@ -23,7 +23,7 @@ from tests.service_support import free_port, prepare_home, service_env, serving,
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
 CHROMIUM = os.environ.get("MICROLIFT_CHROMIUM", "/usr/bin/chromium")
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "planner.png"
+DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "planner.png"
 MONEY = re.compile(r"[^\d.]")
 REFUSED = re.compile(r"Failed to load resource: .* status of 422\b")  # the browser's note on a refused brief
 
