@@ -6,12 +6,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from microlift.models.economics import DEFAULT_COMMISSION, SHIPPING_COST
+from microlift.models import economics
+from microlift.models.economics import SHIPPING_COST, WEEKS_PER_MONTH
 from microlift.models.errors import PlanningError
 from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 OBJECTIVES = ("profit", "roi", "conversions", "engagement")
-WEEKS_PER_MONTH = 30.4375 / 7
 # Accepted range of each numeric field (inclusive), in the field's unit.
 LIMITS: dict[str, tuple[float, float]] = {
     "product_price": (0.01, 1e6), "baseline_units_per_month": (0, 1e8), "weeks": (0.5, 104), "gift_value": (0, 1e6),
@@ -50,11 +50,16 @@ class Brief:
 
     @property
     def gift(self) -> float:
-        return (self.gift_value if self.gift_value is not None else self.product_price) + self.shipping_cost
+        return economics.gift_cost(self.product_price, self.gift_value, self.shipping_cost)
 
     @property
     def commission(self) -> float:
-        return self.commission_rate if self.commission_rate is not None else DEFAULT_COMMISSION
+        return economics.commission_rate(self.commission_rate)
+
+    @property
+    def commission_per_unit(self) -> float:
+        """USD an affiliate earns per unit sold."""
+        return self.commission * self.product_price
 
     @property
     def margin_or_revenue(self) -> float:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from microlift.models import features as F
 from microlift.models.brief import Brief
-from microlift.models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS
+from microlift.models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS, campaign_cost
 from microlift.models.vocabulary import TIERS, tier_index
 
 
@@ -86,16 +86,12 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
         out[f"conversions_per_post_{q}"] = values
     out["engagements"] = posts * out["engagements_per_post_mean"]
     out["conversions"] = posts * out["conversions_per_post_mean"]
-    if brief.compensation == "gifting":
-        out["cost_if_posting"] = np.full(len(rows), brief.gift)
-        out["cost"] = out["cost_if_posting"]  # gifts go out whether or not the creator posts
-    elif brief.compensation == "paid":
-        out["cost_if_posting"] = price * per_creator
-        out["cost"] = posting * out["cost_if_posting"]  # fees are paid on delivery
-    else:
-        commission = brief.commission * brief.product_price
-        out["cost_if_posting"] = brief.gift + commission * per_creator * out["conversions_per_post_mean"]
-        out["cost"] = brief.gift + commission * out["conversions"]
+    # if the creator posts; and expected over posting (gifts go out whether or not they post, fees on delivery)
+    invited, fees = np.ones(len(rows)), price * per_creator
+    out["cost_if_posting"] = campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited, fees,
+                                           per_creator * out["conversions_per_post_mean"])
+    out["cost"] = campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited, posting * fees,
+                                out["conversions"])
     return pd.DataFrame(out), (X_e, X_c)
 
 

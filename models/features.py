@@ -8,13 +8,12 @@ Missing optional inputs become NaN, which LightGBM treats as missing; unknown ca
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from microlift.models.economics import ENGAGED_POOL
+from microlift.models.economics import DAYS_PER_MONTH, ENGAGED_POOL, added_reach_one, unique_reach
 from microlift.models.vocabulary import (
     COMPENSATIONS,
     COUNTRIES,
@@ -32,7 +31,6 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "marketplace": MARKETPLACES, "tier": TIERS, "country": COUNTRIES,
 }
 DEFAULT_FORMAT = {"instagram": "feed", "tiktok": "video", "youtube": "video"}
-DAYS_PER_MONTH = 30.4375
 
 
 def log_engagement_rate(engagements, followers) -> np.ndarray:
@@ -298,14 +296,12 @@ def engaged_pools(platform) -> np.ndarray:
 
 def unique_engagements(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     """Engaged people reached by a cell's summed engagements, after audience overlap (see economics)."""
-    pool = engaged_pools(platform)
-    return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
+    return unique_reach(engagements, engaged_pools(platform))
 
 
 def unique_engagement(engagements: float, platform: str) -> float:
     """`unique_engagements` for one cell (a scalar, without array overhead)."""
-    pool = ENGAGED_POOL.get(platform, min(ENGAGED_POOL.values()))
-    return pool * -math.expm1(-engagements / pool)
+    return added_reach_one(0.0, engagements, ENGAGED_POOL.get(platform, min(ENGAGED_POOL.values())))
 
 
 def roster_aggregates(posts: pd.DataFrame, group: str = "campaign_id") -> pd.DataFrame:

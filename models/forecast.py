@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from microlift.models import economics, workload
 from microlift.models import features as F
-from microlift.models import workload
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible
+from microlift.models.economics import campaign_cost, unique_reach
 from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools
 from microlift.models.roster import Candidates, Limits, Slopes, choose, lift_slopes
@@ -143,7 +144,7 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     by_cell[:, key[starts]] = sums
     by_cell = np.cumsum(by_cell.reshape(draws, count, len(cells)), axis=1)
     pools = engaged_pools([c.split("/")[0] for c in cells])
-    unique = (pools * -np.expm1(-by_cell / pools)).sum(axis=2)
+    unique = unique_reach(by_cell, pools).sum(axis=2)
     rows = pd.DataFrame({"pred_engagements": engagements.T.reshape(-1), "pred_unique_engagements": unique.T.reshape(-1),
                          "pred_conversions": conversions.T.reshape(-1), "creators": creators.T.reshape(-1),
                          "posts": posts.T.reshape(-1)})
@@ -157,12 +158,8 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     invited = np.cumsum(np.bincount(lvl, minlength=count))
     out = []
     for k in range(count):
-        if brief.compensation == "gifting":
-            cost = np.full(draws, brief.gift * invited[k])
-        elif brief.compensation == "paid":
-            cost = fees[:, k]
-        else:
-            cost = brief.gift * invited[k] + brief.commission * brief.product_price * conversions[:, k]
+        cost = np.broadcast_to(campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit,
+                                             invited[k], fees[:, k], conversions[:, k]), (draws,))
         if invited[k] == 0:
             out.append({"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws)})
         else:
@@ -187,8 +184,7 @@ def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
     incremental = draws["incremental"]
     revenue = incremental * brief.months * brief.product_price
     cost = draws["cost"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roi = np.where(cost > 0, (revenue * brief.margin_or_revenue - cost) / cost, 0.0)
+    roi = economics.roi(revenue, cost, brief.margin_or_revenue)
     out = {
         "baseline_units_per_month": baseline,
         "units_per_month_during": _bands(baseline + incremental),
@@ -236,8 +232,7 @@ def budget_curve(brief: Brief, budgets: np.ndarray, rosters: dict[int, np.ndarra
     incremental = np.stack([d["incremental"] for d in draws], axis=1)
     spend = np.stack([d["cost"] for d in draws], axis=1)
     revenue = incremental * brief.months * brief.product_price
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roi = np.where(spend > 0, (revenue * brief.margin_or_revenue - spend) / spend, 0.0)
+    roi = economics.roi(revenue, spend, brief.margin_or_revenue)
     bands = {"incremental_units_per_month": _percentiles(incremental), "incremental_revenue": _percentiles(revenue),
              "roi": _percentiles(roi)}
     paying = (roi > 0).mean(axis=0)

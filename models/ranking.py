@@ -12,6 +12,7 @@ from microlift.models import features as F
 from microlift.models import workload
 from microlift.models.brief import OBJECTIVES, Brief
 from microlift.models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
+from microlift.models.economics import campaign_cost, unique_reach
 from microlift.models.errors import PlanningError
 from microlift.models.forecast import initial_slopes
 from microlift.models.roster import Slopes
@@ -133,7 +134,7 @@ def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
         platform = np.asarray(platform, dtype=object)
     codes, names = pd.factorize(platform, use_na_sentinel=False)  # missing: smallest pool
     pool = F.engaged_pools(np.asarray(names, dtype=object))[codes]
-    return pool * -np.expm1(-np.asarray(engagements, dtype=float) / pool)
+    return unique_reach(engagements, pool)
 
 
 def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray], slopes: Slopes,
@@ -159,16 +160,13 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
         units = slopes.engagement * _engaged(mean_eng if q == "p50" else eng[q], platform) + slopes.conversion * \
             (mean_conv if q == "p50" else conv[q])
         revenue[q] = units * brief.months * brief.product_price
-    p = column("posting")
-    if brief.compensation == "gifting":
-        cost = {q: column("cost") for q in QUANTS}
-    elif brief.compensation == "paid":
-        paid = column("cost_if_posting")
-        cost = {q: np.where(p > 1 - level, paid, 0.0) for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True)}
-    else:
-        commission = brief.commission * brief.product_price
-        cost = {q: brief.gift + commission * conv[q] for q in wanted}
-        cost["p50"] = brief.gift + commission * mean_conv  # the same expected cost the ranking sorts on
+    # a creator's cost at each quantile: a fee is paid only if they post (p10/p50/p90 of that chance), a commission
+    # follows the units sold (in the middle, the expected units: the same expected cost the ranking sorts on)
+    p, fee = column("posting"), column("cost_if_posting")
+    invited = np.ones(len(p))
+    cost = {q: campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited,
+                             np.where(p > 1 - level, fee, 0.0), mean_conv if q == "p50" else conv[q])
+            for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True) if q in wanted}
     margin = brief.margin_or_revenue
     if wanted == ("p50",):
         profit = {"p50": revenue["p50"] * margin - cost["p50"]}

@@ -19,6 +19,7 @@ import pandas as pd
 
 from microlift.models import workload
 from microlift.models.brief import Brief
+from microlift.models.economics import added_reach, added_reach_one, unique_reach
 from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools, unique_engagements
 
@@ -151,18 +152,13 @@ class Candidates:
 
     def value(self, chosen: np.ndarray, slopes: Slopes) -> float:
         cells = np.bincount(self.cell[chosen], weights=self.eng[chosen], minlength=len(self.cell_pool))
-        reach = float((self.cell_pool * -np.expm1(-cells / self.cell_pool)).sum())
+        reach = float(unique_reach(cells, self.cell_pool).sum())
         return float(slopes.engagement * reach + slopes.conversion * self.conv[chosen].sum())
 
 
 def value(scored: pd.DataFrame, chosen: np.ndarray, slopes: Slopes) -> float:
     """The roster objective (incremental units/month, linearised) of a boolean selection."""
     return Candidates.of(scored).value(np.asarray(chosen, dtype=bool), slopes)
-
-
-def _reach_gain(before, after, pool):
-    """Engaged people added when a cell's summed engagements go from `before` to `after` (see unique_engagements)."""
-    return pool * (np.expm1(-before / pool) - np.expm1(-after / pool))
 
 
 class _Roster:
@@ -186,7 +182,7 @@ class _Roster:
     def gain(self, i: int) -> float:
         c = self.c
         before, pool = self.cell_eng[c.cell[i]], c.pools[i]
-        reach = pool * (math.expm1(-before / pool) - math.expm1(-(before + c.eng[i]) / pool))
+        reach = added_reach_one(before, before + c.eng[i], pool)
         return self.slopes.engagement * reach + self.slopes.conversion * c.conv[i]
 
     def allowed(self, i: int, budget: float) -> bool:
@@ -296,7 +292,7 @@ class _Queue:
         members = c.by_cell if members is None else np.asarray(members)[np.argsort(c.cell[members], kind="stable")]
         cost = np.maximum(c.cost[members], 1e-6)
         pools = c.pools[members]
-        a = slopes.engagement * pools * -np.expm1(-c.eng[members] / pools) / cost
+        a = slopes.engagement * unique_reach(c.eng[members], pools) / cost
         b = slopes.conversion * c.conv[members] / cost
         cell = c.cell[members]
         self.cells = np.unique(cell).tolist()
@@ -436,17 +432,17 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
         outside = np.asarray(_largest(standalone, outside, width), dtype=np.int64)
         cell_in, eng_in, pool_in = c.cell[inside], c.eng[inside], c.pools[inside]
         total_in = state.cell_eng[cell_in]
-        out_loss = -_reach_gain(total_in - eng_in, total_in, pool_in)
+        out_loss = -added_reach(total_in - eng_in, total_in, pool_in)
         spent_without = state.spent - c.cost[inside]
         full = {kind: {g for g, cap in caps.items() if state.counts.get((kind, g), 0) >= cap}
                 for kind, caps in state.caps.items()}
         best = (1e-9, -1, -1)
         for j in outside:
             total_j, pool_j = state.cell_eng[c.cell[j]], c.pools[j]
-            reach = out_loss + _reach_gain(total_j, total_j + c.eng[j], pool_j)
+            reach = out_loss + added_reach(total_j, total_j + c.eng[j], pool_j)
             same = cell_in == c.cell[j]
             if same.any():  # leaving and joining the same cell
-                reach[same] = _reach_gain(total_j, total_j - eng_in[same] + c.eng[j], pool_j)
+                reach[same] = added_reach(total_j, total_j - eng_in[same] + c.eng[j], pool_j)
             gain = s_e * reach + s_c * (c.conv[j] - c.conv[inside])
             fits = spent_without + c.cost[j] <= budget + 1e-9
             for kind, groups in full.items():

@@ -15,15 +15,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from microlift.models import economics, metrics
 from microlift.models import features as F
-from microlift.models import metrics
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible, score
 from microlift.models.datasets import Dataset
-from microlift.models.forecast import initial_slopes, simulate, summarise
+from microlift.models.forecast import initial_slopes, plan_slopes, simulate, summarise
 from microlift.models.ranking import creator_values, rank
 from microlift.models.roster import Slopes, choose, value
 from microlift.training.prepare import held_out
+from microlift.training.simulation import expectations as ex
+from microlift.training.simulation.config import DEFAULT
 
 BRIEF_FIELDS = ("niche", "product_price", "baseline_units_per_month", "compensation", "marketplace",
                 "discount_code", "gift_value", "commission_rate", "weeks", "margin")
@@ -90,9 +92,6 @@ def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: in
 def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:
     """Per candidate, the truth's expected impressions, engagements, attributed units (over the campaign) and cost:
     each creator's share of `expectations.roster_cost` (the commission on the truth's own units, for affiliates)."""
-    from microlift.training.simulation import expectations as ex
-    from microlift.training.simulation.config import DEFAULT
-
     campaign = _as_campaign(brief)
     people = candidates.merge(latents, on="creator_id", how="left")
     expected = ex.roster_posts(campaign, people)
@@ -101,13 +100,10 @@ def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) 
                           conv=expected["weight"] * expected["expected_conversions"], posts=expected["weight"])
     sums = per.groupby("creator_id", sort=False)[["imp", "eng", "conv", "posts"]].sum().reindex(people["creator_id"])
     conv = sums["conv"].to_numpy()
-    gift = float(campaign.get("gift_value") or campaign["product_price"]) + DEFAULT.shipping_cost
-    if brief.compensation == "gifting":
-        cost = np.full(len(people), gift)
-    elif brief.compensation == "paid":
-        cost = sums["posts"].to_numpy() * people["price_per_post"].to_numpy(dtype=float)
-    else:
-        cost = gift + float(campaign.get("commission_rate") or 0.15) * brief.product_price * conv
+    gift = economics.gift_cost(brief.product_price, campaign.get("gift_value"), DEFAULT.shipping_cost)
+    per_unit = economics.commission_rate(campaign.get("commission_rate")) * brief.product_price
+    fees = sums["posts"].to_numpy() * people["price_per_post"].to_numpy(dtype=float)
+    cost = economics.campaign_cost(brief.compensation, gift, per_unit, np.ones(len(people)), fees, conv)
     return pd.DataFrame({"creator_id": people["creator_id"].to_numpy(), "platform": people["platform"].to_numpy(),
                          "niche": people["niche"].to_numpy(),
                          "tier": np.asarray(F.TIERS)[F.tier_index(people["followers"].to_numpy())],
@@ -124,8 +120,6 @@ def _as_campaign(brief: Brief) -> dict:
 
 def true_units(brief: Brief, roster: pd.DataFrame, latents: pd.DataFrame) -> float:
     """The truth's expected incremental units/month of inviting `roster` (creators-table rows)."""
-    from microlift.training.simulation import expectations as ex
-
     people = roster.merge(latents, on="creator_id", how="left")
     return ex.expected_campaign_outcome(_as_campaign(brief), people)["expected_incremental_units_per_month"]
 
@@ -134,8 +128,6 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
                     budget: float) -> dict[str, float]:
     """The engine's roster against an oracle that knows the truth, both scored by the truth, same budget; with
     what each roster truly costs."""
-    from microlift.models.forecast import plan_slopes
-
     scored = score(brief, candidates, models)
     pool = np.ones(len(scored), dtype=bool)
     engine = choose(scored, budget, plan_slopes(brief, scored, budget, models["lift"], None, pool), None, pool)
@@ -156,8 +148,6 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
 
 def _truth_slopes(brief, candidates, latents, truth, budget, rounds: int = 2, step: float = 1.5) -> Slopes:
     """Secant slopes of the truth's lift with engagement (or conversions) scaled around the oracle's roster."""
-    from microlift.training.simulation import expectations as ex
-
     campaign = _as_campaign(brief)
     slopes = Slopes(1.0 / max(truth["engagements"].mean(), 1.0), 1.0 / max(truth["conversions"].mean(), 1e-6))
     for _ in range(rounds):
@@ -193,16 +183,12 @@ def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
 def _added_profit(brief: Brief, truth: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
     """Each candidate's expected profit by the truth (`truth`: its `_truth_frame`): the incremental revenue x margin
     it adds to `roster` (or, if in it, loses when left out), less its cost."""
-    from microlift.training.simulation import expectations as ex
-
     added = ex.marginal_units(_as_campaign(brief), truth, roster)
     return added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
 
 
 def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: float) -> np.ndarray:
     """Greedy by `expectations.marginal_units` per dollar until the budget (spent at `cost`) or the gains run out."""
-    from microlift.training.simulation import expectations as ex
-
     campaign, chosen, spent = _as_campaign(brief), np.zeros(len(frame), dtype=bool), 0.0
     while True:
         gain = ex.marginal_units(campaign, frame, chosen) / np.maximum(cost, 1e-9)
@@ -216,8 +202,6 @@ def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: f
 def _views_profit(brief: Brief, candidates: pd.DataFrame, scored: pd.DataFrame, budget: float) -> np.ndarray:
     """Each candidate's profit from the model's predictions (impressions = `avg_views` x expected posts) valued by
     the truth's arithmetic, against the roster that arithmetic buys for `budget` at the engine's costs."""
-    from microlift.training.simulation import expectations as ex
-
     views = pd.DataFrame({"platform": scored["platform"].to_numpy(), "niche": scored["niche"].to_numpy(),
                           "impressions": candidates["avg_views"].to_numpy(dtype=float) * scored["posts"].to_numpy(),
                           "engagements": scored["engagements"].to_numpy(),
@@ -304,7 +288,7 @@ def conversion_effect_estimates(latents: pd.DataFrame, evidence: pd.DataFrame | 
     """For creators (`latents` indexed by creator_id, with er_effect), ln E[exp(conv_effect)]: given the
     engagement effect alone (`prior`), and given it and their campaign posts' units too (`posterior`), under the
     simulator's own model (normal effects correlated as configured; negative binomial units per post)."""
-    from microlift.training.simulation.config import DEFAULT as cfg
+    cfg = DEFAULT
 
     sd = cfg.creator_conversion_sd * np.sqrt(1 - cfg.creator_effect_correlation**2)
     mean = (cfg.creator_conversion_sd * cfg.creator_effect_correlation / cfg.creator_engagement_sd

@@ -13,11 +13,10 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
+from microlift.models import economics
+from microlift.models.economics import WEEKS_PER_MONTH
 from microlift.models.vocabulary import FORMATS
 from microlift.training.simulation.config import DEFAULT, TIER_ANCHORS, SimulationConfig
-
-DAYS_PER_MONTH = 30.4375
-WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
 
 
 def _column(frame: pd.DataFrame, name: str, default) -> np.ndarray:
@@ -141,7 +140,7 @@ def _unique_share(gross: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """Share of a platform/niche cell's impressions that reach someone new: unique reach = pool x (1 - exp(-gross /
     pool)). The cell's engagements and attributed units overlap as its impressions do."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(gross > 0, pool * -np.expm1(-gross / pool) / gross, 1.0)
+        return np.where(gross > 0, economics.unique_reach(gross, pool) / gross, 1.0)
 
 
 def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: SimulationConfig = DEFAULT) -> dict:
@@ -248,16 +247,16 @@ def roster_cost(campaign: Mapping, roster: pd.DataFrame, expected: pd.DataFrame,
                 cfg: SimulationConfig = DEFAULT) -> float:
     """Expected spend (USD) on an invited roster under the campaign's way of paying."""
     compensation = campaign["compensation"]
-    gift = float(campaign.get("gift_value") or campaign["product_price"]) + cfg.shipping_cost
-    if compensation == "gifting":
-        return gift * len(roster)
+    gift = economics.gift_cost(float(campaign["product_price"]), campaign.get("gift_value"), cfg.shipping_cost)
+    fees = units = 0.0
     if compensation == "paid":
         posts = expected.groupby("creator_id", sort=False)["weight"].sum()
         price = roster.set_index("creator_id")["price_per_post"].reindex(posts.index).to_numpy(dtype=float)
-        return float((posts.to_numpy() * price).sum())
-    units = float((expected["weight"] * expected["expected_conversions"]).sum())
-    commission = float(campaign.get("commission_rate") or 0.15)
-    return gift * len(roster) + commission * float(campaign["product_price"]) * units
+        fees = float((posts.to_numpy() * price).sum())
+    elif compensation == "affiliate":
+        units = float((expected["weight"] * expected["expected_conversions"]).sum())
+    per_unit = economics.commission_rate(campaign.get("commission_rate")) * float(campaign["product_price"])
+    return float(economics.campaign_cost(compensation, gift, per_unit, len(roster), fees, units))
 
 
 def expected_campaign_outcome(campaign: Mapping, roster: pd.DataFrame, cfg: SimulationConfig = DEFAULT,
