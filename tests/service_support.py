@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 from jsonschema import Draft202012Validator
 from referencing import Registry
@@ -40,6 +41,15 @@ def redis_url() -> str:
         unavailable("set MICROLIFT_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/15, a database the tests may add "
                     "keys to) to run the Redis tests")
     return REDIS_URL
+
+
+def remove_redis_keys(pattern: str) -> None:
+    """Delete the test Redis keys matching `pattern` (a test's own prefix): others share the database, so it is
+    never flushed."""
+    if REDIS_URL:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(pattern):
+            client.delete(key)
 OPENAPI_URI = "urn:microlift:openapi"
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")
 

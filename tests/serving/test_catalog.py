@@ -364,7 +364,7 @@ def test_bad_catalog_input_is_a_422_naming_the_field_and_changes_nothing(client)
 # --- rate limit ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-def test_too_many_requests_from_one_key_get_429_with_retry_after(tmp_path, store):
+def test_too_many_requests_from_one_key_get_429_with_retry_after(tmp_path, store, redis_prefix):
     from microlift.serving.app import create_app
 
     env = {"MICROLIFT_HOME": str(tmp_path / "home"), "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
@@ -373,7 +373,7 @@ def test_too_many_requests_from_one_key_get_429_with_retry_after(tmp_path, store
     if store == "redis":
         env["REDIS_URL"] = redis_url()
     app = create_app(env)
-    app.extensions["microlift.limiter"].prefix = f"microlift:test:{uuid.uuid4().hex}:"  # others share this Redis
+    app.extensions["microlift.limiter"].prefix = redis_prefix
     client = app.test_client()
     if 60 - time.time() % 60 < 5:  # the count runs per clock minute: start well inside one
         time.sleep(60 - time.time() % 60 + 0.1)

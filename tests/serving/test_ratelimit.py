@@ -29,6 +29,7 @@ from tests.service_support import (
     free_port,
     microlift,
     redis_url,
+    remove_redis_keys,
     service_env,
 )
 
@@ -50,14 +51,12 @@ def _inside_one_minute() -> None:
 
 
 @pytest.fixture
-def prefix():
-    """A Redis key prefix of this test's own (others use the same Redis); its keys are removed afterwards."""
-    name = f"microlift:test:{uuid.uuid4().hex[:12]}:"
-    yield name
-    if REDIS_URL:
-        client = redis.Redis.from_url(REDIS_URL)
-        for key in client.scan_iter(name + "*"):
-            client.delete(key)
+def source():
+    """An address of this test's own on the loopback network, so no other test shares its count; the counts the
+    service kept for it in Redis are removed afterwards."""
+    address = f"127.{uuid.uuid4().int % 250 + 1}.{uuid.uuid4().int % 250 + 1}.{uuid.uuid4().int % 250 + 1}"
+    yield address
+    remove_redis_keys(f"{Limiter(0).prefix}addr:{address}:*")
 
 
 class SilentRedis:
@@ -155,10 +154,10 @@ def _fallbacks() -> float:
 # --- who is counted ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-def test_made_up_keys_are_counted_by_address_and_only_a_verified_key_has_its_own_count(tmp_path, store, prefix):
+def test_made_up_keys_are_counted_by_address_and_only_a_verified_key_has_its_own_count(tmp_path, store, redis_prefix):
     # given a limit of 5 per minute, counted in this worker or in Redis
     app = _app(tmp_path, MICROLIFT_RATE_LIMIT="5", **({"REDIS_URL": redis_url()} if store == "redis" else {}))
-    app.extensions["microlift.limiter"].prefix = prefix
+    app.extensions["microlift.limiter"].prefix = redis_prefix
     client = app.test_client()
     _inside_one_minute()
     # when one address sends 12 requests, each with a different made-up key (both ways of sending one)
@@ -178,7 +177,7 @@ def test_made_up_keys_are_counted_by_address_and_only_a_verified_key_has_its_own
     # and another address has its own
     assert client.get("/v1/creators", environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
     if store == "redis":  # one count per caller: two addresses and one key
-        assert len(list(redis.Redis.from_url(REDIS_URL).scan_iter(prefix + "*"))) == 3
+        assert len(list(redis.Redis.from_url(REDIS_URL).scan_iter(redis_prefix + "*"))) == 3
 
 
 def test_a_verified_key_is_hashed_once_per_request(tmp_path, monkeypatch):
@@ -261,11 +260,11 @@ def test_a_redis_that_never_answers_is_tried_once_per_cool_down_not_per_request(
     assert len([r for r in caplog.records if r.levelno >= logging.INFO]) == 1
 
 
-def test_counts_are_shared_again_once_a_hanging_redis_answers(relay, prefix, caplog):
+def test_counts_are_shared_again_once_a_hanging_redis_answers(relay, redis_prefix, caplog):
     # given a limiter counting in Redis
     clock = Clock()
     limiter = Limiter(1000, relay.url, clock=clock)
-    limiter.prefix = prefix
+    limiter.prefix = redis_prefix
     assert [limiter.hit("addr:192.0.2.2")[0] for _ in range(3)] == [1, 2, 3]
     redis_workers = _backend("redis")
     # when Redis stops answering
@@ -311,7 +310,7 @@ def test_readiness_says_whether_the_rate_limit_is_shared_by_all_workers(tmp_path
 
 @pytest.mark.service
 @pytest.mark.slow
-def test_two_gunicorn_workers_share_one_count_and_bounded_metrics(tmp_path):
+def test_two_gunicorn_workers_share_one_count_and_bounded_metrics(tmp_path, source):
     # given `microlift serve` with two workers sharing Redis (no model needed for the catalog routes)
     port = free_port()
     env = service_env(tmp_path / "home", MICROLIFT_BIND=f"127.0.0.1:{port}", MICROLIFT_WORKERS="2",
@@ -320,8 +319,6 @@ def test_two_gunicorn_workers_share_one_count_and_bounded_metrics(tmp_path):
     microlift(env, "models")  # creates the MLflow store before two workers would race to
     with background([str(BIN / "microlift"), "serve"], env, tmp_path / "serve.log", cwd=tmp_path):
         _wait_until_alive(port, tmp_path / "serve.log")
-        # an address of this test's own on the loopback network, so no other test shares its count
-        source = f"127.{uuid.uuid4().int % 250 + 1}.{uuid.uuid4().int % 250 + 1}.{uuid.uuid4().int % 250 + 1}"
         _inside_one_minute()
         # when 60 requests come, each on a new connection and with a made-up key
         codes = [_call(port, source, "GET", "/v1/creators", {"X-API-Key": f"made-up-{i}"})[0] for i in range(60)]
