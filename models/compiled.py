@@ -19,6 +19,8 @@ from importlib import metadata
 from pathlib import Path
 
 import lightgbm as lgb
+import lleaves
+import llvmlite.binding as llvm
 import numpy as np
 
 from microlift.models import features as F
@@ -33,9 +35,6 @@ def compiled(booster: lgb.Booster, cache: Path, features: list[str]):
     text = booster.model_to_string()
     cache = Path(cache)
     try:
-        import lleaves  # noqa: PLC0415 (only the service compiles; training never pays for the import)
-        import llvmlite.binding as llvm  # noqa: PLC0415
-
         # the object code is specialised to this CPU: a cache shared with another machine must not be reused
         toolchain = (f"lleaves {metadata.version('lleaves')} llvmlite {metadata.version('llvmlite')} "
                      f"cpu {llvm.get_host_cpu_name()}")

@@ -21,6 +21,7 @@ import microlift.models
 from microlift.models.datasets import Dataset
 from microlift.models.features import RAW_INPUTS
 from microlift.models.settings import Settings
+from microlift.training import plots as charts
 
 log = logging.getLogger(__name__)
 MODELS_PACKAGE = Path(microlift.models.__file__).resolve().parent
@@ -127,8 +128,6 @@ def register(uris: dict[str, str], settings: Settings, run_id: str, metrics: dic
 def log_training(trained, dataset: Dataset, settings: Settings, params: dict, do_register: bool,
                  plots: bool = True) -> tuple[str, dict[str, str]]:
     """Everything a training run records (call inside an active run). Returns (run id, registered versions)."""
-    from microlift.training import plots as charts
-
     run = mlflow.active_run()
     mlflow.log_params(params)
     mlflow.log_params({k: v for k, v in fingerprint(dataset).items()})
