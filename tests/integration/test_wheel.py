@@ -1,9 +1,9 @@
 """The wheel: built from the working tree, installed (not editable) into a fresh virtualenv outside the repository,
 it holds the planner page, the migrations and only `microlift.*` import names, and it serves.
 
-The fresh virtualenv borrows the test interpreter's installed dependencies through a `.pth` file (a path only:
-the `.pth` files inside that folder, among them the editable install of this repository, are not run), so
-`microlift` itself can come only from the wheel.
+The fresh virtualenv borrows the test interpreter's installed dependencies through a `.pth` file (its
+site-packages folders, as paths only: the `.pth` files inside them, among them the editable install of this
+repository, are not run), so `microlift` itself can come only from the wheel.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def test_an_installed_wheel_serves_the_page_the_docs_and_a_forecast(wheel, tmp_p
     _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp_path)
     python = venv / "bin" / "python"
     purelib = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path).strip())
-    borrowed = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    borrowed = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]} | {
+        entry for entry in sys.path if Path(entry).name in ("site-packages", "dist-packages")}  # e.g. a layered venv
     (purelib / "borrowed-dependencies.pth").write_text("\n".join(sorted(borrowed)) + "\n")
     _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "-q", wheel], cwd=tmp_path)
     where = _run([python, "-c", "import microlift.serving, microlift.models; print(microlift.serving.__file__); "
