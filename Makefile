@@ -30,14 +30,20 @@ run: $(RUN_STAMP)
 
 # The planner page's browser tests drive the system Chromium, and the proxy test runs deploy/nginx.conf in nginx
 # (Debian's packages). They are installed here when missing and this machine allows it (root and apt-get); where it
-# does not, those tests are skipped and say why (CI, through .ci/run, requires them: MICROLIFT_REQUIRE_ALL_TESTS=1).
+# does not (or the install fails), those tests are skipped and say why (CI, through .ci/run, requires them:
+# MICROLIFT_REQUIRE_ALL_TESTS=1). The paths are the ones the tests look at.
+CHROMIUM := $(or $(MICROLIFT_CHROMIUM),/usr/bin/chromium)
+HAS_CHROMIUM := { test -x $(CHROMIUM) || command -v $(CHROMIUM); } >/dev/null
+HAS_NGINX := { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null
+CAN_APT := [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null
 test: $(TEST_STAMP)
-	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
-		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-	@test -x /usr/sbin/nginx || ! command -v apt-get >/dev/null || [ "$$(id -u)" != 0 ] || \
-		(apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null)
-	@command -v chromium >/dev/null || echo "no Chromium here (and no root to install it): the planner page's browser tests will be skipped"
-	@test -x /usr/sbin/nginx || echo "no nginx here (and no root to install it): the proxy test will be skipped"
+	@$(HAS_CHROMIUM) || ! { $(CAN_APT); } || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || \
+		echo "installing Debian's chromium failed"
+	@$(HAS_NGINX) || ! { $(CAN_APT); } || (apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null) || \
+		echo "installing Debian's nginx-light failed"
+	@$(HAS_CHROMIUM) || echo "no Chromium at $(CHROMIUM) (installing it needs root and apt-get):" \
+		"the planner page's browser tests will be skipped"
+	@$(HAS_NGINX) || echo "no nginx (installing it needs root and apt-get): the proxy test will be skipped"
 	$(BIN)/ruff check microlift models training serving tests bench
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15

@@ -59,16 +59,22 @@ def base(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(base):
-    """Chromium, closed before the server stops (gunicorn would wait out the browser's open connections)."""
+def chromium() -> str:
+    """The Chromium to drive, asked for before the server starts: without one the tests skip at once."""
     if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
         unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as "
                     "`make test` does with root) or point MICROLIFT_CHROMIUM at one")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium, base):
+    """Chromium, closed before the server stops (gunicorn would wait out the browser's open connections)."""
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+        launched = playwright.chromium.launch(executable_path=chromium, headless=True,
                                               args=["--no-sandbox", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
