@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from microlift.models import economics
+from microlift.models.economics import WEEKS_PER_MONTH
 from microlift.models.vocabulary import tier_of
 from microlift.training.simulation import expectations as ex
 from microlift.training.simulation.config import DEFAULT, SimulationConfig
@@ -140,13 +142,13 @@ def _gifted_posting_share(tables: Frames) -> float:
 def _median_roi(tables: Frames) -> float:
     c = tables["campaigns"]
     incremental = c["units_per_month_during"] - c["baseline_units_per_month"]
-    revenue = incremental * c["product_price"] * c["weeks"] / ex.WEEKS_PER_MONTH
+    revenue = incremental * c["product_price"] * c["weeks"] / WEEKS_PER_MONTH
     return float((revenue / c["budget"]).median())
 
 
 def _attributed_share(tables: Frames) -> float:
     truth = tables["truth_campaigns"]
-    direct = truth["expected_attributed_units"] / (tables["campaigns"]["weeks"].to_numpy() / ex.WEEKS_PER_MONTH)
+    direct = truth["expected_attributed_units"] / (tables["campaigns"]["weeks"].to_numpy() / WEEKS_PER_MONTH)
     return float((direct / truth["expected_incremental_units_per_month_given_posts"]).median())
 
 
@@ -226,6 +228,7 @@ def simulate_reference(draws: int = 200, seed: int = 0, cfg: SimulationConfig = 
     micro = creators[(creators["platform"] == "instagram")
                      & (tier_of(creators["followers"].to_numpy()) == "micro")].reset_index(drop=True)
     campaign = reference_campaign()
+    gift = economics.gift_cost(campaign["product_price"], campaign["gift_value"], cfg.shipping_cost)
     rows = []
     for _ in range(draws):
         roster = pick_roster(campaign, micro, rng, cfg)
@@ -236,7 +239,7 @@ def simulate_reference(draws: int = 200, seed: int = 0, cfg: SimulationConfig = 
         expected = lift["expected_incremental_units_per_month"]
         observed = campaign["baseline_units_per_month"] * np.exp(rng.normal(0, cfg.baseline_drift_sd)) \
             + expected * np.exp(rng.normal(-cfg.campaign_lift_sd**2 / 2, cfg.campaign_lift_sd))
-        rows.append({"creators": len(roster), "spend": len(roster) * (campaign["gift_value"] + cfg.shipping_cost),
+        rows.append({"creators": len(roster), "spend": len(roster) * gift,
                      "engagements": float(posts["engagements"].sum()),
                      "expected_units_during": campaign["baseline_units_per_month"] + expected,
                      "units_during": observed})

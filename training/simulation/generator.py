@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from microlift.models import economics
 from microlift.models.vocabulary import PLATFORMS, tier_index
 from microlift.training.simulation import expectations as ex
 from microlift.training.simulation.config import DEFAULT, SimulationConfig
@@ -169,16 +170,16 @@ def pick_roster(campaign: dict, creators: pd.DataFrame, rng: np.random.Generator
     top = min(cfg.max_roster, int(keep.sum()))
     order = np.argsort(-keys)[:top]
     candidates = pool.iloc[order]
-    gift = (campaign["gift_value"] if np.isfinite(campaign["gift_value"]) else 0.0) + cfg.shipping_cost
-    if campaign["compensation"] == "gifting":
-        cost = np.full(len(candidates), gift)
-    elif campaign["compensation"] == "paid":
-        cost = ex.expected_posts("paid", len(candidates), cfg) * candidates["price_per_post"].to_numpy()
-    else:
+    compensation, fees, units = campaign["compensation"], 0.0, 0.0
+    if compensation == "paid":
+        fees = ex.expected_posts("paid", len(candidates), cfg) * candidates["price_per_post"].to_numpy()
+    elif compensation == "affiliate":
         expected = ex.roster_posts(campaign, candidates, cfg)
         units = (expected["weight"] * expected["expected_conversions"]).groupby(
             expected["creator_id"], sort=False).sum().reindex(candidates["creator_id"]).to_numpy()
-        cost = gift + campaign["commission_rate"] * campaign["product_price"] * units
+    gift = economics.gift_cost(campaign["product_price"], campaign["gift_value"], cfg.shipping_cost)
+    per_unit = economics.commission_rate(campaign["commission_rate"]) * campaign["product_price"]
+    cost = economics.campaign_cost(compensation, gift, per_unit, np.ones(len(candidates)), fees, units)
     budget = campaign["planned_budget"] if budget is None else budget
     n = max(1, int(np.searchsorted(np.cumsum(cost), budget, side="right")))
     return eligible[order[:n]]
@@ -209,12 +210,18 @@ def _costs(campaigns: pd.DataFrame, posts: pd.DataFrame, rosters: pd.DataFrame,
            cfg: SimulationConfig) -> tuple[np.ndarray, pd.Series]:
     """Cost of each campaign post, and what each campaign spent in all (USD)."""
     brief = campaigns.set_index("campaign_id").loc[posts["campaign_id"]]
+    # a gift (NaN for paid campaigns, which send none) is shared by the creator's posts; commissions follow the
+    # units each post sold
     gift = np.nan_to_num(brief["gift_value"].to_numpy(dtype=float)) + cfg.shipping_cost
     per_post_gift = gift / posts["posts_by_creator"].to_numpy()
-    commission = np.nan_to_num(brief["commission_rate"].to_numpy(dtype=float)) \
-        * brief["product_price"].to_numpy() * posts["conversions"].to_numpy()
-    cost = np.select([brief["compensation"].to_numpy() == "gifting", brief["compensation"].to_numpy() == "paid"],
-                     [per_post_gift, posts["price_per_post"].to_numpy()], per_post_gift + commission)
+    per_unit = np.nan_to_num(brief["commission_rate"].to_numpy(dtype=float)) * brief["product_price"].to_numpy()
+    compensation = brief["compensation"].to_numpy()
+    cost = np.zeros(len(posts))
+    for way in np.unique(compensation):
+        rows = compensation == way
+        cost[rows] = economics.campaign_cost(way, per_post_gift[rows], per_unit[rows], 1.0,
+                                             posts["price_per_post"].to_numpy()[rows],
+                                             posts["conversions"].to_numpy()[rows])
     spent = pd.Series(cost, index=posts["campaign_id"].to_numpy()).groupby(level=0).sum()
     # gifts sent to creators who never posted are spent too
     silent = rosters[~rosters["posted"]].merge(campaigns[["campaign_id", "compensation", "gift_value"]])
