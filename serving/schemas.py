@@ -16,6 +16,7 @@ from microlift.models.bounds import COUNTRY, TextRule
 from microlift.models.bounds import ID as ID_RULE
 from microlift.models.brief import LIMITS, OBJECTIVES, Brief
 from microlift.models.contract import TABLES
+from microlift.models.economics import DEFAULT_COMMISSION
 from microlift.models.errors import PlanningError
 from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
@@ -53,7 +54,7 @@ _BRIEF_DOCS = {
                     "(commission per sale).",
     "marketplace": "Where the product sells.", "discount_code": "Creators share a discount code.",
     "gift_value": "USD of product sent to each creator (default: the product price).",
-    "commission_rate": "Affiliate commission per sale (share 0-1; default 0.15).",
+    "commission_rate": f"Affiliate commission per sale (share 0-1; default {DEFAULT_COMMISSION:g}).",
     "shipping_cost": "USD to ship a gift.", "weeks": "Length of the campaign (weeks).",
     "margin": "Gross margin (share 0-1); profit and ROI use revenue when not given.",
     "platforms": "Only creators on these platforms are candidates.",
