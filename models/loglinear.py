@@ -55,7 +55,8 @@ class LogLinear:
             if name in categorical:
                 terms.append({"kind": "level", "levels": np.unique(x[finite]).tolist()})
             else:
-                mean, sd = (float(np.mean(x[finite])), float(np.std(x[finite])) or 1.0) if finite.any() else (0.0, 1.0)
+                mean, sd = (float(np.mean(x[finite])), float(np.std(x[finite]))) if finite.any() else (0.0, 1.0)
+                sd = sd if sd > 0 else 1.0  # a constant column: any scale will do, 0 would divide by zero
                 z = (x[finite] - mean) / sd
                 knots = np.unique(np.quantile(z, KNOTS)) if finite.sum() >= 50 else np.zeros(0)
                 terms.append({"kind": "number", "mean": mean, "sd": sd,
