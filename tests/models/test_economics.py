@@ -10,8 +10,9 @@ import pytest
 from microlift.models import economics
 from microlift.models.brief import Brief
 from microlift.models.candidates import score
-from microlift.models.ranking import rank
-from tests.models.test_engine import world  # noqa: F401 - the shared small world and its models
+from microlift.models.forecast import simulate, summarise
+from microlift.models.ranking import QUANTS, creator_values, rank
+from tests.models.test_engine import SLOPES, world  # noqa: F401 - the shared small world and its models
 
 BRIEF = {"niche": "home", "product_price": 20.0, "baseline_units_per_month": 500}
 
@@ -67,3 +68,41 @@ def test_a_ranking_budget_of_zero_is_taken_as_zero_not_as_the_fifty_cheapest(wor
     # then 0 answers as the smallest roster does (a single creator), not as the default
     assert revenue["zero"] == revenue["one"]
     assert revenue["zero"] != revenue["unset"]
+
+
+@pytest.mark.parametrize("kind", ["gifting", "paid", "affiliate"])
+def test_scoring_ranking_and_forecast_cost_what_each_once_wrote_out_for_itself(world, kind):  # noqa: F811
+    # given a brief, its scored candidates and the arithmetic scoring, ranking and the forecast each used to inline
+    brief, scored = world.brief(kind), world.scored(kind)
+    posting, fee = scored["posting"].to_numpy(), scored["cost_if_posting"].to_numpy()
+    per_unit = brief.commission * brief.product_price
+    # then scoring: a gift whether or not the creator posts, the fee on delivery, the gift and the commission
+    written = {"gifting": np.full(len(scored), brief.gift),
+               "paid": posting * scored["price"].to_numpy() * scored["posts_if_posting"].to_numpy(),
+               "affiliate": brief.gift + per_unit * scored["conversions"].to_numpy()}
+    assert np.allclose(scored["cost"].to_numpy(), written[kind], rtol=1e-12, atol=0)
+    # and ranking: a fee at each quantile of the chance to post, a commission on each quantile's units
+    values = creator_values(brief, scored, SLOPES)
+    for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True):
+        units = scored["conversions"].to_numpy() if q == "p50" else values["conversions"][q]
+        written = {"gifting": scored["cost"].to_numpy(), "paid": np.where(posting > 1 - level, fee, 0.0),
+                   "affiliate": brief.gift + per_unit * units}
+        assert np.allclose(values["cost"][q], written[kind], rtol=1e-12, atol=0), q
+    # and the forecast's draws: gifts to everyone invited, fees and commissions of those who post
+    chosen = np.zeros(len(scored), dtype=bool)
+    chosen[np.argsort(scored["cost"].to_numpy())[:40]] = True
+    rng = np.random.default_rng(0)
+    uniforms, noise = rng.random((200, int(chosen.sum()))), rng.standard_normal(200)
+    draws = simulate(brief, scored, chosen, world.models["lift"], uniforms, noise)
+    posted = (uniforms < posting[chosen]).astype(float)
+    conversions = posted @ (scored["posts_if_posting"].to_numpy() * scored["conversions_per_post_mean"].to_numpy())[
+        chosen]
+    written = {"gifting": np.full(200, brief.gift * chosen.sum()), "paid": posted @ fee[chosen],
+               "affiliate": brief.gift * chosen.sum() + per_unit * conversions}
+    assert np.allclose(draws["cost"], written[kind], rtol=1e-12, atol=0)
+    # and ROI: profit per dollar, as the forecast's summary wrote it
+    revenue = draws["incremental"] * brief.months * brief.product_price
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roi = np.where(draws["cost"] > 0, (revenue * brief.margin_or_revenue - draws["cost"]) / draws["cost"], 0.0)
+    assert summarise(brief, draws)["roi"] == pytest.approx(
+        dict(zip(QUANTS, np.percentile(roi, [10, 50, 90]), strict=True)), rel=1e-12)
