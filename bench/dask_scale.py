@@ -31,9 +31,10 @@ from microlift.models.brief import Brief  # noqa: E402
 from microlift.models.datasets import load_dataset  # noqa: E402
 from microlift.training.distributed.cluster import connect  # noqa: E402
 from microlift.training.distributed.data import load_partitioned  # noqa: E402
-from microlift.training.distributed.score import score_creators, score_partitioned  # noqa: E402
+from microlift.training.distributed.score import score_partitioned  # noqa: E402
 from microlift.training.distributed.train import train_all as train_on_dask  # noqa: E402
 from microlift.training.prepare import prepare  # noqa: E402
+from microlift.training.scoring import score_creators  # noqa: E402
 from microlift.training.simulation.generator import sample_creators  # noqa: E402
 from microlift.training.simulation.partitioned import simulate_partitioned  # noqa: E402
 from microlift.training.train import train_all  # noqa: E402

@@ -19,6 +19,7 @@ from microlift.models.modelstore import Bundle, load_version_set
 from microlift.models.settings import Settings
 from microlift.serving import schemas
 from microlift.serving.problems import from_validation
+from microlift.training import scoring
 
 
 def models_of(settings: Settings, version: str | None, kinds=("engagement", "conversion", "lift")) -> Bundle:
@@ -81,12 +82,11 @@ def _plan(args: argparse.Namespace, which: str) -> int:
 
 
 def score(args: argparse.Namespace) -> int:
-    from microlift.training.distributed import score  # the optional 'dask' extra
-
     request = schemas.rank_request(read_campaign(args.campaign))
     bundle = models_of(Settings.from_env(), args.version, ("engagement", "conversion"))
     started = time.perf_counter()
     if args.engine == "dask":
+        from microlift.training.distributed import score  # the optional 'dask' extra
         from microlift.training.distributed.cluster import connect  # the optional 'dask' extra
 
         with connect(args.scheduler, workers=args.workers):
@@ -94,7 +94,7 @@ def score(args: argparse.Namespace) -> int:
             scored.to_parquet(args.out, write_index=False, overwrite=Path(args.out).is_dir())
             rows = sum(pq.ParquetFile(part).metadata.num_rows for part in Path(args.out).glob("*.parquet"))
     else:
-        frame = score.score_in_process(args.catalog, request.brief, bundle.models)
+        frame = scoring.score_in_process(args.catalog, request.brief, bundle.models)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         frame.to_parquet(args.out, index=False)
         rows = len(frame)

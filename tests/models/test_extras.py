@@ -1,5 +1,8 @@
 """A command that needs an optional extra that is not installed says which extra to install."""
 
+import subprocess
+import sys
+
 import pytest
 
 from microlift.cli import main
@@ -18,11 +21,30 @@ def test_an_installed_module_of_an_extra_is_returned():
 
 def test_the_command_line_names_the_missing_extra_without_a_traceback(monkeypatch, tmp_path, capsys):
     # given a machine without Optuna (its import fails as a missing module would)
-    monkeypatch.setitem(__import__("sys").modules, "optuna", None)
-    monkeypatch.delitem(__import__("sys").modules, "microlift.training.tune", raising=False)
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    monkeypatch.delitem(sys.modules, "microlift.training.tune", raising=False)
     # when
     code = main(["tune", "--data", str(tmp_path)])
     # then
     err = capsys.readouterr().err
     assert code == 2 and "'tune' extra" in err and "pip install 'microlift[tune]'" in err
     assert "Traceback" not in err
+
+
+def test_commands_that_do_not_use_dask_load_without_it():
+    # given a machine without the dask extra (a fresh interpreter in which dask cannot be imported)
+    program = (
+        "import sys\n"
+        "for name in ('dask', 'dask.dataframe', 'distributed'): sys.modules[name] = None\n"
+        "import microlift.commands.planning as planning, microlift.commands.training\n"
+        "assert planning.scoring.score_in_process\n"
+        "try:\n"
+        "    import microlift.training.distributed.score\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    # when the planner's and the data scientist's commands load (in-process scoring among them)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    # then they do, and only the Dask engine asks for the extra
+    assert done.returncode == 0, done.stderr
+    assert "'dask' extra" in done.stdout

@@ -21,10 +21,11 @@ from microlift.models.modelstore import load_version_set
 from microlift.models.settings import Settings
 from microlift.training.distributed.cluster import connect
 from microlift.training.distributed.data import load_partitioned, model_frame, prepared, split_codes
-from microlift.training.distributed.score import score_in_process, score_partitioned
+from microlift.training.distributed.score import score_partitioned
 from microlift.training.distributed.train import _loss_by_round, best_iteration, train_all
 from microlift.training.evaluate import evaluate
 from microlift.training.prepare import prepare
+from microlift.training.scoring import score_in_process
 from microlift.training.train import train_all as train_single
 
 pytestmark = [pytest.mark.slow,
