@@ -197,11 +197,15 @@ def test_a_service_whose_champion_is_refused_starts_says_why_and_serves_after_a_
             answer = requests.post(base + "/admin/reload", json={}, headers={"X-API-Key": KEY}, timeout=120)
             # then: it serves
             assert answer.status_code == 200 and answer.json()["outcome"] == "reloaded", answer.text
+            # each worker follows the reload on its next request: until both have, one may still answer 503
             deadline = time.monotonic() + 30
-            while requests.get(base + "/readyz", timeout=10).status_code != 200:
-                assert time.monotonic() < deadline, "the other worker did not follow the reload"
+            while True:
+                ranked = requests.post(base + "/v1/rank", json={"brief": BRIEF, "top_k": 3}, timeout=60)
+                ready = [requests.get(base + "/readyz", timeout=10).status_code for _ in range(4)]
+                if ranked.status_code == 200 and ready == [200] * 4:
+                    break
+                assert time.monotonic() < deadline, "the workers did not follow the reload"
                 time.sleep(0.3)
-            ranked = requests.post(base + "/v1/rank", json={"brief": BRIEF, "top_k": 3}, timeout=60)
             assert ranked.status_code == 200 and ranked.json()["models"]["engagement"] == str(live.first["engagement"])
     finally:
         live.client().set_registered_model_alias("microlift-engagement", "champion", live.first["engagement"])
