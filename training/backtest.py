@@ -96,7 +96,7 @@ def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) 
     people = candidates.merge(latents, on="creator_id", how="left")
     expected = ex.roster_posts(campaign, people)
     per = expected.assign(imp=expected["weight"] * expected["expected_impressions"],
-                          eng=expected["weight"] * expected["expected_engagements"],
+                          eng=expected["weight"] * expected["expected_engagements"] * expected["relevance"],
                           conv=expected["weight"] * expected["expected_conversions"], posts=expected["weight"])
     sums = per.groupby("creator_id", sort=False)[["imp", "eng", "conv", "posts"]].sum().reindex(people["creator_id"])
     conv = sums["conv"].to_numpy()

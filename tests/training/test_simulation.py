@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from microlift.models.contract import markdown_reference, validate
 from microlift.training.simulation import expectations as ex
@@ -110,7 +112,7 @@ def test_expectations_work_for_creators_without_latent_effects(creators):
     outcome = ex.expected_campaign_outcome(_campaign(compensation="paid"), plain)
     # then: typical creators, finite positive outcome and a cost equal to expected posts x price
     assert outcome["expected_incremental_units_per_month"] > 0
-    posts = ex.expected_posts("paid", len(plain))
+    posts = ex.expected_posts(ex.campaign_context(plain, _campaign(compensation="paid")))
     assert outcome["expected_cost"] == pytest.approx(float((posts * plain["price_per_post"]).sum()))
 
 
@@ -129,7 +131,7 @@ def test_marginal_units_are_what_each_creator_adds_to_or_takes_from_a_roster(cre
     roster[::2][:25] = True
     posts = ex.roster_posts(campaign, pool)
     totals = posts.assign(impressions=posts["weight"] * posts["expected_impressions"],
-                          engagements=posts["weight"] * posts["expected_engagements"],
+                          engagements=posts["weight"] * posts["expected_engagements"] * posts["relevance"],
                           conversions=posts["weight"] * posts["expected_conversions"])
     per_creator = totals.groupby("creator_id", sort=False)[["impressions", "engagements", "conversions"]].sum()
     frame = pool[["creator_id", "platform", "niche"]].join(per_creator, on="creator_id")
@@ -145,3 +147,83 @@ def test_marginal_units_are_what_each_creator_adds_to_or_takes_from_a_roster(cre
         toggled.append(base - units(other) if roster[i] else units(other) - base)
     np.testing.assert_allclose(marginal, toggled, rtol=1e-9, atol=1e-9)
     assert (marginal[~roster] > 0).all()
+
+
+# --- DESIGN §5a: what planners decide matters as it does in reality ----------------------------------------------
+
+def _people(n: int, seed: int = 3, **fixed) -> pd.DataFrame:
+    return sample_creators(n, np.random.default_rng(seed)).assign(**fixed).reset_index(drop=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_adding_any_creator_never_lowers_the_truths_expected_units(creators, data):
+    # given: any roster from a crowded pool (few niches, two platforms) and any creator outside it
+    pool = creators[creators["platform"].isin(["instagram", "tiktok"])].iloc[:40].reset_index(drop=True)
+    pool = pool.assign(niche=np.array(["home", "gaming", "pets", "home"])[np.arange(40) % 4])
+    mask = np.array(data.draw(st.lists(st.booleans(), min_size=40, max_size=40)))
+    extra = data.draw(st.integers(0, 39))
+    assume(not mask[extra])
+    campaign = _campaign(niche=data.draw(st.sampled_from(["home", "gaming", "tech"])),
+                         compensation=data.draw(st.sampled_from(["gifting", "paid", "affiliate"])),
+                         commission_rate=0.15, baseline_units_per_month=data.draw(st.sampled_from([0.0, 50.0, 542.0])))
+    units = lambda m: ex.expected_campaign_outcome(campaign, pool[m])["expected_incremental_units_per_month"]  # noqa: E731
+    # when
+    bigger = mask.copy()
+    bigger[extra] = True
+    # then
+    assert units(bigger) >= units(mask) - 1e-9
+
+
+def test_an_overlapping_creator_adds_less_than_a_disjoint_one_and_never_a_negative_amount():
+    # given: a roster of home creators on Instagram; one more home creator there (overlapping) or on TikTok
+    roster = _people(30, platform="instagram", niche="home", followers=400_000)
+    same = _people(1, seed=9, platform="instagram", niche="home", followers=400_000, creator_id="same")
+    other = same.assign(creator_id="other", platform="tiktok")
+    campaign = _campaign()
+    units = lambda r: ex.expected_campaign_outcome(campaign, r)["expected_incremental_units_per_month"]  # noqa: E731
+    base = units(roster)
+    # when
+    overlap, disjoint = units(pd.concat([roster, same])) - base, units(pd.concat([roster, other])) - base
+    # then
+    assert 0 < overlap < disjoint
+
+
+def test_a_gift_far_below_a_creators_price_rarely_yields_a_post():
+    # given: the reference gift ($39) to Instagram creators of 2 million followers, a paid post at the asking price,
+    # and a gift worth a tenth of a micro creator's price
+    # (Instagram's rate card: $10 per 1,000 followers)
+    mega = _people(200, platform="instagram", followers=2_000_000, price_per_post=20_000.0)
+    micro = _people(200, platform="instagram", followers=25_000, price_per_post=250.0)
+    # when
+    gifted_mega = ex.posting_probability(ex.campaign_context(mega, _campaign()))
+    paid = ex.posting_probability(ex.campaign_context(micro, _campaign(compensation="paid")))
+    tenth = ex.posting_probability(ex.campaign_context(micro, _campaign(gift_value=None)).assign(
+        gift_value=micro["price_per_post"].to_numpy() / 10))
+    # then (DESIGN §5a)
+    assert gifted_mega.mean() < 0.02
+    assert paid.min() > 0.95
+    assert 0.4 < np.median(tenth) < 0.6
+
+
+def test_a_product_sells_through_audiences_that_care_about_its_niche():
+    # given: the same 100 Instagram micro creators labelled home, parenting (adjacent) or gaming (unrelated)
+    people = _people(100, platform="instagram", followers=25_000)
+    campaign = _campaign(niche="home")
+    units = {niche: ex.expected_campaign_outcome(campaign, people.assign(niche=niche))
+             for niche in ("home", "parenting", "gaming")}
+    attributed = {k: v["expected_attributed_units"] for k, v in units.items()}
+    halo = {k: v["expected_halo_units_per_month"] for k, v in units.items()}
+    # then: matched sells most, adjacent in between, unrelated least, both attributed and through the halo
+    assert attributed["home"] > attributed["parenting"] > attributed["gaming"]
+    assert attributed["gaming"] < 0.2 * attributed["home"]
+    assert halo["home"] > halo["parenting"] > halo["gaming"]
+
+
+def test_a_new_product_gains_sales_from_its_campaign():
+    # given: the reference campaign for a product without sales yet
+    outcome = ex.expected_campaign_outcome(_campaign(baseline_units_per_month=0.0), _people(200, platform="instagram",
+                                                                                          followers=25_000))
+    # then: attributed units, word of mouth and the halo of a product that starts to rank
+    assert outcome["expected_direct_units_per_month"] > 0
+    assert outcome["expected_halo_units_per_month"] > 0

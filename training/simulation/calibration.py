@@ -134,9 +134,11 @@ def _purchase_rate(tables: Frames) -> float:
     return float(made["conversions"].sum() / made["clicks"].sum())
 
 
-def _gifted_posting_share(tables: Frames) -> float:
-    rosters = tables["truth_rosters"].merge(tables["campaigns"][["campaign_id", "compensation"]])
-    return float(rosters.loc[rosters["compensation"] == "gifting", "posted"].mean())
+def _posting_share(way: str) -> Callable[[Frames], float]:
+    def measure(tables: Frames) -> float:
+        invited = tables["invitations"].merge(tables["campaigns"][["campaign_id", "compensation"]])
+        return float(invited.loc[invited["compensation"] == way, "posted"].mean())
+    return measure
 
 
 def _median_roi(tables: Frames) -> float:
@@ -188,7 +190,9 @@ TARGETS: tuple[Target, ...] = (
     Target("clicks / impressions", "BENCH 8 prior: 0.5-5%", 0.005, 0.05, _click_rate),
     Target("purchases / clicks", "BENCH 8 prior: 1-4%", 0.01, 0.04, _purchase_rate),
     Target("gifted creators who post", "article: only some gifted creators post", 0.4, 0.8,
-           _gifted_posting_share),
+           _posting_share("gifting")),
+    Target("paid creators who post", "DESIGN §5a: a paid post at the creator's price is near-certain", 0.9, 1.0,
+           _posting_share("paid")),
     Target("median campaign revenue / spend", "IMH (BENCH 8): ~$5.78 per $1; DESIGN ~$6.50", 3.0, 12.0,
            _median_roi),
     Target("attributed share of lift", "BENCH 8: most impact is indirect", 0.0, 0.5, _attributed_share),

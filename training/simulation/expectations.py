@@ -16,7 +16,7 @@ import pandas as pd
 from microlift.models import economics
 from microlift.models.economics import WEEKS_PER_MONTH
 from microlift.models.vocabulary import FORMATS
-from microlift.training.simulation.config import DEFAULT, TIER_ANCHORS, SimulationConfig
+from microlift.training.simulation.config import DEFAULT, TIER_ANCHORS, UNRELATED_AFFINITY, SimulationConfig
 
 
 def _column(frame: pd.DataFrame, name: str, default) -> np.ndarray:
@@ -97,14 +97,14 @@ def conversions(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndar
     """Expected attributed units of each campaign post.
 
     Needs, besides the creator and post columns, the campaign's product_price, compensation, marketplace and
-    discount_code, and niche_match; conv_effect and er_effect when known.
+    discount_code, and relevance (or campaign_niche); conv_effect and er_effect when known.
     """
     followers = posts["followers"].to_numpy(dtype=float)
     units = clicks(posts, cfg) * tier_anchor(cfg.purchase_rate, followers)
     price = posts["product_price"].to_numpy(dtype=float)
     units *= (price / cfg.reference_price) ** cfg.price_elasticity
     units *= np.where(_column(posts, "discount_code", False).astype(bool), cfg.discount_code_conversion, 1.0)
-    units *= np.where(_column(posts, "niche_match", False).astype(bool), cfg.niche_match_conversion, 1.0)
+    units *= cfg.niche_conversion * relevance(posts, cfg)
     units *= _lookup(cfg.marketplace_conversion, _column(posts, "marketplace", "other"))
     units *= _lookup(cfg.compensation_conversion, _column(posts, "compensation", "paid"))
     units *= _lookup(cfg.country_conversion, _column(posts, "country", ""))
@@ -113,42 +113,109 @@ def conversions(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndar
     return units
 
 
-def expected_posts(compensation: str, n: int, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
-    """Expected number of posts from each of n invited creators (posting probability x posts if posting)."""
+def affinity(creator_niche, product_niche, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
+    """How much audiences of `creator_niche` care about a product of `product_niche` (config.niche_affinity)."""
+    creator_niche = np.asarray(creator_niche, dtype=object)
+    product = np.broadcast_to(np.asarray(product_niche, dtype=object), creator_niche.shape)
+    return np.array([cfg.niche_affinity.get(a, {}).get(b, 1.0 if a == b else UNRELATED_AFFINITY)
+                     for a, b in zip(creator_niche, product, strict=True)], dtype=float)
+
+
+def relevance(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
+    """Each row's audience affinity for the campaign's product: the `relevance` column, else from `campaign_niche`,
+    else 1 where `niche_match` says the niches match and the unrelated level where it says they do not."""
+    if "relevance" in posts.columns:
+        return posts["relevance"].to_numpy(dtype=float)
+    if "campaign_niche" in posts.columns:
+        return affinity(posts["niche"].to_numpy(), posts["campaign_niche"].to_numpy(), cfg)
+    return np.where(_column(posts, "niche_match", True).astype(bool), 1.0, UNRELATED_AFFINITY)
+
+
+def posts_if_posting(compensation: str, cfg: SimulationConfig = DEFAULT) -> float:
+    """Expected posts of a creator who posts: 1 + Poisson(extra_posts) extra, capped at max_posts_per_creator."""
     extra = cfg.extra_posts[compensation]
     k = np.arange(cfg.max_posts_per_creator)
     pmf = _poisson_pmf(extra, k)
     pmf[-1] += 1.0 - pmf.sum()
-    return np.full(n, cfg.post_probability[compensation] * float(((k + 1) * pmf).sum()))
+    return float(((k + 1) * pmf).sum())
+
+
+def offer_value(context: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
+    """What an invitation offers each creator per post (USD): the gift's value (gifting), the fee (paid: `fee`,
+    else the creator's price), the gift's value plus the expected commission on one post's units (affiliate).
+    `context` is `campaign_context` rows."""
+    compensation = context["compensation"].iloc[0] if len(context) else "gifting"
+    price = context["price_per_post"].to_numpy(dtype=float)
+    gift = _column(context, "gift_value", np.nan).astype(float)
+    gift = np.where(np.isnan(gift), context["product_price"].to_numpy(dtype=float), gift)
+    if compensation == "paid":
+        fee = _column(context, "fee", np.nan).astype(float)
+        return np.where(np.isnan(fee), price, fee)
+    if compensation == "affiliate":
+        rate = _column(context, "commission_rate", np.nan).astype(float)
+        rate = np.where(np.isnan(rate), economics.DEFAULT_COMMISSION, rate)
+        units = conversions(context.assign(format=context["platform"].map(_HOME_FORMAT)), cfg)
+        return gift + rate * context["product_price"].to_numpy(dtype=float) * units
+    return gift
+
+
+_HOME_FORMAT = {"instagram": "feed", "tiktok": "video", "youtube": "video"}
+
+
+def posting_probability(context: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
+    """Chance that each invited creator posts at all (DESIGN §5a): the offer against the creator's price per post,
+    by way of paying, size and platform (config.posting_*). `context` is `campaign_context` rows."""
+    if not len(context):
+        return np.zeros(0)
+    compensation = context["compensation"].iloc[0]
+    price = np.maximum(context["price_per_post"].to_numpy(dtype=float), 1.0)
+    ratio = np.maximum(offer_value(context, cfg), 0.01) / price
+    decades = np.log10(np.maximum(context["followers"].to_numpy(dtype=float), 1.0)) - TIER_ANCHORS[1]
+    logit = (cfg.posting_intercept[compensation] + cfg.posting_offer_slope * np.log(ratio)
+             + cfg.posting_per_decade * decades + _lookup(cfg.posting_platform, context["platform"].to_numpy(), 0.0))
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def expected_posts(context: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
+    """Expected number of posts from each invited creator (posting probability x posts if posting); `context` is
+    `campaign_context` rows."""
+    if not len(context):
+        return np.zeros(0)
+    return posting_probability(context, cfg) * posts_if_posting(context["compensation"].iloc[0], cfg)
 
 
 def _poisson_pmf(mean: float, k: np.ndarray) -> np.ndarray:
     return np.array([np.exp(-mean) * mean ** int(i) / factorial(int(i)) for i in k])
 
 
-def campaign_context(roster: pd.DataFrame, campaign: Mapping) -> pd.DataFrame:
+def campaign_context(roster: pd.DataFrame, campaign: Mapping, cfg: SimulationConfig = DEFAULT) -> pd.DataFrame:
     """Roster rows joined with the campaign fields the per-post expectations need."""
     return roster.assign(
         compensation=campaign["compensation"], product_price=float(campaign["product_price"]),
         marketplace=campaign.get("marketplace") or "other",
         discount_code=bool(campaign.get("discount_code") or campaign["compensation"] == "affiliate"),
+        gift_value=_number(campaign.get("gift_value")), commission_rate=_number(campaign.get("commission_rate")),
         niche_match=roster["niche"].to_numpy() == campaign["niche"], sponsored=True,
+        relevance=affinity(roster["niche"].to_numpy(), campaign["niche"], cfg),
     )
 
 
-def _unique_share(gross: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """Share of a platform/niche cell's impressions that reach someone new: unique reach = pool x (1 - exp(-gross /
-    pool)). The cell's engagements and attributed units overlap as its impressions do."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(gross > 0, economics.unique_reach(gross, pool) / gross, 1.0)
+def _number(value) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _saturate(total: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """People (or buyers) reached at least once when a pool's creators together make `total`: pool x (1 -
+    exp(-total / pool)). Rising in every creator's part, by less for each one added: counted per person."""
+    return economics.unique_reach(total, pool)
 
 
 def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: SimulationConfig = DEFAULT) -> dict:
-    """Direct and halo units per month during the campaign from its unique engagements and attributed units (numbers,
-    or arrays of alternatives)."""
+    """Direct and halo units per month during the campaign from its engaged people (relevance-weighted, after
+    overlap) and attributed units (numbers, or arrays of alternatives)."""
     unique_engagements, attributed = np.asarray(unique_engagements, dtype=float), np.asarray(attributed, dtype=float)
     months = float(campaign["weeks"]) / WEEKS_PER_MONTH
-    baseline = float(campaign["baseline_units_per_month"])
+    baseline = float(campaign["baseline_units_per_month"]) + cfg.new_product_demand  # a launch ranks too
     intensity = unique_engagements / months
     half = cfg.halo_engagements_per_baseline_unit * baseline
     marketplace = campaign.get("marketplace") or "other"
@@ -159,33 +226,49 @@ def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: Sim
     return {"direct": direct, "halo": halo, "incremental": direct + halo}
 
 
+def _cells(frame: pd.DataFrame, cfg: SimulationConfig) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Platform/niche cells of `frame` (platform, niche, impressions, engagements, conversions): each row's cell code,
+    and per cell its impression pool, engaged pool, buyer pool."""
+    codes, cells = pd.factorize(pd.MultiIndex.from_arrays([frame["platform"], frame["niche"]]))
+    platforms = [platform for platform, _ in cells]
+    engaged = np.array([cfg.engaged_pool[p] for p in platforms], dtype=float)
+    pools = {"impressions": np.array([cfg.audience_pool[p] for p in platforms], dtype=float),
+             "engagements": engaged, "conversions": engaged * cfg.buyer_share}
+    return codes, np.arange(len(cells)), pools
+
+
+def _people(sums: dict[str, np.ndarray], pools: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per-person totals over cells: people reached, relevant engaged people, buyers through links or codes."""
+    return {c: float(_saturate(sums[c], pools[c]).sum()) for c in sums}
+
+
 def lift_from_posts(campaign: Mapping, posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> dict:
     """Expected lift of a campaign from its (expected) posts.
 
     `posts` has one row per post (or per creator and format, weighted) with platform, niche,
-    expected_impressions, expected_engagements, expected_conversions and an optional weight (expected
-    number of such posts). Units are per month during the campaign.
+    expected_impressions, expected_engagements, expected_conversions, relevance (or campaign_niche) and an optional
+    weight (expected number of such posts). Creators of one niche on one platform share their audience; totals are
+    counted per person (`_saturate`), so every post adds, an overlapping one less than a disjoint one. Engagement
+    drives the halo as far as the audience cares about the product (relevance). Units are per month during the
+    campaign.
     """
     weight = _column(posts, "weight", 1.0).astype(float)
     frame = pd.DataFrame({
         "platform": posts["platform"].to_numpy(), "niche": posts["niche"].to_numpy(),
         "impressions": weight * posts["expected_impressions"].to_numpy(dtype=float),
-        "engagements": weight * posts["expected_engagements"].to_numpy(dtype=float),
+        "engagements": weight * posts["expected_engagements"].to_numpy(dtype=float) * relevance(posts, cfg),
         "conversions": weight * posts["expected_conversions"].to_numpy(dtype=float),
     })
-    groups = frame.groupby(["platform", "niche"], sort=False).sum()
-    pool = groups.index.get_level_values("platform").map(cfg.audience_pool).to_numpy(dtype=float)
-    gross = groups["impressions"].to_numpy()
-    unique_share = _unique_share(gross, pool)
-    unique_engagements = float((unique_share * groups["engagements"].to_numpy()).sum())
-    attributed = float((unique_share * groups["conversions"].to_numpy()).sum())
-    units = _units_per_month(campaign, unique_engagements, attributed, cfg)
+    codes, cells, pools = _cells(frame, cfg)
+    sums = {c: np.bincount(codes, weights=frame[c].to_numpy(), minlength=len(cells)) for c in pools}
+    people = _people(sums, pools)
+    units = _units_per_month(campaign, people["engagements"], people["conversions"], cfg)
     return {
         "expected_impressions": float(frame["impressions"].sum()),
-        "expected_unique_impressions": float((unique_share * gross).sum()),
-        "expected_engagements": float(frame["engagements"].sum()),
-        "expected_unique_engagements": unique_engagements,
-        "expected_attributed_units": attributed,
+        "expected_unique_impressions": people["impressions"],
+        "expected_engagements": float((weight * posts["expected_engagements"].to_numpy(dtype=float)).sum()),
+        "expected_unique_engagements": people["engagements"],
+        "expected_attributed_units": people["conversions"],
         "expected_direct_units_per_month": float(units["direct"]),
         "expected_halo_units_per_month": float(units["halo"]),
         "expected_incremental_units_per_month": float(units["incremental"]),
@@ -196,33 +279,31 @@ def marginal_units(campaign: Mapping, creators: pd.DataFrame, roster: np.ndarray
                    cfg: SimulationConfig = DEFAULT) -> np.ndarray:
     """Incremental units/month each creator adds to `roster` (a boolean mask), or loses when left out of it.
 
-    `creators` has one row per creator with platform, niche, and its expected impressions, engagements and
+    `creators` has one row per creator with platform, niche, and its expected engagements (relevance-weighted) and
     conversions over the campaign (summed over its expected posts). The arithmetic of `lift_from_posts`, for every
-    creator at once: a creator changes only its own platform/niche cell.
+    creator at once: a creator changes only its own platform/niche cell. Never negative.
     """
     roster = np.asarray(roster, dtype=bool)
-    codes, cells = pd.factorize(pd.MultiIndex.from_arrays([creators["platform"], creators["niche"]]))
-    pool = np.array([cfg.audience_pool[platform] for platform, _ in cells], dtype=float)
-    values = {c: creators[c].to_numpy(dtype=float) for c in ("impressions", "engagements", "conversions")}
-    cell = {c: np.bincount(codes, weights=v * roster, minlength=len(cells)) for c, v in values.items()}
-    share = _unique_share(cell["impressions"], pool)
-    unique, attributed = float((share * cell["engagements"]).sum()), float((share * cell["conversions"]).sum())
+    frame = creators.assign(impressions=0.0) if "impressions" not in creators.columns else creators
+    codes, cells, pools = _cells(frame, cfg)
+    pools = {c: pools[c] for c in ("engagements", "conversions")}
+    values = {c: creators[c].to_numpy(dtype=float) for c in pools}
+    sums = {c: np.bincount(codes, weights=values[c] * roster, minlength=len(cells)) for c in pools}
+    people = _people(sums, pools)
     sign = np.where(roster, -1.0, 1.0)
-    toggled = {c: cell[c][codes] + sign * values[c] for c in cell}
-    share_toggled = _unique_share(toggled["impressions"], pool[codes])
-    mine = share[codes]
-    now = float(_units_per_month(campaign, unique, attributed, cfg)["incremental"])
-    other = _units_per_month(
-        campaign, unique - mine * cell["engagements"][codes] + share_toggled * toggled["engagements"],
-        attributed - mine * cell["conversions"][codes] + share_toggled * toggled["conversions"], cfg)["incremental"]
-    return np.where(roster, now - other, other - now)
+    # each creator's cell with the creator toggled: the other cells' people stay as they are
+    toggled = {c: people[c] - _saturate(sums[c], pools[c])[codes]
+               + _saturate(np.maximum(sums[c][codes] + sign * values[c], 0.0), pools[c][codes]) for c in pools}
+    now = float(_units_per_month(campaign, people["engagements"], people["conversions"], cfg)["incremental"])
+    other = _units_per_month(campaign, toggled["engagements"], toggled["conversions"], cfg)["incremental"]
+    return np.maximum(np.where(roster, now - other, other - now), 0.0)
 
 
 def roster_posts(campaign: Mapping, roster: pd.DataFrame, cfg: SimulationConfig = DEFAULT,
                  posts_per_creator: np.ndarray | None = None) -> pd.DataFrame:
     """Expected posts of an invited roster: one row per creator and format, weighted by expected count."""
-    context = campaign_context(roster.reset_index(drop=True), campaign)
-    per_creator = expected_posts(campaign["compensation"], len(context), cfg) if posts_per_creator is None \
+    context = campaign_context(roster.reset_index(drop=True), campaign, cfg)
+    per_creator = expected_posts(context, cfg) if posts_per_creator is None \
         else np.asarray(posts_per_creator, dtype=float)
     parts = []
     for fmt in FORMATS:
@@ -235,7 +316,7 @@ def roster_posts(campaign: Mapping, roster: pd.DataFrame, cfg: SimulationConfig 
         parts.append(pd.DataFrame({
             "creator_id": rows["creator_id"].to_numpy() if "creator_id" in rows else np.arange(len(rows)),
             "platform": rows["platform"].to_numpy(), "niche": rows["niche"].to_numpy(),
-            "format": fmt, "weight": per_creator * share,
+            "format": fmt, "weight": per_creator * share, "relevance": rows["relevance"].to_numpy(),
             "expected_impressions": impressions(rows, cfg),
             "expected_engagements": rate * rows["followers"].to_numpy(dtype=float),
             "expected_conversions": conversions(rows, cfg),
@@ -264,12 +345,12 @@ def expected_campaign_outcome(campaign: Mapping, roster: pd.DataFrame, cfg: Simu
     """Noise-free outcome of inviting `roster` to `campaign`: reach, engagement, units per month, cost.
 
     `roster` holds creators-table rows (platform, niche, followers, price_per_post, ...); latent effects are
-    used when present. By default posting is in expectation (posting probability x posts per creator);
+    used when present. By default posting is in expectation (`posting_probability` x posts if posting);
     pass `posts_per_creator` to condition on how many posts each creator actually made.
     """
     if len(roster) == 0:
-        empty = pd.DataFrame(columns=["platform", "niche", "expected_impressions", "expected_engagements",
-                                      "expected_conversions"])
+        empty = pd.DataFrame(columns=["platform", "niche", "relevance", "expected_impressions",
+                                      "expected_engagements", "expected_conversions"])
         return {**lift_from_posts(campaign, empty, cfg), "expected_cost": 0.0}
     expected = roster_posts(campaign, roster, cfg, posts_per_creator)
     outcome = lift_from_posts(campaign, expected, cfg)

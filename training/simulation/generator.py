@@ -143,7 +143,7 @@ def sample_campaign(j: int, rng: np.random.Generator, cfg: SimulationConfig) -> 
         "start_date": pd.Timestamp(start),
         "weeks": float(_choice(rng, cfg.weeks_choices, 1)[0]),
         "planned_budget": float(np.clip(budget, *cfg.budget_range)),
-        "baseline_units_per_month": float(np.round(np.clip(
+        "baseline_units_per_month": 0.0 if rng.random() < cfg.new_product_share else float(np.round(np.clip(
             cfg.baseline_median * np.exp(rng.normal(0, cfg.baseline_sd)), 10, 50_000))),
         "compensation": compensation,
         "margin": float(np.round(rng.uniform(*cfg.margin_range), 2)),
@@ -172,7 +172,8 @@ def pick_roster(campaign: dict, creators: pd.DataFrame, rng: np.random.Generator
     candidates = pool.iloc[order]
     compensation, fees, units = campaign["compensation"], 0.0, 0.0
     if compensation == "paid":
-        fees = ex.expected_posts("paid", len(candidates), cfg) * candidates["price_per_post"].to_numpy()
+        context = ex.campaign_context(candidates, campaign, cfg)
+        fees = ex.expected_posts(context, cfg) * candidates["price_per_post"].to_numpy()
     elif compensation == "affiliate":
         expected = ex.roster_posts(campaign, candidates, cfg)
         units = (expected["weight"] * expected["expected_conversions"]).groupby(
@@ -190,10 +191,11 @@ def run_campaign(campaign: dict, creators: pd.DataFrame, roster: np.ndarray, rng
     """Who posts and how often, the posts themselves (unobserved yet), and the roster table."""
     invited = creators.iloc[roster].reset_index(drop=True)
     compensation = campaign["compensation"]
-    posted = rng.random(len(invited)) < cfg.post_probability[compensation]
+    chance = ex.posting_probability(ex.campaign_context(invited, campaign, cfg), cfg)
+    posted = rng.random(len(invited)) < chance
     extra = np.minimum(rng.poisson(cfg.extra_posts[compensation], len(invited)), cfg.max_posts_per_creator - 1)
     n_posts = np.where(posted, 1 + extra, 0)
-    rows = ex.campaign_context(invited.iloc[np.repeat(np.arange(len(invited)), n_posts)], campaign)
+    rows = ex.campaign_context(invited.iloc[np.repeat(np.arange(len(invited)), n_posts)], campaign, cfg)
     rows = rows.reset_index(drop=True)
     rows["format"] = _formats(rng, rows["platform"].to_numpy(), cfg)
     start = np.datetime64(campaign["start_date"], "s")
@@ -202,7 +204,9 @@ def run_campaign(campaign: dict, creators: pd.DataFrame, roster: np.ndarray, rng
     rows["campaign_id"] = campaign["campaign_id"]
     rows["posts_by_creator"] = np.repeat(n_posts[posted], n_posts[posted])
     roster_table = pd.DataFrame({"campaign_id": campaign["campaign_id"], "creator_id": invited["creator_id"],
-                                 "posted": posted, "posts": n_posts})
+                                 "posted": posted, "posts": n_posts, "posting_probability": chance,
+                                 "fee": invited["price_per_post"].to_numpy(dtype=float) if compensation == "paid"
+                                 else np.nan})
     return rows, roster_table
 
 
@@ -255,7 +259,7 @@ def simulate(n_creators: int, n_campaigns: int, seed: int = 0, cfg: SimulationCo
         steps.update(1)
     campaigns = pd.DataFrame(briefs)
     rosters = pd.concat(roster_tables, ignore_index=True) if roster_tables else pd.DataFrame(
-        columns=["campaign_id", "creator_id", "posted", "posts"])
+        columns=["campaign_id", "creator_id", "posted", "posts", "posting_probability", "fee"])
     in_campaigns = _observe(pd.concat(campaign_rows, ignore_index=True), rng, cfg) if campaign_rows else None
     tables = _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng, cfg)
     steps.update(1)
@@ -329,6 +333,8 @@ def _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng,
         tables["campaigns"] = campaigns[campaign_columns]
         tables["truth_campaigns"] = truth_campaigns
         tables["truth_rosters"] = rosters
+        # who was invited and whether any content came (a seeding platform's "no content received")
+        tables["invitations"] = rosters[["campaign_id", "creator_id", "posted", "fee"]].copy()
         # the brief's platforms are not part of the contract; keep them with the truth for later analysis
         tables["truth_campaigns"]["platforms"] = campaigns["platforms"].map(",".join).to_numpy()
     return tables
