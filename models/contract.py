@@ -1,4 +1,5 @@
-"""The data contract: the columns of `creators`, `posts` and `campaigns`, their units, and their validation.
+"""The data contract: the columns of `creators`, `posts`, `campaigns` and `invitations`, their units, and their
+validation.
 
 `TABLES` is the single description of the contract, with the ranges and text rules of `models.bounds`. From it come
 the pandera schemas, the parsing of raw values (CSV strings or typed Parquet columns), the error report, the API's
@@ -40,6 +41,7 @@ class Column:
     maximum: float | None = None
     unique: bool = False
     text: TextRule | None = None  # for free text (id, str without vocabulary): ID or TEXT unless given
+    references: str | None = None  # the table whose key this id must name, when given
 
     @property
     def text_rule(self) -> TextRule | None:
@@ -64,11 +66,12 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A contract table. `when_given`: optional columns checked when a file has them and left out when it has
-    not (the history a catalog keeps beside each creator). `closed`: any other column is an error, not ignored."""
+    """A contract table. `key`: the column, or the columns together, that name one row (each value or combination
+    once). `when_given`: optional columns checked when a file has them and left out when it has not (the history a
+    catalog keeps beside each creator). `closed`: any other column is an error, not ignored."""
 
     name: str
-    key: str
+    key: str | tuple[str, ...]
     columns: tuple[Column, ...]
     when_given: tuple[Column, ...] = ()
     closed: bool = False
@@ -108,7 +111,7 @@ CREATORS = Table("creators", "creator_id", (
                     for name, meaning in CREATOR_HISTORY.items()), closed=True)
 POSTS = Table("posts", "post_id", (
     C("post_id", "id", "", "Post id; unique.", unique=True),
-    C("creator_id", "id", "", "Author; must exist in `creators`."),
+    C("creator_id", "id", "", "Author; must exist in `creators`.", references="creators"),
     C("posted_at", "datetime", "UTC", "When the post went out."),
     C("engagements", "int", "interactions", "Likes + comments + shares + saves. May be left out when "
       "`likes`, `comments`, `shares` and/or `saves` are given: it is then their sum.", minimum=0),
@@ -120,7 +123,7 @@ POSTS = Table("posts", "post_id", (
     C("sponsored", "bool", "", "Paid, gifted or affiliate content (#ad, paid partnership, code)."),
     C("format", "str", "", "Post format.", required=False, vocabulary=FORMATS),
     C("campaign_id", "id", "", "Campaign this post belongs to; must exist in `campaigns`; empty for "
-      "organic posts.", required=False),
+      "organic posts.", required=False, references="campaigns"),
     C("impressions", "int", "views", "Times the post was shown (views on TikTok/YouTube).",
       required=False, minimum=0),
     C("clicks", "int", "clicks", "Clicks on the post's link or code.", required=False, minimum=0),
@@ -151,8 +154,18 @@ CAMPAIGNS = Table("campaigns", "campaign_id", (
     C("units_per_month_after", "float", "units per month", "Observed sales in the month after it.",
       required=False, minimum=0),
 ))
+INVITATIONS = Table("invitations", ("campaign_id", "creator_id"), (
+    C("campaign_id", "id", "", "Campaign the creator was invited to; must exist in `campaigns`.",
+      references="campaigns"),
+    C("creator_id", "id", "", "Invited creator; must exist in `creators`. Each (campaign_id, creator_id) pair "
+      "appears once.", references="creators"),
+    C("posted", "bool", "", "Whether any content was received; false for an invited creator who never posted "
+      "(\"no content received\" in a seeding platform's export)."),
+    C("fee", "float", "USD per post", "Fee offered per post (paid campaigns); empty means the creator's "
+      "`price_per_post`.", required=False, **_within("price_per_post")),
+))
 del C
-TABLES: dict[str, Table] = {t.name: t for t in (CREATORS, POSTS, CAMPAIGNS)}
+TABLES: dict[str, Table] = {t.name: t for t in (CREATORS, POSTS, CAMPAIGNS, INVITATIONS)}
 ENGAGEMENT_PARTS = ("likes", "comments", "shares", "saves")
 
 
@@ -270,14 +283,16 @@ def schema(table: Table, given: tuple[str, ...] = ()) -> pa.DataFrameSchema:
                           required=True)
         for c in _present(table, given)
     }
-    return pa.DataFrameSchema(columns, strict=False, name=table.name)
+    unique = None if isinstance(table.key, str) else list(table.key)  # a composite key: each combination once
+    return pa.DataFrameSchema(columns, strict=False, unique=unique, name=table.name)
 
 
 def _present(table: Table, given) -> tuple[Column, ...]:
     return table.columns + tuple(c for c in table.when_given if c.name in given)
 
 
-_CHECK_WORDS = {"not_nullable": None, "field_uniqueness": "a unique value (this one appears more than once)"}
+_CHECK_WORDS = {"not_nullable": None, "field_uniqueness": "a unique value (this one appears more than once)",
+                "multiple_fields_uniqueness": "a unique combination of these columns (this one appears more than once)"}
 
 
 def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> Validated:
@@ -333,9 +348,13 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
         schema(table, given).validate(parsed, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+        repeated: set[int] = set()
         for case in cases.itertuples(index=False):
             row = None if pd.isna(case.index) else int(case.index)
             if row is not None and (row, case.column) in unparsable:
+                continue
+            if case.check == "multiple_fields_uniqueness":  # reported per column of the key: one failure per row
+                repeated.add(row)
                 continue
             column = table.column(case.column)
             accepted = _CHECK_WORDS.get(case.check, case.check)
@@ -344,6 +363,12 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
             failures.append(Failure(source, None if row is None else row + 1, case.column,
                                     raw[case.column].iloc[row] if row is not None and case.column in raw
                                     else case.failure_case, accepted))
+        if repeated:
+            key = list(table.key)
+            complete = parsed[key].notna().all(axis=1)  # a missing key value is already a failure of its own
+            failures.extend(Failure(source, row + 1, ", ".join(key), tuple(raw[c].iloc[row] for c in key),
+                                    _CHECK_WORDS["multiple_fields_uniqueness"])
+                            for row in sorted(repeated) if complete.iloc[row])
     if failures:
         failures.sort(key=lambda f: (f.row or 0, f.column))
         raise ContractError(failures)
@@ -351,20 +376,69 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
 
 
 def check_references(tables: dict[str, pd.DataFrame], sources: dict[str, str]) -> list[Failure]:
-    """Dangling foreign keys: posts whose creator or campaign is not in the other tables."""
+    """Rules across tables: ids naming a creator or campaign missing from its table (every column with
+    `references`), and invitations marked not posted whose creator has posts in that campaign."""
     failures: list[Failure] = []
-    posts = tables.get("posts")
-    if posts is None:
-        return failures
-    for column, target in (("creator_id", "creators"), ("campaign_id", "campaigns")):
-        known = tables[target][TABLES[target].key] if target in tables else pd.Series([], dtype=object)
-        values = posts[column]
-        dangling = values.notna() & ~values.isin(known)
-        where = sources.get(target, target)
-        for idx in np.flatnonzero(dangling.to_numpy()):
-            failures.append(Failure(sources.get("posts", "posts"), int(idx) + 1, column, values.iloc[idx],
-                                    f"a {column} present in {where}"))
+    for name, table in TABLES.items():
+        frame = tables.get(name)
+        if frame is None:
+            continue
+        for column in table.columns:
+            if column.references is None:
+                continue
+            target = column.references
+            known = tables[target][TABLES[target].key] if target in tables else pd.Series([], dtype=object)
+            values = frame[column.name]
+            dangling = values.notna() & ~values.isin(known)
+            where = sources.get(target, target)
+            for idx in np.flatnonzero(dangling.to_numpy()):
+                failures.append(Failure(sources.get(name, name), int(idx) + 1, column.name, values.iloc[idx],
+                                        f"a {column.name} present in {where}"))
+    return failures + _posted_false_with_posts(tables, sources)
+
+
+_PAIR = list(INVITATIONS.key)  # an invitation's campaign and creator; a campaign post has both too
+
+
+def _campaign_posts(posts: pd.DataFrame) -> pd.DataFrame:
+    """Per (campaign_id, creator_id): the first campaign post's id and the number of posts."""
+    made = posts[posts["campaign_id"].notna()]
+    return made.groupby(_PAIR, sort=False)["post_id"].agg(first_post="first", n_posts="size")
+
+
+def _posted_false_with_posts(tables: dict[str, pd.DataFrame], sources: dict[str, str]) -> list[Failure]:
+    """Invitations marked not posted ("no content received") although the posts table holds such posts."""
+    invitations, posts = tables.get("invitations"), tables.get("posts")
+    if invitations is None or posts is None:
+        return []
+    invitations = invitations.reset_index(drop=True)
+    silent = invitations[invitations["posted"].eq(False).fillna(False).astype(bool)]
+    found = silent.join(_campaign_posts(posts), on=_PAIR, how="inner")
+    where = sources.get("posts", "posts")
+    failures = []
+    for row, hit in zip(found.index, found.itertuples(index=False), strict=True):
+        more = f" (and {hit.n_posts - 1} more)" if hit.n_posts > 1 else ""
+        failures.append(Failure(sources.get("invitations", "invitations"), int(row) + 1, "posted", hit.posted,
+                                f"true: {where} holds post {hit.first_post}{more} of this creator in this campaign"))
     return failures
+
+
+def uninvited_posts(tables: dict[str, pd.DataFrame], sources: dict[str, str]) -> list[str]:
+    """Warnings for campaign posts whose creator is not among the campaign's invitations. Campaigns without
+    invitation rows are not checked: an export may list the invitations of some campaigns only."""
+    invitations, posts = tables.get("invitations"), tables.get("posts")
+    if invitations is None or posts is None:
+        return []
+    posts = posts.reset_index(drop=True)
+    listed = posts[posts["campaign_id"].isin(invitations["campaign_id"])]
+    invited = pd.MultiIndex.from_frame(invitations[_PAIR])
+    outside = listed[~pd.MultiIndex.from_frame(listed[_PAIR]).isin(invited)]
+    if outside.empty:
+        return []
+    examples = ", ".join(f"row {post.Index + 1} (post {post.post_id} by {post.creator_id} in {post.campaign_id})"
+                         for post in outside.head(5).itertuples())
+    return [f"{sources.get('posts', 'posts')}: {len(outside)} campaign post(s) by creators not invited to that "
+            f"campaign in {sources.get('invitations', 'invitations')}: {examples}"]
 
 
 def markdown_reference() -> str:

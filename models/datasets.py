@@ -1,4 +1,5 @@
-"""Reading and writing contract datasets: a folder holding creators, posts and campaigns as CSV or Parquet."""
+"""Reading and writing contract datasets: a folder holding creators, posts, campaigns and invitations as CSV or
+Parquet."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from microlift.models import features as F
-from microlift.models.contract import TABLES, ContractError, Failure, check_references, validate
+from microlift.models.contract import TABLES, ContractError, Failure, check_references, uninvited_posts, validate
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +31,11 @@ class Dataset:
     truth: dict[str, pd.DataFrame] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     sources: dict[str, Path] = field(default_factory=dict)
+    invitations: pd.DataFrame | None = None  # who was invited to each campaign and whether they posted
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        found = {"creators": self.creators, "posts": self.posts, "campaigns": self.campaigns}
+        found = {"creators": self.creators, "posts": self.posts, "campaigns": self.campaigns,
+                 "invitations": self.invitations}
         return {name: frame for name, frame in found.items() if frame is not None}
 
 
@@ -60,7 +63,10 @@ def load_table(path: Path, name: str) -> tuple[pd.DataFrame, list[str]]:
 
 
 def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("creators",)) -> Dataset:
-    """Load and validate every contract table found in `directory`; all failures are reported together."""
+    """Load and validate every contract table found in `directory`; all failures are reported together.
+
+    `require`: the tables that must be there; the others are optional (None when absent). Warnings (unknown niches,
+    ignored columns, campaign posts by creators not invited) are logged and kept in `Dataset.warnings`."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such data folder")
@@ -81,10 +87,12 @@ def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("crea
             warnings.extend(found)
         except ContractError as exc:
             failures.extend(exc.failures)
+    names = {name: path.name for name, path in sources.items()}
     if not failures:
-        failures.extend(check_references(frames, {k: v.name for k, v in sources.items()}))
+        failures.extend(check_references(frames, names))
     if failures:
         raise ContractError(failures)
+    warnings.extend(uninvited_posts(frames, names))
     for message in warnings:
         log.warning(message)
     truth = {}
@@ -92,7 +100,8 @@ def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("crea
         path = find_table(directory, name)
         if path is not None:
             truth[name] = read_raw(path) if path.suffix != ".csv" else pd.read_csv(path)
-    return Dataset(frames["creators"], frames.get("posts"), frames.get("campaigns"), truth, warnings, sources)
+    return Dataset(frames["creators"], frames.get("posts"), frames.get("campaigns"), truth, warnings, sources,
+                   invitations=frames.get("invitations"))
 
 
 def write_tables(tables: dict[str, pd.DataFrame], out: str | os.PathLike, fmt: str = "parquet") -> list[Path]:

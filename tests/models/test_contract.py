@@ -9,15 +9,41 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from microlift.models.contract import ContractError, Failure, check_references, validate
+from microlift.models.contract import ContractError, Failure, check_references, uninvited_posts, validate
 from microlift.training.simulation.generator import simulate
 
-SOURCE = {"creators": "creators.csv", "posts": "posts.csv", "campaigns": "campaigns.csv"}
+SOURCE = {"creators": "creators.csv", "posts": "posts.csv", "campaigns": "campaigns.csv",
+          "invitations": "invitations.csv"}
+REPEATED_PAIR = "a unique combination of these columns (this one appears more than once)"
+
+
+def invitations_of(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Invitations that agree with the posts: every creator with a post in a campaign (posted) and, per campaign,
+    two creators without one there (no content received), first those who posted elsewhere; a fee on odd rows."""
+    posts = tables["posts"]
+    made = posts.loc[posts["campaign_id"].notna(), ["campaign_id", "creator_id"]].drop_duplicates()
+    rows = []
+    for campaign in tables["campaigns"]["campaign_id"]:
+        posted = made.loc[made["campaign_id"] == campaign, "creator_id"].tolist()
+        others = sorted((c for c in tables["creators"]["creator_id"] if c not in posted),
+                        key=lambda c: c not in set(made["creator_id"]))
+        rows += [(campaign, c, True) for c in posted] + [(campaign, c, False) for c in others[:2]]
+    frame = pd.DataFrame(rows, columns=["campaign_id", "creator_id", "posted"])
+    return frame.assign(fee=[150.0 if i % 2 else np.nan for i in range(len(frame))])
 
 
 @pytest.fixture(scope="module")
 def simulated() -> dict[str, pd.DataFrame]:
-    return simulate(60, 3, seed=1, progress=False)
+    tables = simulate(60, 3, seed=1, progress=False)
+    return {**tables, "invitations": invitations_of(tables)}
+
+
+def first_posted(invitations: pd.DataFrame, posts: pd.DataFrame) -> tuple[int, str, str, pd.Series]:
+    """The first invitation marked posted: its index, campaign, creator and the ids of their posts there."""
+    row = int(invitations.index[invitations["posted"]][0])
+    campaign, creator = invitations.loc[row, "campaign_id"], invitations.loc[row, "creator_id"]
+    theirs = posts.loc[(posts["campaign_id"] == campaign) & (posts["creator_id"] == creator), "post_id"]
+    return row, campaign, creator, theirs
 
 
 def with_cell(frame: pd.DataFrame, column: str, index: int, value: object) -> pd.DataFrame:
@@ -92,6 +118,13 @@ ONE_BAD_VALUE = [
     pytest.param("posts", "post_id", 2, "p\x07", ("control characters",), id="post-id-bell"),
     pytest.param("creators", "country", 2, "usa", ("ISO 3166-1 alpha-2",), id="country-three-letters"),
     pytest.param("creators", "country", 2, "U" * 100, ("ISO 3166-1 alpha-2",), id="country-too-long"),
+    pytest.param("invitations", "posted", 2, "maybe", ("true/false", "yes/no"), id="posted-not-a-boolean"),
+    pytest.param("invitations", "posted", 2, "", ("required", "true/false"), id="posted-empty"),
+    pytest.param("invitations", "fee", 2, -5.0, ("between 0 and 1e+07",), id="fee-negative"),
+    pytest.param("invitations", "fee", 2, 1e12, ("between 0 and 1e+07",), id="fee-beyond-any-creator"),
+    pytest.param("invitations", "fee", 2, "free", ("finite number",), id="fee-words"),
+    pytest.param("invitations", "campaign_id", 2, None, ("required", "an id of 1 to 200 characters"),
+                 id="invitation-campaign-id-none"),
 ]
 
 
@@ -300,7 +333,7 @@ def test_posts_with_engagement_parts_as_csv_text_get_their_sum(simulated):
 
 
 @pytest.mark.parametrize("form", ["typed", "csv-text"])
-@pytest.mark.parametrize("table", ["creators", "posts", "campaigns"])
+@pytest.mark.parametrize("table", ["creators", "posts", "campaigns", "invitations"])
 def test_valid_frame_passes_unchanged(simulated, table, form):
     # given a valid table, as typed values or as a CSV export reads back
     original = simulated[table]
@@ -313,7 +346,7 @@ def test_valid_frame_passes_unchanged(simulated, table, form):
     parsed = checked.frame
     assert len(parsed) == len(original)
     assert checked.warnings == []
-    key = {"creators": "creator_id", "posts": "post_id", "campaigns": "campaign_id"}[table]
+    key = {"creators": "creator_id", "posts": "post_id", "campaigns": "campaign_id", "invitations": "creator_id"}[table]
     assert parsed[key].tolist() == original[key].tolist()
     if table == "creators":
         assert pd.api.types.is_numeric_dtype(parsed["followers"])
@@ -328,6 +361,11 @@ def test_valid_frame_passes_unchanged(simulated, table, form):
         assert pd.api.types.is_datetime64_any_dtype(parsed["start_date"])
         assert (parsed["start_date"] == original["start_date"]).all()
         assert np.allclose(parsed["budget"], original["budget"])
+    if table == "invitations":
+        assert parsed["campaign_id"].tolist() == original["campaign_id"].tolist()
+        assert parsed["posted"].tolist() == original["posted"].tolist()
+        assert np.allclose(parsed["fee"], original["fee"], equal_nan=True)
+        assert parsed["fee"].isna().any()  # an empty fee (the creator's price) stays empty
 
 
 def test_validate_does_not_modify_the_input(simulated):
@@ -415,3 +453,124 @@ def test_countries_are_stored_in_capitals(simulated):
     frame = with_cell(simulated["creators"], "country", 0, "gb")
     # when / then
     assert validate("creators", frame).frame["country"].iloc[0] == "GB"
+
+
+def test_invitations_repeat_creators_and_campaigns_but_not_their_pairs(simulated):
+    # given the valid invitations: a creator invited to several campaigns, a campaign inviting several creators
+    frame = simulated["invitations"]
+    assert frame["creator_id"].duplicated().any() and frame["campaign_id"].duplicated().any()
+    # when / then each column alone may repeat: only the pair is unique
+    assert len(validate("invitations", frame).frame) == len(frame)
+
+
+@pytest.mark.parametrize("form", ["typed", "csv-text"])
+def test_an_invitation_listed_twice_names_both_rows_and_the_pair(simulated, form):
+    # given row 6 (index 5) repeats the campaign and creator of row 3 (index 2)
+    invitations = simulated["invitations"]
+    campaign, creator = invitations.loc[2, "campaign_id"], invitations.loc[2, "creator_id"]
+    frame = with_cell(with_cell(invitations, "campaign_id", 5, campaign), "creator_id", 5, creator)
+    frame = frame if form == "typed" else as_csv_text(frame)
+
+    # when
+    failures = failures_of("invitations", frame)
+
+    # then both rows are named, with the repeated pair
+    assert failures == [
+        Failure("invitations.csv", 3, "campaign_id, creator_id", (campaign, creator), REPEATED_PAIR),
+        Failure("invitations.csv", 6, "campaign_id, creator_id", (campaign, creator), REPEATED_PAIR),
+    ]
+    assert str(failures[1]) == (f"invitations.csv row 6, column campaign_id, creator_id: got "
+                                f"('{campaign}', '{creator}'); expected {REPEATED_PAIR}")
+
+
+def test_invitations_missing_their_creator_are_not_reported_as_a_repeated_pair(simulated):
+    # given two invitations of one campaign, both without a creator
+    invitations = simulated["invitations"]
+    frame = with_cell(invitations, "campaign_id", 5, invitations.loc[2, "campaign_id"])
+    frame = with_cell(with_cell(frame, "creator_id", 2, None), "creator_id", 5, None)
+
+    # when
+    failures = failures_of("invitations", frame)
+
+    # then each missing value is its own failure, and nothing more
+    assert [(f.row, f.column) for f in failures] == [(3, "creator_id"), (6, "creator_id")]
+    assert all("required" in f.accepted for f in failures)
+
+
+def test_invitations_that_agree_with_the_posts_pass_across_tables(simulated):
+    # given invitations with posters and creators who sent nothing, some of whom posted in another campaign
+    tables = {name: simulated[name] for name in SOURCE}
+    invitations = tables["invitations"]
+    silent = invitations.loc[~invitations["posted"], "creator_id"]
+    assert silent.isin(invitations.loc[invitations["posted"], "creator_id"]).any()
+
+    # when / then
+    assert check_references(tables, SOURCE) == []
+    assert uninvited_posts(tables, SOURCE) == []
+
+
+def test_check_references_names_invitations_of_unknown_campaigns_and_creators(simulated):
+    # given an invitation to a campaign that does not exist (row 2) and one of an unknown creator (row 5)
+    invitations = with_cell(simulated["invitations"], "campaign_id", 1, "cmp-ghost")
+    invitations = with_cell(invitations, "creator_id", 4, "cr-ghost")
+    tables = {**{name: simulated[name] for name in SOURCE}, "invitations": invitations}
+
+    # when
+    failures = check_references(tables, SOURCE)
+
+    # then both are named, with where the id should have been
+    assert failures == [
+        Failure("invitations.csv", 2, "campaign_id", "cmp-ghost", "a campaign_id present in campaigns.csv"),
+        Failure("invitations.csv", 5, "creator_id", "cr-ghost", "a creator_id present in creators.csv"),
+    ]
+
+
+def test_posted_false_for_a_creator_with_posts_in_that_campaign_is_a_failure(simulated):
+    # given an invitation marked "no content received" whose creator has posts of that campaign
+    posts = simulated["posts"]
+    row, _, _, theirs = first_posted(simulated["invitations"], posts)
+    extra = posts.loc[[theirs.index[0]]].assign(post_id="p-again")  # and one more post, so there are several
+    posts = pd.concat([posts, extra], ignore_index=True)
+    invitations = with_cell(simulated["invitations"], "posted", row, False)
+    tables = {**{name: simulated[name] for name in SOURCE}, "posts": posts, "invitations": invitations}
+
+    # when
+    failures = check_references(tables, SOURCE)
+
+    # then the invitation is named, with the first of those posts and how many more there are
+    accepted = (f"true: posts.csv holds post {theirs.iloc[0]} (and {len(theirs)} more) of this creator in this "
+                "campaign")
+    assert failures == [Failure("invitations.csv", row + 1, "posted", False, accepted)]
+    assert str(failures[0]) == f"invitations.csv row {row + 1}, column posted: got False; expected {accepted}"
+
+
+def test_a_campaign_post_by_a_creator_not_invited_is_a_warning_not_a_failure(simulated):
+    # given invitations to a campaign that leave out one of the creators who posted in it
+    posts = simulated["posts"]
+    row, campaign, creator, theirs = first_posted(simulated["invitations"], posts)
+    tables = {**{name: simulated[name] for name in SOURCE},
+              "invitations": simulated["invitations"].drop(index=row)}
+
+    # when
+    failures = check_references(tables, SOURCE)
+    warnings = uninvited_posts(tables, SOURCE)
+
+    # then no failure; one warning counts the posts and names them (posts file row, post, creator, campaign)
+    assert failures == []
+    named = ", ".join(f"row {index + 1} (post {post} by {creator} in {campaign})"
+                      for index, post in theirs.head(5).items())
+    assert warnings == [f"posts.csv: {len(theirs)} campaign post(s) by creators not invited to that campaign in "
+                        f"invitations.csv: {named}"]
+
+
+def test_campaigns_without_invitation_rows_are_not_checked_for_uninvited_posts(simulated):
+    # given invitations for every campaign but the first, whose posts are all by creators it does not list
+    invitations = simulated["invitations"]
+    first = simulated["campaigns"]["campaign_id"].iloc[0]
+    tables = {**{name: simulated[name] for name in SOURCE},
+              "invitations": invitations[invitations["campaign_id"] != first]}
+    assert (simulated["posts"]["campaign_id"] == first).any()
+
+    # when / then
+    assert check_references(tables, SOURCE) == []
+    assert uninvited_posts(tables, SOURCE) == []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from microlift.models.contract import ContractError, Failure
+from microlift.models.contract import TABLES, ContractError, Failure
 from microlift.models.datasets import TRUTH_TABLES, load_dataset, write_tables
 from microlift.training.simulation.generator import simulate
 
@@ -24,6 +25,20 @@ def contract_tables(simulated: dict[str, pd.DataFrame], **replaced: pd.DataFrame
     tables = {name: simulated[name].copy() for name in CONTRACT_TABLES}
     tables.update(replaced)
     return tables
+
+
+def invitations_of(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Invitations that agree with the posts: every creator with a post in a campaign (posted) and, per campaign,
+    two creators without one there (no content received); a fee on odd rows."""
+    posts = tables["posts"]
+    made = posts.loc[posts["campaign_id"].notna(), ["campaign_id", "creator_id"]].drop_duplicates()
+    rows = []
+    for campaign in tables["campaigns"]["campaign_id"]:
+        posted = made.loc[made["campaign_id"] == campaign, "creator_id"].tolist()
+        others = [c for c in tables["creators"]["creator_id"] if c not in posted][:2]
+        rows += [(campaign, c, True) for c in posted] + [(campaign, c, False) for c in others]
+    frame = pd.DataFrame(rows, columns=["campaign_id", "creator_id", "posted"])
+    return frame.assign(fee=[150.0 if i % 2 else np.nan for i in range(len(frame))])
 
 
 def with_cells(frame: pd.DataFrame, column: str, cells: dict[int, object]) -> pd.DataFrame:
@@ -60,7 +75,7 @@ def test_simulated_dataset_round_trips(simulated, tmp_path, fmt):
     for name in TRUTH_TABLES:
         assert len(dataset.truth[name]) == len(simulated[name])
     assert {name: path.name for name, path in dataset.sources.items()} == {
-        name: f"{name}.{fmt}" for name in CONTRACT_TABLES}
+        name: f"{name}.{fmt}" for name in TABLES if name in simulated}
     assert dataset.warnings == []
     assert pd.api.types.is_numeric_dtype(dataset.creators["followers"])
     assert (dataset.creators["followers"] == simulated["creators"]["followers"]).all()
@@ -77,8 +92,103 @@ def test_dataset_without_optional_tables_loads(simulated, tmp_path):
 
     # then
     assert len(dataset.creators) == len(simulated["creators"])
-    assert dataset.posts is None and dataset.campaigns is None
+    assert dataset.posts is None and dataset.campaigns is None and dataset.invitations is None
     assert list(dataset.tables()) == ["creators"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_dataset_without_invitations_loads_as_before(simulated, tmp_path, fmt):
+    # given creators, posts and campaigns, and no invitations
+    write_tables(contract_tables(simulated), tmp_path, fmt)
+
+    # when
+    dataset = load_dataset(tmp_path)
+
+    # then the three tables, no invitations and nothing to warn about
+    assert dataset.invitations is None
+    assert list(dataset.tables()) == list(CONTRACT_TABLES)
+    assert sorted(dataset.sources) == sorted(CONTRACT_TABLES)
+    assert dataset.warnings == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_invitations_round_trip(simulated, tmp_path, fmt):
+    # given the contract tables and invitations, with posted true and false and some fees left empty
+    invitations = invitations_of(simulated)
+    written = write_tables(contract_tables(simulated, invitations=invitations), tmp_path, fmt)
+
+    # when
+    dataset = load_dataset(tmp_path)
+
+    # then the invitations come back whole and parsed, beside the other tables
+    assert f"invitations.{fmt}" in [path.name for path in written]
+    assert dataset.sources["invitations"].name == f"invitations.{fmt}"
+    assert list(dataset.tables()) == [*CONTRACT_TABLES, "invitations"]
+    assert dataset.warnings == []
+    loaded = dataset.invitations
+    assert loaded[["campaign_id", "creator_id"]].values.tolist() == invitations[
+        ["campaign_id", "creator_id"]].values.tolist()
+    assert loaded["posted"].tolist() == invitations["posted"].tolist()
+    assert not loaded["posted"].all() and loaded["posted"].any()
+    pd.testing.assert_series_equal(loaded["fee"], invitations["fee"])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_invitation_failures_are_listed_together(simulated, tmp_path, fmt):
+    # given an invitation of an unknown creator (row 2) and a "no content received" whose creator posted (row 3)
+    invitations = invitations_of(simulated)
+    assert invitations["posted"].iloc[2]
+    campaign, creator = invitations.loc[2, ["campaign_id", "creator_id"]]
+    posts = simulated["posts"]
+    first = posts.loc[(posts["campaign_id"] == campaign) & (posts["creator_id"] == creator), "post_id"].iloc[0]
+    invitations = with_cells(invitations, "creator_id", {1: "cr-ghost"})
+    invitations = with_cells(invitations, "posted", {2: False})
+    write_tables(contract_tables(simulated, invitations=invitations), tmp_path, fmt)
+
+    # when
+    with pytest.raises(ContractError) as caught:
+        load_dataset(tmp_path)
+
+    # then both are listed, each with its file, row, column and value
+    assert [(f.file, f.row, f.column, f.value) for f in caught.value.failures] == [
+        (f"invitations.{fmt}", 2, "creator_id", "cr-ghost"), (f"invitations.{fmt}", 3, "posted", False)]
+    assert caught.value.failures[1].accepted.startswith(f"true: posts.{fmt} holds post {first}")
+
+
+def test_repeated_invitation_in_a_file_is_refused(simulated, tmp_path):
+    # given invitations.csv whose row 4 repeats the pair of row 1
+    invitations = invitations_of(simulated)
+    pair = invitations.loc[0, ["campaign_id", "creator_id"]].tolist()
+    invitations = with_cells(with_cells(invitations, "campaign_id", {3: pair[0]}), "creator_id", {3: pair[1]})
+    write_tables(contract_tables(simulated, invitations=invitations), tmp_path, "csv")
+
+    # when
+    with pytest.raises(ContractError) as caught:
+        load_dataset(tmp_path)
+
+    # then
+    assert [(f.file, f.row, f.column, f.value) for f in caught.value.failures] == [
+        ("invitations.csv", 1, "campaign_id, creator_id", tuple(pair)),
+        ("invitations.csv", 4, "campaign_id, creator_id", tuple(pair))]
+
+
+def test_a_post_by_an_uninvited_creator_loads_with_a_warning(simulated, tmp_path, caplog):
+    # given invitations that leave out the creator of row 1, who posted in that campaign
+    invitations = invitations_of(simulated)
+    assert invitations["posted"].iloc[0]
+    write_tables(contract_tables(simulated, invitations=invitations.iloc[1:]), tmp_path, "csv")
+
+    # when
+    with caplog.at_level("WARNING", logger="microlift.models.datasets"):
+        dataset = load_dataset(tmp_path)
+
+    # then everything loads, and the dataset and the log warn about those posts
+    assert len(dataset.invitations) == len(invitations) - 1
+    assert len(dataset.warnings) == 1
+    warning = dataset.warnings[0]
+    assert warning.startswith("posts.csv: ") and "not invited to that campaign in invitations.csv" in warning
+    assert f"by {invitations.loc[0, 'creator_id']} in {invitations.loc[0, 'campaign_id']}" in warning
+    assert warning in caplog.messages
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
