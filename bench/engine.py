@@ -63,8 +63,7 @@ def main() -> None:
     sizes = (200, 2_000) if args.tiny else (1_000, 100_000)
     repeats = 2 if args.tiny else 7
     tables = simulate(1_500 if args.tiny else 8_000, 40 if args.tiny else 200, seed=1, progress=False)
-    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
-                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    dataset = Dataset.of(tables)
     models = train_all(prepare(dataset), progress=False).models
     creators = F.with_track_record(F.with_history(dataset.creators, F.creator_history(dataset.posts,
                                                                                       dataset.creators)),

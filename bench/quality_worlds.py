@@ -67,8 +67,7 @@ def reference(dataset: Dataset, models: dict) -> dict:
 def world(seed: int, creators: int, campaigns: int, pool: int, budget: float) -> tuple[dict, list[dict]]:
     started = time.perf_counter()
     tables = simulate(creators, campaigns, seed=seed, progress=False)
-    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
-                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    dataset = Dataset.of(tables)
     trained = train_all(prepare(dataset), progress=False)
     models, m = trained.models, trained.metrics
     fc = forecast_backtest(dataset, models, draws=300)

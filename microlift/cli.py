@@ -77,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=int, default=0, help="seed for the reference draws")
     cal.set_defaults(run="training:calibrate")
 
-    tr = commands.add_parser("train", help="train the engagement, conversion and lift models (tracked in MLflow)",
-                             description="Train the three models from a contract dataset, score them on grouped "
+    tr = commands.add_parser("train", help="train the engagement, conversion, posting and lift models (MLflow run)",
+                             description="Train the four models from a contract dataset, score them on grouped "
                                          "held-out data (by creator; by campaign for lift) and log one MLflow run: "
                                          "parameters, data fingerprint, metrics, plots and the models. Models that "
                                          "the data cannot train (no campaigns) are skipped with a message.")

@@ -6,6 +6,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+import numpy as np
+
 from microlift.models import economics
 from microlift.models.economics import SHIPPING_COST, WEEKS_PER_MONTH
 from microlift.models.errors import PlanningError
@@ -70,7 +72,9 @@ class Brief:
         code = self.discount_code or self.compensation == "affiliate"  # affiliates always share a code
         return {"campaign_niche": self.niche, "compensation": self.compensation, "product_price": self.product_price,
                 "marketplace": self.marketplace, "discount_code": code, "sponsored": True, "weeks": self.weeks,
-                "baseline_units_per_month": self.baseline_units_per_month}
+                "baseline_units_per_month": self.baseline_units_per_month,
+                "gift_value": np.nan if self.gift_value is None else self.gift_value,
+                "commission_rate": np.nan if self.commission_rate is None else self.commission_rate}
 
     @classmethod
     def from_mapping(cls, data: Mapping) -> Brief:

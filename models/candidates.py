@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from microlift.models import economics
 from microlift.models import features as F
 from microlift.models.brief import Brief
-from microlift.models.economics import POST_PROBABILITY, POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS, campaign_cost
+from microlift.models.economics import POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS, campaign_cost
 from microlift.models.vocabulary import TIERS, tier_index
 
 
@@ -28,6 +29,28 @@ def asking_price(creators: pd.DataFrame) -> np.ndarray:
         return card
     price = pd.to_numeric(creators["price_per_post"], errors="coerce").to_numpy(dtype=float)
     return np.where(np.isfinite(price), price, card)
+
+
+def _floats(rows: pd.DataFrame, name: str) -> np.ndarray:
+    if name not in rows.columns:
+        return np.full(len(rows), np.nan)
+    return pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def offer_ratio(rows: pd.DataFrame, units_per_post: np.ndarray) -> np.ndarray:
+    """Each invitation's offer per post (`economics.offer_per_post`) against the creator's asking price: the posting
+    model's main input. `rows` carry compensation and product_price and, when known, gift_value, commission_rate and
+    fee; `units_per_post` is the expected attributed units of one post (an affiliate's commission)."""
+    price = np.maximum(asking_price(rows), 1.0)
+    ways = rows["compensation"].astype(str).str.strip().str.lower().to_numpy()
+    gift, commission, fee = (_floats(rows, c) for c in ("gift_value", "commission_rate", "fee"))
+    product = _floats(rows, "product_price")
+    units = np.broadcast_to(np.asarray(units_per_post, dtype=float), (len(rows),))
+    out = np.empty(len(rows))
+    for way in np.unique(ways):
+        m = ways == way
+        out[m] = economics.offer_per_post(way, gift[m], product[m], price[m], units[m], commission[m], fee[m])
+    return out / price
 
 
 def shared_matrices(models: dict, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +81,8 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
                         bands: bool = False) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
     """One row per candidate with its expectations for this campaign.
 
-    Columns: creator_id, platform, niche, tier, followers, price; posting (probability), posts (expected);
+    Columns: creator_id, platform, niche, tier, followers, price; posting (probability, the posting model), posts
+    (expected); relevance (the conversion model's learned niche relevance) and relevant_engagements;
     engagements_per_post (mean, p10, p50, p90) and conversions_per_post_mean (and its p10/p50/p90 when `bands`);
     engagements and conversions (expected over the campaign); cost (expected USD) and cost_if_posting.
     Also the engagement and conversion feature matrices of the candidates, for whatever explains them next.
@@ -70,21 +94,25 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
     if bands:
         units.update(conversion_bands(models, rows))
     followers = rows["followers"].to_numpy(dtype=float)
-    posting = POST_PROBABILITY[brief.compensation]
-    per_creator = POSTS_IF_POSTING[brief.compensation]
     price = asking_price(rows)
-    posts = np.full(len(rows), posting * per_creator)
+    # who posts: the posting model, from the offer (gift, fee or expected commission) against the asking price
+    posting = models["posting"].predict(rows.assign(offer_ratio=offer_ratio(rows, units["mean"])))
+    per_creator = POSTS_IF_POSTING[brief.compensation]
+    posts = posting * per_creator
     out = {  # text columns kept as stored (`.array`: arrow strings are not converted to objects and back)
         "creator_id": rows["creator_id"].astype(str).array, "platform": rows["platform"].array,
         "niche": rows["niche"].array, "tier": pd.Series(TIERS).array.take(tier_index(followers)),
-        "followers": followers, "price": price, "posting": np.full(len(rows), posting),
+        "followers": followers, "price": price, "posting": posting,
         "posts_if_posting": np.full(len(rows), per_creator), "posts": posts,
+        # how much the creator's audience cares about the product's niche, as the conversion model learned it
+        "relevance": models["conversion"].relevance(rows["niche"], brief.niche),
     }
     for q in ("mean", "p10", "p50", "p90"):
         out[f"engagements_per_post_{q}"] = rate[q] * followers
     for q, values in units.items():
         out[f"conversions_per_post_{q}"] = values
     out["engagements"] = posts * out["engagements_per_post_mean"]
+    out["relevant_engagements"] = out["engagements"] * out["relevance"]
     out["conversions"] = posts * out["conversions_per_post_mean"]
     # if the creator posts; and expected over posting (gifts go out whether or not they post, fees on delivery)
     invited, fees = np.ones(len(rows)), price * per_creator

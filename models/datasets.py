@@ -33,6 +33,12 @@ class Dataset:
     sources: dict[str, Path] = field(default_factory=dict)
     invitations: pd.DataFrame | None = None  # who was invited to each campaign and whether they posted
 
+    @classmethod
+    def of(cls, tables: dict[str, pd.DataFrame]) -> Dataset:
+        """A dataset of tables already in memory (the simulator's: contract tables and truth_* tables)."""
+        return cls(tables["creators"], tables.get("posts"), tables.get("campaigns"),
+                   {k: v for k, v in tables.items() if k.startswith("truth")}, invitations=tables.get("invitations"))
+
     def tables(self) -> dict[str, pd.DataFrame]:
         found = {"creators": self.creators, "posts": self.posts, "campaigns": self.campaigns,
                  "invitations": self.invitations}

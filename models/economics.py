@@ -1,7 +1,6 @@
-"""Planning assumptions that no contract table records, each with its source. A campaign brief may override them.
-
-The contract's posts table only holds creators who posted, so how many invited creators post cannot be learned
-from it; these priors come from the article (gifted creators post only sometimes) and stated judgement.
+"""Planning assumptions that no contract table records, each with its source, and one function per business rule.
+A campaign brief may override the assumptions. Who posts is learned (the posting model, from the `invitations`
+table); how many posts a creator who posts makes is not in any table yet, so it stays a stated judgement here.
 """
 
 from __future__ import annotations
@@ -10,9 +9,6 @@ import math
 
 import numpy as np
 
-# Share of invited creators who post: gifting carries no obligation (article), paid posts are contracted,
-# affiliates post when they expect sales (judgement).
-POST_PROBABILITY = {"gifting": 0.60, "paid": 0.97, "affiliate": 0.75}
 # Expected posts from a creator who posts (judgement: paid deals often include a second post or a story).
 POSTS_IF_POSTING = {"gifting": 1.10, "paid": 1.55, "affiliate": 1.35}
 SHIPPING_COST = 8.0          # USD per gifted parcel (judgement)
@@ -24,6 +20,11 @@ ENGAGED_POOL = {"instagram": 8.0e5, "tiktok": 1.2e6, "youtube": 2.0e5}
 PRICE_PER_1K_FOLLOWERS = {"instagram": 10.0, "tiktok": 2.5, "youtube": 20.0}
 
 # --- one function per business rule -------------------------------------------------------------------------------
+
+# Units/month added to the baseline where the lift is measured relatively (ln((during + floor) / (baseline + floor))),
+# so that a new product (baseline 0) has a lift too; judgement: small against any product with sales, large against
+# rounding.
+SALES_FLOOR = 10.0
 
 DAYS_PER_MONTH = 30.4375  # the Gregorian year's mean month: planners count sales per month, campaigns in weeks
 WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
@@ -79,3 +80,32 @@ def commission_rate(rate: float | None = None) -> float:
 
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def sales_scale(baseline):
+    """What the lift is relative to: the baseline units/month plus SALES_FLOOR (defined for a new product)."""
+    return np.asarray(baseline, dtype=float) + SALES_FLOOR
+
+
+def offer_per_post(compensation: str, gift_value, product_price, price, units_per_post=0.0, commission=None,
+                   fee=None) -> np.ndarray:
+    """What an invitation offers a creator for one post (USD), to set against the creator's price per post:
+    - gifting: the gift's value (the product's price when none is given);
+    - paid: the fee offered (the creator's own price when none is given);
+    - affiliate: the gift's value plus the expected commission on one post's units.
+    Arguments may be numbers or numpy arrays of one shape; missing values are None or NaN."""
+    price = np.asarray(price, dtype=float)
+    if compensation == "paid":
+        offered = _given(fee, price)
+    else:
+        offered = _given(gift_value, product_price)
+        if compensation == "affiliate":
+            offered = offered + _given(commission, DEFAULT_COMMISSION) * np.asarray(product_price, dtype=float) \
+                * np.asarray(units_per_post, dtype=float)
+    return np.broadcast_to(offered, np.broadcast_shapes(np.shape(offered), price.shape)).astype(float)
+
+
+def _given(value, default) -> np.ndarray:
+    """`value` where it is a number, `default` where it is missing (None or NaN)."""
+    value = np.asarray(np.nan if value is None else value, dtype=float)
+    return np.where(np.isnan(value), np.asarray(default, dtype=float), value)

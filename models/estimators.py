@@ -17,6 +17,7 @@ from scipy import stats
 
 from microlift.models import features as F
 from microlift.models.compiled import compiled
+from microlift.models.economics import SALES_FLOOR, sales_scale
 from microlift.models.explain import PathContributions
 from microlift.models.loglinear import LogLinear, nb_dispersion
 
@@ -108,9 +109,9 @@ class _Model:
         spec = json.loads((folder / SPEC_FILE).read_text())
         if spec.get("kind") != cls.kind:
             raise ValueError(f"{folder}: holds a {spec.get('kind')!r} model, expected {cls.kind!r}")
-        if spec.get("feature_version", 0) > F.FEATURE_VERSION:
-            raise ValueError(f"{folder}: built with feature version {spec['feature_version']}, this code knows "
-                             f"version {F.FEATURE_VERSION}")
+        if spec.get("feature_version", 0) != F.FEATURE_VERSION:
+            raise ValueError(f"{folder}: built with feature version {spec.get('feature_version', 0)}, this code "
+                             f"builds version {F.FEATURE_VERSION}: retrain with `microlift train`")
         for name, vocabulary in spec.get("vocabularies", {}).items():
             if tuple(vocabulary) != F.VOCABULARIES.get(name):
                 raise ValueError(f"{folder}: vocabulary of {name!r} differs from this code's")
@@ -222,8 +223,62 @@ class ConversionModel(_Model):
                                F.categorical_names(self.kind), self.rounds, init_score=self.offset(rows, X),
                                valid=(Xc, np.asarray(calibration[1], dtype=float)),
                                valid_init=self.offset(calibration[0], Xc), progress=progress)
+        self.pairs_ = self.fit_pairs(rows, units, X)
         self.dispersion_ = self.dispersion_of(calibration[0], np.asarray(calibration[1], dtype=float), Xc)
+        self.relevance_ = self.learn_relevance(rows)
         return self
+
+    pair_prior_units = 20.0  # units of prior weight behind "no pair effect" (empirical Bayes shrinkage)
+
+    def fit_pairs(self, rows: pd.DataFrame, units: np.ndarray, X: np.ndarray | None = None) -> list[list[float]]:
+        """What the trees leave of each (creator niche, product niche) pair: observed over predicted units of the
+        training posts, shrunk towards 1 by `pair_prior_units` (an audience's interest in a product's niche is one
+        effect per pair, which trees with a few leaves spread thin). Matrix over the niche codes (unknown last)."""
+        X = self._X(rows) if X is None else X
+        mu = np.exp(self._raw(X) + self.offset(rows, X))
+        pair = self._pair_index(rows)
+        size = (len(F.NICHES) + 1) ** 2
+        observed = np.bincount(pair, weights=np.asarray(units, dtype=float), minlength=size)
+        expected = np.bincount(pair, weights=mu, minlength=size)
+        ratio = (observed + self.pair_prior_units) / (expected + self.pair_prior_units)
+        return np.clip(ratio, 0.01, 10.0).reshape(len(F.NICHES) + 1, -1).round(6).tolist()
+
+    @staticmethod
+    def _pair_index(rows: pd.DataFrame) -> np.ndarray:
+        niche = F.codes(rows["niche"], F.NICHES).astype(np.int64)
+        product = F.codes(rows["campaign_niche"] if "campaign_niche" in rows else pd.Series(None, index=rows.index),
+                          F.NICHES).astype(np.int64)
+        return niche * (len(F.NICHES) + 1) + product
+
+    def _pair_factor(self, rows: pd.DataFrame) -> np.ndarray:
+        pairs = getattr(self, "pairs_", None)
+        if pairs is None:
+            return np.ones(len(rows))
+        return np.asarray(pairs, dtype=float).reshape(-1)[self._pair_index(rows)]
+
+    def learn_relevance(self, rows: pd.DataFrame, sample: int = 4000, seed: int = 0) -> dict[str, dict[str, float]]:
+        """How much audiences of each niche care about products of each niche, as this model learned it: the
+        geometric mean, over a sample of training posts, of predicted units with the product in niche p against
+        the same post with the product in the creator's own niche. Table creator niche -> product niche -> ratio."""
+        picked = rows.sample(min(sample, len(rows)), random_state=seed) if len(rows) else rows
+        creator_niche = pd.Series(picked["niche"].astype(str).str.strip().str.lower().to_numpy())
+        own = np.log(np.maximum(self.predict_mean(picked.assign(campaign_niche=creator_niche.to_numpy())), 1e-12))
+        table: dict[str, dict[str, float]] = {}
+        for product in F.NICHES:
+            other = np.log(np.maximum(self.predict_mean(picked.assign(campaign_niche=product)), 1e-12))
+            ratio = pd.Series(other - own).groupby(creator_niche.to_numpy()).mean()
+            for niche in F.NICHES:
+                value = float(np.exp(ratio.get(niche, 0.0))) if niche != product else 1.0
+                table.setdefault(niche, {})[product] = float(np.clip(value, 0.0, 2.0))
+        return table
+
+    def relevance(self, creator_niche, product_niche: str) -> np.ndarray:
+        """`relevance_` of each creator niche for one product niche (1 for unknown niches or older models)."""
+        table = getattr(self, "relevance_", None) or {}
+        product = str(product_niche).strip().lower()
+        values, where = np.unique(np.asarray(creator_niche, dtype=object).astype(str), return_inverse=True)
+        looked = np.array([table.get(v.strip().lower(), {}).get(product, 1.0) for v in values], dtype=float)
+        return looked[where.reshape(-1)] if len(values) else np.ones(0)
 
     def dispersion_of(self, rows: pd.DataFrame, y: np.ndarray, X: np.ndarray | None = None) -> float:
         """alpha of var = mu + alpha mu^2, by the method of moments on held-out rows."""
@@ -232,7 +287,7 @@ class ConversionModel(_Model):
     def predict_mean(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
         """Expected attributed units per post (`X`: the rows' feature matrix, if already built)."""
         X = self._X(rows) if X is None else X
-        return np.exp(self._raw(X) + self.offset(rows, X))
+        return np.exp(self._raw(X) + self.offset(rows, X)) * self._pair_factor(rows)
 
     def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Attributed units per post: mean, and the p10/p50/p90 of what will be observed (negative binomial)."""
@@ -244,9 +299,16 @@ class ConversionModel(_Model):
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """(rows, features) contributions to ln units per follower against a typical training post: the base
-        rate's terms plus the trees' path contributions."""
+        rate's terms, the trees' path contributions and the niche pair's factor."""
         paths = super().contributions(X)
-        return paths if getattr(self, "base_", None) is None else paths + self.base_.contributions(X)
+        out = paths if getattr(self, "base_", None) is None else paths + self.base_.contributions(X)
+        if getattr(self, "pairs_", None) is not None and "campaign_niche" in self.features_:
+            # the niche pair's factor belongs to the product's niche (which audiences care about it)
+            niche, product = (np.asarray(X[:, self.features_.index(c)], dtype=np.int64) for c in ("niche",
+                                                                                                "campaign_niche"))
+            pairs = np.asarray(self.pairs_, dtype=float)
+            out[:, self.features_.index("campaign_niche")] += np.log(pairs[niche, product])
+        return out
 
     def _boosters(self):
         return [self.booster_]
@@ -255,17 +317,20 @@ class ConversionModel(_Model):
         if getattr(self, "base_", None) is None:  # a model saved before the base rate, saved again as it was
             return {"dispersion": self.dispersion_, "intercept": self.intercept_, "offset": "ln(followers) + intercept"}
         return {"dispersion": self.dispersion_, "base": self.base_.spec(),
-                "offset": "ln(followers / 1000) + base rate"}
+                "offset": "ln(followers / 1000) + base rate", "relevance": self.relevance_, "pairs": self.pairs_}
 
     def _restore(self, spec, boosters):
         (self.booster_,) = boosters
         self.dispersion_ = spec["dispersion"]
         self.base_ = LogLinear.from_spec(spec["base"]) if "base" in spec else None
         self.intercept_ = spec.get("intercept")
+        self.relevance_ = spec.get("relevance")
+        self.pairs_ = spec.get("pairs")
 
 
 class LiftModel(_Model):
-    """Campaign lift: LightGBM on ln(units during / baseline), monotone in spend, with conformal intervals.
+    """Campaign lift: LightGBM on ln((units during + floor) / (baseline + floor)) (`economics.sales_scale`: defined
+    for a new product), monotone in the roster's aggregates, with conformal intervals.
 
     LightGBM's quantile objective cannot take monotone constraints, so the model fits the central value with
     constraints and takes the p10/p90 offsets from out-of-fold residuals (cross-validated conformal). `bins` > 1
@@ -305,26 +370,56 @@ class LiftModel(_Model):
         return self
 
     def predict_log_multiple(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
-        """ln(units during / baseline): p10/p50/p90."""
+        """ln((units during + floor) / (baseline + floor)): p10/p50/p90."""
         centre = self._raw(self._X(rows))
         offsets = np.asarray(self.offsets_)[np.searchsorted(self.bin_edges_, centre)]
         return {"p10": centre + offsets[:, 0], "p50": centre + offsets[:, 1], "p90": centre + offsets[:, 2]}
 
     def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """Incremental units per month during the campaign: p10/p50/p90 of what will be observed."""
-        baseline = np.maximum(pd.to_numeric(rows["baseline_units_per_month"]).to_numpy(dtype=float), 1.0)
-        return {k: baseline * np.expm1(v) for k, v in self.predict_log_multiple(rows).items()}
+        scale = sales_scale(pd.to_numeric(rows["baseline_units_per_month"]).to_numpy(dtype=float))
+        return {k: scale * np.expm1(v) for k, v in self.predict_log_multiple(rows).items()}
 
     def _boosters(self):
         return [self.booster_]
 
     def _spec_extra(self) -> dict:
         return {"coverage": self.coverage_, "bin_edges": self.bin_edges_, "offsets": self.offsets_,
-                "target": "ln(units_per_month_during / baseline_units_per_month)"}
+                "target": "ln((units_per_month_during + floor) / (baseline_units_per_month + floor))",
+                "floor": SALES_FLOOR}
 
     def _restore(self, spec, boosters):
         (self.booster_,) = boosters
         self.coverage_, self.bin_edges_, self.offsets_ = spec["coverage"], spec["bin_edges"], spec["offsets"]
 
 
-MODELS = {"engagement": EngagementModel, "conversion": ConversionModel, "lift": LiftModel}
+class PostingModel(_Model):
+    """Whether an invited creator posts at all: a LightGBM classifier on invitations (an invitation with "no content
+    received" is a 0), from the offer against the creator's price per post, the way of paying and who the creator
+    is."""
+
+    kind = "posting"
+    defaults = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 100,
+                "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
+
+    def fit(self, rows: pd.DataFrame, posted: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
+            progress=None) -> PostingModel:
+        self.features_ = F.feature_names(self.kind)
+        X, Xc = self._X(rows), self._X(calibration[0])
+        self.booster_ = _train(self._params(self.defaults), X, np.asarray(posted, dtype=float), self.features_,
+                               F.categorical_names(self.kind), self.rounds,
+                               valid=(Xc, np.asarray(calibration[1], dtype=float)), progress=progress)
+        return self
+
+    def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
+        """Probability that each invited creator posts."""
+        return 1.0 / (1.0 + np.exp(-self._raw(self._X(rows) if X is None else X)))
+
+    def _boosters(self):
+        return [self.booster_]
+
+    def _restore(self, spec, boosters):
+        (self.booster_,) = boosters
+
+
+MODELS = {"engagement": EngagementModel, "conversion": ConversionModel, "lift": LiftModel, "posting": PostingModel}

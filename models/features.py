@@ -1,4 +1,4 @@
-"""Feature building for the three models: the one place where raw creator, post and campaign fields become numbers.
+"""Feature building for the models: the one place where raw creator, post and campaign fields become numbers.
 
 Training and serving both call `matrix(kind, rows)`. A trained artifact stores the feature names, the categorical
 vocabularies and this module's FEATURE_VERSION; serving refuses an artifact whose features it cannot rebuild.
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from microlift.models.economics import DAYS_PER_MONTH, ENGAGED_POOL, added_reach_one, unique_reach
+from microlift.models.economics import DAYS_PER_MONTH, ENGAGED_POOL, added_reach_one, sales_scale, unique_reach
 from microlift.models.vocabulary import (
     COMPENSATIONS,
     COUNTRIES,
@@ -25,10 +25,12 @@ from microlift.models.vocabulary import (
     tier_index,
 )
 
-FEATURE_VERSION = 1
+# 2: the product's niche (campaign_niche) beside the creator's, the posting model, lift relative to
+# `economics.sales_scale` (defined for new products) and engaged people weighted by relevance.
+FEATURE_VERSION = 2
 VOCABULARIES: dict[str, tuple[str, ...]] = {
     "platform": PLATFORMS, "niche": NICHES, "format": FORMATS, "compensation": COMPENSATIONS,
-    "marketplace": MARKETPLACES, "tier": TIERS, "country": COUNTRIES,
+    "marketplace": MARKETPLACES, "tier": TIERS, "country": COUNTRIES, "campaign_niche": NICHES,
 }
 DEFAULT_FORMAT = {"instagram": "feed", "tiktok": "video", "youtube": "video"}
 
@@ -95,7 +97,7 @@ def _format(rows: pd.DataFrame) -> np.ndarray:
     return np.where(pd.isna(given), default, given)
 
 
-# Creator features: the same for all three models.
+# Creator features: the same for every model.
 CREATOR_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "platform": lambda r: codes(r["platform"], PLATFORMS),
     "niche": lambda r: codes(r["niche"], NICHES),
@@ -119,6 +121,9 @@ POST_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "compensation": lambda r: codes(r["compensation"] if "compensation" in r else pd.Series(None, index=r.index),
                                     COMPENSATIONS),
     "niche_match": _niche_match,
+    # the product's niche beside the creator's: the trees learn which audiences care about which products
+    "campaign_niche": lambda r: codes(r["campaign_niche"] if "campaign_niche" in r else pd.Series(None, index=r.index),
+                                      NICHES),
 }
 # A creator's track record in earlier campaigns: attributed units per 1k followers per post.
 TRACK_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
@@ -151,6 +156,13 @@ LIFT_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "compensation": POST_FEATURES["compensation"],
     "discount_code": CAMPAIGN_FEATURES["discount_code"],
 }
+# Posting: whether an invited creator posts, from the offer against the creator's price per post
+# (`economics.offer_per_post` / the asking price, given as `offer_ratio`), the way of paying and who the creator is.
+POSTING_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
+    **CREATOR_FEATURES,
+    "compensation": POST_FEATURES["compensation"],
+    "log_offer_ratio": lambda r: _log10(_num(r, "offer_ratio")),
+}
 LIFT_MONOTONE = ("log_engagements_per_baseline_month", "log_unique_engagements_per_baseline_month",
                  "log_conversions_per_baseline_month", "log_engagements", "log_creators", "log_posts")
 
@@ -162,11 +174,12 @@ FEATURES: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
     "conversion": {**CREATOR_FEATURES, **TRACK_FEATURES, **{k: v for k, v in POST_FEATURES.items() if k != "format"},
                    **CAMPAIGN_FEATURES},
     "lift": LIFT_FEATURES,
+    "posting": POSTING_FEATURES,
 }
 # Features models of an earlier version may still ask for (a conversion model trained with format).
 _RETIRED: dict[str, dict[str, Callable[[pd.DataFrame], np.ndarray]]] = {
     "conversion": {"format": POST_FEATURES["format"]}}
-CATEGORICAL = ("platform", "niche", "format", "compensation", "marketplace", "country")
+CATEGORICAL = ("platform", "niche", "format", "compensation", "marketplace", "country", "campaign_niche")
 
 
 # The raw columns each model reads (its MLflow signature); every optional one may be missing or null.
@@ -180,6 +193,7 @@ RAW_INPUTS: dict[str, list[str]] = {
     + [c for c in _POST_INPUTS if c != "format"] + ["product_price", "discount_code", "marketplace"],
     "lift": ["pred_engagements", "pred_unique_engagements", "pred_conversions", "creators", "posts",
              "baseline_units_per_month", "product_price", "weeks", "marketplace", "compensation", "discount_code"],
+    "posting": _CREATOR_INPUTS + ["compensation", "offer_ratio"],
 }
 
 
@@ -200,7 +214,8 @@ def _months(rows: pd.DataFrame) -> np.ndarray:
 
 
 def _baseline(rows: pd.DataFrame) -> np.ndarray:
-    return np.maximum(_num(rows, "baseline_units_per_month"), 1.0)
+    """What lift is relative to: baseline units/month + the sales floor (a new product has 0)."""
+    return sales_scale(np.maximum(_num(rows, "baseline_units_per_month"), 0.0))
 
 
 def feature_names(kind: str) -> list[str]:
@@ -308,20 +323,23 @@ def roster_aggregates(posts: pd.DataFrame, group: str = "campaign_id") -> pd.Dat
     """Per campaign (or roster), the lift model's inputs from its (expected) posts.
 
     `posts` has one row per post (or per creator with `weight` = expected posts and `posting` = probability
-    of posting) and the columns creator_id, platform, niche, pred_engagements and pred_conversions (per post).
-    Creators of one niche on one platform share an engaged audience, so their unique engagements saturate.
+    of posting) and the columns creator_id, platform, niche, pred_engagements and pred_conversions (per post), and
+    `relevance` (how much the audience cares about the product, 1 when absent). Creators of one niche on one
+    platform share an engaged audience, so their engaged people saturate; each counts as far as it is relevant.
     """
     weight = posts["weight"].to_numpy(dtype=float) if "weight" in posts.columns else np.ones(len(posts))
     frame = pd.DataFrame({
         group: posts[group].to_numpy(), "creator_id": posts["creator_id"].to_numpy(),
         "platform": posts["platform"].to_numpy(), "niche": posts["niche"].to_numpy(), "weight": weight,
         "eng": weight * posts["pred_engagements"].to_numpy(dtype=float),
+        "relevant": weight * posts["pred_engagements"].to_numpy(dtype=float)
+        * (posts["relevance"].to_numpy(dtype=float) if "relevance" in posts.columns else 1.0),
         "conv": weight * posts["pred_conversions"].to_numpy(dtype=float),
         "posting": posts["posting"].to_numpy(dtype=float) if "posting" in posts.columns else 1.0,
     })
     by = frame.groupby(group, sort=False)
-    cells = frame.groupby([group, "platform", "niche"], sort=False)["eng"].sum().reset_index()
-    cells["unique"] = unique_engagements(cells["eng"].to_numpy(), cells["platform"].to_numpy())
+    cells = frame.groupby([group, "platform", "niche"], sort=False)["relevant"].sum().reset_index()
+    cells["unique"] = unique_engagements(cells["relevant"].to_numpy(), cells["platform"].to_numpy())
     creators = frame.drop_duplicates([group, "creator_id"]).groupby(group, sort=False)["posting"].sum()
     return pd.DataFrame({
         "pred_engagements": by["eng"].sum(),

@@ -15,7 +15,7 @@ from microlift.models import economics, workload
 from microlift.models import features as F
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible
-from microlift.models.economics import campaign_cost, unique_reach
+from microlift.models.economics import campaign_cost, sales_scale, unique_reach
 from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools
 from microlift.models.roster import Candidates, Limits, Slopes, choose, lift_slopes
@@ -31,7 +31,7 @@ def _bands(values: np.ndarray) -> dict[str, float]:
 def initial_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, pool: np.ndarray) -> Slopes:
     """Slopes at a first-guess roster (engagement per dollar, until the budget or the roster cap), refined once
     after a choice."""
-    density = scored["engagements"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)
+    density = scored["relevant_engagements"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)
     among = np.flatnonzero(pool)
     if len(among) > workload.MAX_ROSTER:  # a roster holds no more: sort only the best
         among = among[np.argpartition(-density[among], workload.MAX_ROSTER - 1)[:workload.MAX_ROSTER]]
@@ -126,6 +126,7 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     cell, lvl = cell.reshape(-1), level[members]
     per = picked["posts_if_posting"].to_numpy(dtype=float)
     eng = per * picked["engagements_per_post_mean"].to_numpy(dtype=float)
+    relevant = eng * picked["relevance"].to_numpy(dtype=float)
     conv = per * picked["conversions_per_post_mean"].to_numpy(dtype=float)
     posted = (uniforms[:, columns[members]] < picked["posting"].to_numpy(dtype=float)).astype(float)
     # per level: posting creators, posts, engagements, conversions and fees of those who post
@@ -139,7 +140,7 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     order = np.lexsort((cell, lvl))
     key = lvl[order] * len(cells) + cell[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    sums = np.add.reduceat((posted * eng)[:, order], starts, axis=1)
+    sums = np.add.reduceat((posted * relevant)[:, order], starts, axis=1)
     by_cell = np.zeros((draws, count * len(cells)))
     by_cell[:, key[starts]] = sums
     by_cell = np.cumsum(by_cell.reshape(draws, count, len(cells)), axis=1)
@@ -154,7 +155,7 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         z = saturating(rows, z, None if anchor is None else np.repeat(np.arange(count) == anchor, draws))
     z = {k: v.reshape(count, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
-    incremental = brief.baseline_units_per_month * np.expm1(z["p50"] + noise * spread)
+    incremental = float(sales_scale(brief.baseline_units_per_month)) * np.expm1(z["p50"] + noise * spread)
     invited = np.cumsum(np.bincount(lvl, minlength=count))
     out = []
     for k in range(count):

@@ -32,3 +32,17 @@ def coverage(observed, low, high) -> float:
     """Share of observed values inside [low, high]."""
     y = np.asarray(observed, dtype=float)
     return float(np.mean((y >= np.asarray(low)) & (y <= np.asarray(high))))
+
+
+def log_loss(observed, predicted) -> float:
+    """Mean negative log-likelihood of 0/1 outcomes under predicted probabilities (lower is better)."""
+    y = np.asarray(observed, dtype=float)
+    p = np.clip(np.asarray(predicted, dtype=float), 1e-12, 1 - 1e-12)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def calibration_gaps(observed, predicted, bins: int = 10) -> np.ndarray:
+    """Predicted minus observed rate of 0/1 outcomes in each decile (`bins` equal-count groups) of prediction."""
+    y, p = np.asarray(observed, dtype=float), np.asarray(predicted, dtype=float)
+    order = np.argsort(p, kind="stable")
+    return np.array([p[part].mean() - y[part].mean() for part in np.array_split(order, bins) if len(part)])

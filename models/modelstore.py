@@ -57,7 +57,7 @@ def _without_paths(text: str) -> str:
 
 @dataclass(frozen=True)
 class Bundle:
-    """One loaded version set: the three models and where they came from."""
+    """One loaded version set: the models and where they came from."""
 
     models: dict
     versions: dict[str, str]
@@ -157,6 +157,7 @@ def load_checked(folder: Path, kind: str, compiled: Path | None = None):
         model.compile(compiled)
     probe = _probe(kind)
     outputs = model.predict(probe)
+    outputs = dict(outputs) if isinstance(outputs, dict) else {"prediction": outputs}
     # the reasons' contribution table is built here, at load, not by the first request that asks for reasons
     outputs["contributions"] = model.contributions(F.matrix(kind, probe, model.features_))
     for name, values in outputs.items():
@@ -187,7 +188,8 @@ def _probe(kind: str) -> pd.DataFrame:
     lift = {"pred_engagements": 200_000.0, "pred_unique_engagements": 150_000.0, "pred_conversions": 400.0,
             "creators": 100.0, "posts": 66.0, "baseline_units_per_month": 500.0, "product_price": 25.0,
             "weeks": 8.0, "marketplace": "amazon", "compensation": "gifting", "discount_code": False}
-    return pd.DataFrame([lift if kind == "lift" else creator])
+    posting = {**creator, "offer_ratio": 0.1}
+    return pd.DataFrame([lift if kind == "lift" else posting if kind == "posting" else creator])
 
 
 def load_version_set(settings: Settings, versions: dict[str, str], alias: str,

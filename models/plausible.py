@@ -20,12 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from microlift.models.loglinear import LogLinear
+from microlift.models.vocabulary import NICHES
 
 LEAF_LIMIT = 50.0
 SCALES = {  # what each booster's raw score is, and the interval its trees together must stay within
     "engagement": ("ln engagement rate per follower", -50.0, 20.0),  # e^20: 5e8 engagements per follower
     "conversion": ("ln units per post, beyond its base rate", -50.0, 50.0),
     "lift": ("ln(units per month during / baseline)", -50.0, 50.0),
+    "posting": ("log-odds that an invited creator posts", -50.0, 50.0),
 }
 # The conversion base rate (ln units per post per 1,000 followers) with every term at its extreme at once, which no
 # creator is: measured -13.6 to 7.2. Larger catalogs widen the features' training ranges; ±100 leaves room for
@@ -64,7 +66,10 @@ SPEC = {
     # alpha of var = mu + alpha mu^2; measured 1.9-2.6. At 100, a post expecting 10 units has p10 = p50 = p90 = 0
     "conversion": {"dispersion": Bound(1e-6, 100.0, "the negative binomial dispersion")},
     "lift": {"coverage": COVERAGE},
+    "posting": {},
 }
+PAIR = Bound(0.01, 10.0, "a niche pair's factor on predicted units (observed over predicted, shrunk)")
+RELEVANCE = Bound(0.0, 2.0, "how much one niche's audience cares about another's products (learned, clipped to 0-2)")
 LEGACY_INTERCEPT = Bound(-50.0, 50.0, "the overall ln rate per follower")
 EDGE = Bound(-50.0, 50.0, "a band edge of predicted ln lift")
 OFFSET = Bound(-20.0, 20.0, "an interval's offset of ln lift")
@@ -87,14 +92,37 @@ def spec_problems(kind: str, spec) -> list[str]:
         problems.append(f"residual_low {spec['residual_low']!r} is above residual_high {spec['residual_high']!r}")
     if kind == "lift":
         problems += _lift_problems(spec)
+    if kind == "conversion" and "relevance" in spec:
+        problems += _relevance_problems(spec["relevance"])
+    if kind == "conversion" and "pairs" in spec:
+        problems += _pair_problems(spec["pairs"])
     if kind == "conversion" and "base" in spec:
         problems += _base_problems(spec["base"], spec.get("features"))
     elif kind == "conversion":  # a model saved before the base rate
         problems.append(LEGACY_INTERCEPT.problem("intercept", spec.get("intercept", MISSING)))
-    checked = set(SPEC[kind]) | {"bin_edges", "offsets", "base", "intercept"}
+    checked = set(SPEC[kind]) | {"bin_edges", "offsets", "base", "intercept", "relevance", "pairs"}
     problems += [f"{where}: got {value!r}; expected a finite number" for where, value in _numbers(spec)
                  if not math.isfinite(value) and where.split(".")[0].split("[")[0] not in checked]
     return _listed([p for p in problems if p])
+
+
+def _relevance_problems(table) -> list[str]:
+    """Every entry of the conversion model's learned niche relevance that is not a number from 0 to 2."""
+    if not isinstance(table, dict) or not all(isinstance(row, dict) for row in table.values()):
+        return ["relevance: expected an object of objects (creator niche -> product niche -> number)"]
+    return [RELEVANCE.problem(f"relevance.{a}.{b}", value) for a, row in table.items() for b, value in row.items()
+            if not RELEVANCE.accepts(value)]
+
+
+def _pair_problems(matrix) -> list[str]:
+    """Every entry of the conversion model's niche-pair factors that is not a number from 0.01 to 10, or a matrix of
+    the wrong shape (one row and column per niche code, unknown last)."""
+    size = len(NICHES) + 1
+    if not isinstance(matrix, list) or len(matrix) != size or not all(isinstance(r, list) and len(r) == size
+                                                                      for r in matrix):
+        return [f"pairs: expected a {size} x {size} matrix of numbers"]
+    return [PAIR.problem(f"pairs[{i}][{j}]", value) for i, row in enumerate(matrix) for j, value in enumerate(row)
+            if not PAIR.accepts(value)]
 
 
 def leaf_problems(kind: str, booster_text: str) -> list[str]:

@@ -152,13 +152,18 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
     conv = {q: posts * column(f"conversions_per_post_{q}" if f"conversions_per_post_{q}" in scored
                               else "conversions_per_post_mean") for q in wanted}
     mean_conv = column("conversions")
+    if "p50" in conv:  # the middle value is the expectation, as for revenue below (what the ranking sorts on)
+        conv["p50"] = mean_conv
+        if len(wanted) > 1:
+            conv["p10"], conv["p90"] = np.minimum(conv["p10"], mean_conv), np.maximum(conv["p90"], mean_conv)
     mean_eng = column("engagements")
+    relevance = column("relevance")  # engaged people count for the halo as far as they care about the product
     platform = scored["platform"]
     revenue = {}
     for q in wanted:
         # the middle value is the expectation (what the roster and the forecast count), not the product of medians
-        units = slopes.engagement * _engaged(mean_eng if q == "p50" else eng[q], platform) + slopes.conversion * \
-            (mean_conv if q == "p50" else conv[q])
+        units = slopes.engagement * _engaged((mean_eng if q == "p50" else eng[q]) * relevance, platform) \
+            + slopes.conversion * (mean_conv if q == "p50" else conv[q])
         revenue[q] = units * brief.months * brief.product_price
     # a creator's cost at each quantile: a fee is paid only if they post (p10/p50/p90 of that chance), a commission
     # follows the units sold (in the middle, the expected units: the same expected cost the ranking sorts on)
@@ -183,7 +188,7 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
 
 
 # the scored columns a ranked creator shows or its values are computed from
-_SHOWN = ("creator_id", "platform", "niche", "tier", "followers", "price", "posts", "posting", "cost",
+_SHOWN = ("creator_id", "platform", "niche", "tier", "followers", "price", "posts", "posting", "relevance", "cost",
           "cost_if_posting", "engagements", "conversions", "conversions_per_post_mean",
           *(f"engagements_per_post_{q}" for q in QUANTS))
 SORT_KEY = {"profit": "profit", "roi": "roi", "conversions": "conversions", "engagement": "engagements"}

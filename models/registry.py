@@ -13,7 +13,7 @@ from microlift.models.settings import MODEL_KINDS, Settings
 
 # Which way is better for each model's headline metric, and how much worse still counts as a tie.
 PRIMARY = {"engagement": ("engagement.r2", +1), "conversion": ("conversion.poisson_deviance", -1),
-           "lift": ("lift.mdape", -1)}
+           "lift": ("lift.mdape", -1), "posting": ("posting.log_loss", -1)}
 TOLERANCE = 0.005
 
 
@@ -24,7 +24,7 @@ def client(settings: Settings) -> MlflowClient:
 
 
 def list_versions(settings: Settings) -> list[dict]:
-    """Every registered version of the three models with its aliases and version set."""
+    """Every registered version of the four models with its aliases and version set."""
     c = client(settings)
     rows = []
     for kind in MODEL_KINDS:
@@ -87,7 +87,7 @@ def resolve(settings: Settings, ref: str | None = None) -> VersionSet:
 
 
 def complete(settings: Settings) -> bool:
-    """Does the serving alias name a version of each of the three models? (Opens the MLflow store.)"""
+    """Does the serving alias name a version of each of the four models? (Opens the MLflow store.)"""
     try:
         return len(resolve(settings).versions) == len(MODEL_KINDS)
     except LookupError:

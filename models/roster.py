@@ -49,10 +49,11 @@ def aggregates(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray) -> pd.Dat
     of one creator per row, weighted by expected posts, summed with numpy."""
     picked = np.asarray(chosen, dtype=bool)
     engagements = scored["engagements"].to_numpy(dtype=float)[picked]
+    relevant = scored["relevant_engagements"].to_numpy(dtype=float)[picked]
     platform, platforms = pd.factorize(np.asarray(scored["platform"][picked], dtype=object), use_na_sentinel=False)
     niche, niches = pd.factorize(np.asarray(scored["niche"][picked], dtype=object), use_na_sentinel=False)
     cells, cell = np.unique(platform * (len(niches) + 1) + niche, return_inverse=True)  # platform/niche cells
-    per_cell = np.bincount(cell.reshape(-1), weights=engagements, minlength=len(cells))
+    per_cell = np.bincount(cell.reshape(-1), weights=relevant, minlength=len(cells))
     cell_platform = np.asarray(platforms, dtype=object)[cells // (len(niches) + 1)] if len(cells) else \
         np.array([], dtype=object)
     row = {
@@ -117,7 +118,7 @@ class Candidates:
     cell: np.ndarray       # integer code of the creator's platform/niche cell
     cell_pool: np.ndarray  # engaged-audience pool of each cell
     pools: np.ndarray      # the creator's cell's pool
-    eng: np.ndarray
+    eng: np.ndarray        # engagements weighted by relevance (what drives the halo)
     conv: np.ndarray
     cost: np.ndarray
     queues: dict = field(default_factory=dict, compare=False, repr=False)  # _Queue by slopes
@@ -134,7 +135,7 @@ class Candidates:
         first[cell[::-1]] = np.arange(len(cell))[::-1]  # a row of each cell, for its platform
         cell_pool = engaged_pools([str(platforms[platform_code[i]]) for i in first])
         return cls(frame=scored, cell=cell, cell_pool=cell_pool, pools=cell_pool[cell],
-                   eng=scored["engagements"].to_numpy(dtype=float),
+                   eng=scored["relevant_engagements"].to_numpy(dtype=float),
                    conv=scored["conversions"].to_numpy(dtype=float), cost=scored["cost"].to_numpy(dtype=float))
 
     @functools.cached_property

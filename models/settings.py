@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-MODEL_KINDS = ("engagement", "conversion", "lift")
+MODEL_KINDS = ("engagement", "conversion", "lift", "posting")
 # Variables read by libraries that take no argument for them, set once per process by `process_environment`
 # (a value the operator set wins): MLflow's download progress bar would fill the logs, and idle OpenMP threads
 # must not spin between requests.

@@ -21,6 +21,8 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from microlift.models.settings import MODEL_KINDS
+
 BIN = Path(sys.executable).parent  # the virtualenv's bin: `microlift`
 # CI (.ci/run) sets this: a test whose tool is missing (Chromium, nginx, Redis) fails there instead of skipping.
 REQUIRE_ALL = os.environ.get("MICROLIFT_REQUIRE_ALL_TESTS") == "1"
@@ -108,7 +110,7 @@ def registered(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _as_models(found: dict[str, tuple[int, str]], rows: list[list[str]]) -> dict[str, str]:
-    assert set(found) == {"engagement", "conversion", "lift"}, rows
+    assert set(found) == set(MODEL_KINDS), rows
     sets = {version_set for _, version_set in found.values()}
     assert len(sets) == 1, f"versions from different trainings: {rows}"
     return {**{kind: str(version) for kind, (version, _) in found.items()}, "alias": "champion",

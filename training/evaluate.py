@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 
 from microlift.models import metrics
+from microlift.models.candidates import offer_ratio
+from microlift.models.economics import sales_scale
 from microlift.training.prepare import Prepared, add_tier, group_median, held_out, lift_rows
 
 
@@ -47,13 +49,25 @@ def campaign_post_predictions(prep: Prepared, engagement, conversion) -> pd.Data
     """Predicted engagements and attributed units of every campaign post (inputs of the lift model)."""
     made = prep.posts[prep.posts["campaign_id"].notna()]
     return made.assign(pred_engagements=engagement.predict(made)["mean"] * made["followers"].to_numpy(),
-                       pred_conversions=conversion.predict_mean(made))
+                       pred_conversions=conversion.predict_mean(made),
+                       relevance=_relevance(conversion, made))
+
+
+def _relevance(conversion, rows: pd.DataFrame) -> np.ndarray:
+    """The conversion model's learned relevance of each row's creator niche for its campaign's niche."""
+    out = np.ones(len(rows))
+    products = rows["campaign_niche"].astype(str).to_numpy()
+    for product in np.unique(products):
+        m = products == product
+        out[m] = conversion.relevance(rows["niche"].to_numpy()[m], product)
+    return out
 
 
 def lift_table(prep: Prepared, engagement, conversion) -> tuple[pd.DataFrame, np.ndarray]:
-    """Lift rows and their target ln(units during / baseline)."""
+    """Lift rows and their target ln((units during + floor) / (baseline + floor)) (`economics.sales_scale`)."""
     rows = lift_rows(prep, campaign_post_predictions(prep, engagement, conversion))
-    return rows, np.log(rows["units_per_month_during"] / rows["baseline_units_per_month"]).to_numpy()
+    return rows, np.log(sales_scale(rows["units_per_month_during"].to_numpy(dtype=float))
+                        / sales_scale(rows["baseline_units_per_month"].to_numpy(dtype=float)))
 
 
 def score_lift(model, rows: pd.DataFrame, z: np.ndarray, prep: Prepared, test: np.ndarray,
@@ -63,7 +77,7 @@ def score_lift(model, rows: pd.DataFrame, z: np.ndarray, prep: Prepared, test: n
     predicted = model.predict(held)
     train = rows[reference].assign(multiple=np.exp(z[reference]))
     hand = group_median(train, held, ["compensation", "marketplace"], "multiple")
-    baseline = held["baseline_units_per_month"].to_numpy() * (hand - 1)
+    baseline = sales_scale(held["baseline_units_per_month"].to_numpy(dtype=float)) * (hand - 1)
     m = {"lift.coverage_80": metrics.coverage(observed, predicted["p10"], predicted["p90"]),
          "lift.mdape": metrics.mdape(observed, predicted["p50"]),
          "lift.mdape_baseline": metrics.mdape(observed, baseline)}
@@ -74,6 +88,28 @@ def score_lift(model, rows: pd.DataFrame, z: np.ndarray, prep: Prepared, test: n
         m["lift.mdape_truth"] = metrics.mdape(observed, expected.to_numpy(dtype=float))
     frame = held.assign(predicted=predicted["p50"], low=predicted["p10"], high=predicted["p90"], observed=observed)
     return m, frame
+
+
+def posting_rows(prep: Prepared, conversion) -> pd.DataFrame:
+    """Invitation rows with the posting model's input `offer_ratio` (an affiliate's expected commission from the
+    conversion model's units per post)."""
+    rows = prep.invitations
+    return rows.assign(offer_ratio=offer_ratio(rows, conversion.predict_mean(rows)))
+
+
+def score_posting(model, rows: pd.DataFrame, test: np.ndarray, reference: np.ndarray) -> tuple[dict, pd.DataFrame]:
+    """Log loss and Brier score against the way of paying x tier share (a planner's estimate), and calibration: the
+    largest gap between predicted and observed posting rates over deciles of prediction."""
+    held = add_tier(rows[test]).reset_index(drop=True)
+    y = held["posted"].astype(bool).to_numpy(dtype=float)
+    p = model.predict(held)
+    hand = group_median(add_tier(rows[reference]).assign(rate=lambda f: f["posted"].astype(float)), held,
+                        ["compensation", "tier"], "rate", how="mean")
+    deciles = metrics.calibration_gaps(y, p)
+    m = {"posting.log_loss": metrics.log_loss(y, p), "posting.log_loss_baseline": metrics.log_loss(y, hand),
+         "posting.brier": float(np.mean((p - y) ** 2)), "posting.calibration_max_gap": float(np.max(np.abs(deciles))),
+         "posting.rate": float(y.mean())}
+    return m, held.assign(predicted=p, observed=y)
 
 
 def evaluate(models: dict, prep: Prepared, held_out_only: bool = False) -> dict[str, float]:
@@ -87,6 +123,10 @@ def evaluate(models: dict, prep: Prepared, held_out_only: bool = False) -> dict[
     if "conversion" in models and len(rows):
         test = held_out(rows["creator_id"]) if held_out_only else np.ones(len(rows), dtype=bool)
         out.update(score_conversion(models["conversion"], prep, test, ~test if held_out_only else test)[0])
+    if {"conversion", "posting"} <= models.keys() and prep.invitations is not None and len(prep.invitations):
+        rows = posting_rows(prep, models["conversion"])
+        test = held_out(rows["creator_id"]) if held_out_only else np.ones(len(rows), dtype=bool)
+        out.update(score_posting(models["posting"], rows, test, ~test if held_out_only else test)[0])
     if {"engagement", "conversion", "lift"} <= models.keys() and prep.campaigns is not None:
         table, z = lift_table(prep, models["engagement"], models["conversion"])
         if len(table):

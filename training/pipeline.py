@@ -12,7 +12,7 @@ from pathlib import Path
 import mlflow
 
 from microlift.models import registry
-from microlift.models.contract import validate
+from microlift.models.contract import TABLES, validate
 from microlift.models.datasets import load_dataset, write_tables
 from microlift.models.modelstore import load_version_set
 from microlift.models.settings import MODEL_KINDS, Settings
@@ -41,7 +41,7 @@ def simulate_dataset(out: Path, creators: int, campaigns: int, seed: int = 0, fm
         counts = simulate_partitioned(creators, campaigns, partitions, out, seed=seed, progress=progress)
         return Simulated(counts, partitions, time.perf_counter() - started)
     tables = simulate(creators, campaigns, seed=seed, progress=progress)
-    for name in ("creators", "posts", "campaigns"):  # the simulator must honour the contract it feeds
+    for name in TABLES:  # the simulator must honour the contract it feeds
         if name in tables:
             validate(name, tables[name], source=f"simulated {name}")
     written = write_tables(tables, out, fmt=fmt)
@@ -59,7 +59,7 @@ class TrainingRun:
 
 def train_models(data: Path, settings: Settings, experiment: str | None = None, params: dict | None = None,
                  seed: int = 0, register: bool = False, progress: bool = True) -> TrainingRun:
-    """Train the three models in this process, log the run to MLflow and, if asked, register the models."""
+    """Train the four models in this process, log the run to MLflow and, if asked, register the models."""
     params = params or {}
     dataset = load_dataset(data)  # a malformed dataset fails here, before any run exists
     prep = prepare(dataset)
@@ -97,7 +97,7 @@ def promote(settings: Settings, version: str, data: Path | None = None, force: b
         return Promotion(False, [f"not moved: versions {candidate.versions} already hold the {alias!r} alias"],
                          already=True)
     if set(candidate.versions) != set(MODEL_KINDS) and not force:
-        return Promotion(False, [f"not moved: candidate {candidate.versions} lacks some of the three models; use "
+        return Promotion(False, [f"not moved: candidate {candidate.versions} lacks some of the four models; use "
                                  "--force to promote it anyway"])
     if force or champion is None:
         reason = "--force" if force else f"there is no {alias!r} yet"

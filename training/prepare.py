@@ -32,6 +32,7 @@ class Prepared:
     conversions: pd.DataFrame    # campaign posts with an observed `conversions`
     campaigns: pd.DataFrame | None
     truth: dict[str, pd.DataFrame]
+    invitations: pd.DataFrame | None = None  # invited creators with their features, campaign context and `posted`
 
 
 def prepare(dataset: Dataset) -> Prepared:
@@ -40,11 +41,37 @@ def prepare(dataset: Dataset) -> Prepared:
     if posts is None or posts.empty:
         raise ValueError("training needs a posts table with at least one post")
     campaigns = dataset.campaigns
-    rows = post_rows(posts, creators, F.creator_history(posts, creators), F.campaign_track_record(posts, creators),
-                     campaigns)
+    history, track = F.creator_history(posts, creators), F.campaign_track_record(posts, creators)
+    rows = post_rows(posts, creators, history, track, campaigns)
     conversions = rows[rows["campaign_id"].notna() & rows["conversions"].notna()] if campaigns is not None \
         else rows.iloc[:0]
-    return Prepared(rows, conversions.reset_index(drop=True), campaigns, dataset.truth)
+    invited = dataset.invitations
+    invitations = invitation_rows(invited, creators, history, track, campaigns) \
+        if invited is not None and campaigns is not None else None
+    return Prepared(rows, conversions.reset_index(drop=True), campaigns, dataset.truth, invitations)
+
+
+INVITATION_FIELDS = ["campaign_id", "niche", "product_price", "compensation", "marketplace", "discount_code",
+                     "gift_value", "commission_rate"]
+
+
+def invitation_rows(invitations: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame,
+                    campaigns: pd.DataFrame) -> pd.DataFrame:
+    """Invitations joined with their creator, the creator's organic history, the creator's track record in other
+    campaigns (never the invitation's own: its units exist only if the creator posted) and the campaign's context."""
+    rows = invitations.merge(F.with_history(creators, history), on="creator_id", how="left")
+    columns = ["track_posts", "track_units", "track_followers_k"]
+    total = F.per_creator(track).reindex(rows["creator_id"])[columns].fillna(0.0).to_numpy()
+    own = track.reindex(pd.MultiIndex.from_arrays([rows["creator_id"], rows["campaign_id"]]))[columns]
+    rest = total - own.fillna(0.0).to_numpy()
+    rows["track_posts"] = rest[:, 0]
+    rows["track_units"] = np.where(rest[:, 0] > 0, rest[:, 1], np.nan)
+    rows["track_followers_k"] = np.where(rest[:, 0] > 0, rest[:, 2], np.nan)
+    context = campaigns[[c for c in INVITATION_FIELDS if c in campaigns.columns]].rename(
+        columns={"niche": "campaign_niche"})
+    rows = rows.merge(context, on="campaign_id", how="left")
+    rows["sponsored"] = True
+    return rows.reset_index(drop=True)
 
 
 def post_rows(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame,
@@ -83,11 +110,11 @@ def post_rows(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame
 
 def lift_rows(prepared: Prepared, campaign_posts: pd.DataFrame) -> pd.DataFrame:
     """One row per campaign with observed sales: roster aggregates (from predicted per-post engagements and
-    conversions in `campaign_posts`) joined with the campaign fields."""
+    conversions in `campaign_posts`) joined with the campaign fields. A new product (baseline 0) is a campaign too."""
     aggregates = F.roster_aggregates(campaign_posts)
     campaigns = prepared.campaigns[CAMPAIGN_FIELDS].set_index("campaign_id")
     rows = campaigns.join(aggregates, how="inner").reset_index()
-    keep = (rows["baseline_units_per_month"] > 0) & (rows["units_per_month_during"] > 0)
+    keep = (rows["baseline_units_per_month"] >= 0) & (rows["units_per_month_during"] >= 0)
     return rows[keep].reset_index(drop=True)
 
 

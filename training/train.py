@@ -1,4 +1,4 @@
-"""Train the engagement, conversion and lift models from a contract dataset, scored on grouped held-out data."""
+"""Train the engagement, conversion, posting and lift models from a contract dataset, scored on held-out groups."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
-from microlift.training.evaluate import lift_table, score_conversion, score_engagement, score_lift
+from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel, PostingModel
+from microlift.training.evaluate import (
+    lift_table,
+    posting_rows,
+    score_conversion,
+    score_engagement,
+    score_lift,
+    score_posting,
+)
 from microlift.training.prepare import Prepared, held_out
 
 log = logging.getLogger(__name__)
@@ -83,12 +90,33 @@ def train_lift(prep: Prepared, params: dict | None, seed: int, progress: bool, o
     out.metrics.update(m)
 
 
+def train_posting(prep: Prepared, params: dict | None, seed: int, progress: bool, out: Trained) -> None:
+    if "conversion" not in out.models:
+        out.skipped["posting"] = "the posting model needs the conversion model (an affiliate's expected commission)"
+        return
+    if prep.invitations is None or prep.invitations["posted"].nunique() < 2:
+        out.skipped["posting"] = "no invitations table, or every invited creator posted (or none did)"
+        return
+    rows = posting_rows(prep, out.models["conversion"])
+    fit, calibration, test = _split(rows["creator_id"])
+    out.rows.update({"posting.train": int(fit.sum()), "posting.test": int(test.sum())})
+    model = PostingModel(params, seed=seed)
+    posted = rows["posted"].astype(bool).to_numpy()
+    with _bar(model.rounds, "posting", progress) as bar:
+        model.fit(rows[fit], posted[fit], (rows[calibration], posted[calibration]), progress=bar)
+    m, frame = score_posting(model, rows, test, fit)
+    out.models["posting"], out.evaluation["posting"] = model, frame
+    out.metrics.update(m)
+
+
 def train_all(prep: Prepared, params: dict[str, dict] | None = None, seed: int = 0,
               progress: bool = True) -> Trained:
-    """Fit the three models in order (lift needs the other two) and score each on its held-out split."""
+    """Fit the four models in order (posting and lift need the conversion model) and score each on its held-out
+    split."""
     params = params or {}
     out = Trained()
-    for kind, step in (("engagement", train_engagement), ("conversion", train_conversion), ("lift", train_lift)):
+    for kind, step in (("engagement", train_engagement), ("conversion", train_conversion),
+                       ("posting", train_posting), ("lift", train_lift)):
         log.info("training the %s model", kind)
         step(prep, params.get(kind), seed, progress, out)
         if kind in out.skipped:

@@ -14,7 +14,7 @@ from microlift.commands.planning import models_of
 from microlift.models import registry
 from microlift.models.datasets import load_dataset, write_tables
 from microlift.models.modelstore import load_version_set
-from microlift.models.settings import Settings
+from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.training import evaluate as evaluation
 from microlift.training import pipeline
 from microlift.training.adapters import kim
@@ -60,7 +60,8 @@ def calibrate(args: argparse.Namespace) -> int:
 
 
 def _params(value: str | None) -> dict:
-    """Hyperparameters from a JSON string or file: {"engagement": {...}, "conversion": {...}, "lift": {...}}."""
+    """Hyperparameters from a JSON string or file: {"engagement": {...}, "conversion": {...}, "posting": {...},
+    "lift": {...}} (any of them)."""
     if not value:
         return {}
     text = Path(value).read_text() if Path(value).is_file() else value
@@ -68,9 +69,9 @@ def _params(value: str | None) -> dict:
         params = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"--params: not valid JSON ({exc})") from exc
-    unknown = set(params) - {"engagement", "conversion", "lift"}
-    if not isinstance(params, dict) or unknown:
-        raise ValueError(f"--params: expected keys engagement, conversion, lift; got {sorted(unknown)}")
+    unknown = set(params) - set(MODEL_KINDS) if isinstance(params, dict) else {"(not an object)"}
+    if unknown:
+        raise ValueError(f"--params: expected keys {', '.join(MODEL_KINDS)}; got {sorted(unknown)}")
     return params
 
 

@@ -19,8 +19,7 @@ from microlift.training.simulation.generator import simulate
 @pytest.fixture(scope="module")
 def prepared():
     tables = simulate(800, 30, seed=4, progress=False)
-    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
-                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    dataset = Dataset.of(tables)
     return prepare(dataset)
 
 

@@ -25,7 +25,7 @@ from microlift.training.tracking import PYFUNC_CODE, code_package
 def saved(tmp_path_factory):
     """A real MLflow model folder of a small engagement model, as training logs it."""
     tables = simulate(300, 10, seed=5, progress=False)
-    prepared = prepare(Dataset(tables["creators"], tables["posts"], tables["campaigns"], {}))
+    prepared = prepare(Dataset.of(tables))
     posts = prepared.posts
     test = held_out(posts["creator_id"])
     model = EngagementModel(rounds=20).fit(posts[~test], posts.loc[~test, "log_er"].to_numpy(),

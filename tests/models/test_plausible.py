@@ -24,7 +24,7 @@ from microlift.training.simulation.generator import simulate
 def saved(tmp_path_factory):
     """Small models of the three kinds, saved as training saves them (boosters and spec.json)."""
     tables = simulate(300, 10, seed=5, progress=False)
-    prepared = prepare(Dataset(tables["creators"], tables["posts"], tables["campaigns"], {}))
+    prepared = prepare(Dataset.of(tables))
     root = tmp_path_factory.mktemp("plausible")
     posts, rows = prepared.posts, prepared.conversions
     test, held = held_out(posts["creator_id"]), held_out(rows["creator_id"])

@@ -33,8 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quality")]
 @pytest.fixture(scope="module")
 def world():
     tables = simulate(50_000, 1_000, seed=22, progress=False)
-    dataset = Dataset(tables["creators"], tables["posts"], tables["campaigns"],
-                      {k: v for k, v in tables.items() if k.startswith("truth")})
+    dataset = Dataset.of(tables)
     trained = train_all(prepare(dataset), progress=False)
     print("\n" + "\n".join(f"{k:40s} {v:.4f}" for k, v in sorted(trained.metrics.items())))
     return dataset, trained
