@@ -132,7 +132,7 @@ def main() -> None:
                 seconds, peak, trained = measure(train_dask, folder, workers)
                 rows.append((f"{counts['posts']:,}", "dask", f"{workers} worker(s)", seconds, peak))
                 single_seconds[(posts, workers)] = seconds
-                models = {k: trained.models[k] for k in ("engagement", "conversion")}
+                models = {k: trained.models[k] for k in ("engagement", "conversion", "posting")}
         brief = Brief.from_mapping(dict(BRIEF))
         catalog = write_catalog(catalog_rows, Path(tmp) / "catalog", parts=max(2, catalog_rows // 100_000))
         seconds, peak, _ = measure(score_whole, catalog, brief, models, Path(tmp) / "scored.parquet")

@@ -223,7 +223,13 @@ class ConversionModel(_Model):
                                F.categorical_names(self.kind), self.rounds, init_score=self.offset(rows, X),
                                valid=(Xc, np.asarray(calibration[1], dtype=float)),
                                valid_init=self.offset(calibration[0], Xc), progress=progress)
-        self.pairs_ = self.fit_pairs(rows, units, X)
+        return self.finish(rows, units, calibration, X, Xc)
+
+    def finish(self, rows: pd.DataFrame, units: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
+               X: np.ndarray | None = None, Xc: np.ndarray | None = None) -> ConversionModel:
+        """What follows the trees, wherever they were fitted: the niche pairs' factors and each audience's relevance
+        from the training rows, the dispersion from the calibration rows (`X`, `Xc`: their matrices if built)."""
+        self.pairs_ = self.fit_pairs(rows, np.asarray(units, dtype=float), X)
         self.dispersion_ = self.dispersion_of(calibration[0], np.asarray(calibration[1], dtype=float), Xc)
         self.relevance_ = self.learn_relevance(rows)
         return self

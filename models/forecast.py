@@ -18,7 +18,7 @@ from microlift.models.candidates import eligible
 from microlift.models.economics import campaign_cost, sales_scale, unique_reach
 from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools
-from microlift.models.roster import Candidates, Limits, Slopes, choose, lift_slopes
+from microlift.models.roster import Candidates, Limits, Slopes, lift_slopes, prefix, sequence
 
 Z90 = 1.2815515655446004
 
@@ -29,8 +29,7 @@ def _bands(values: np.ndarray) -> dict[str, float]:
 
 
 def initial_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, pool: np.ndarray) -> Slopes:
-    """Slopes at a first-guess roster (engagement per dollar, until the budget or the roster cap), refined once
-    after a choice."""
+    """Slopes at a first-guess roster (relevant engagement per dollar, until the budget or the roster cap)."""
     density = scored["relevant_engagements"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)
     among = np.flatnonzero(pool)
     if len(among) > workload.MAX_ROSTER:  # a roster holds no more: sort only the best
@@ -42,13 +41,46 @@ def initial_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model
     return lift_slopes(brief, scored, guess, lift_model)
 
 
-def plan_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, limits: Limits | None,
-                pool: np.ndarray, candidates: Candidates | None = None) -> Slopes:
-    slopes = initial_slopes(brief, scored, budget, lift_model, pool)
-    # provisional: only where the slopes are taken
-    chosen = choose(scored, budget, slopes, limits, pool, seeds=0, candidates=candidates,
-                    max_creators=workload.MAX_ROSTER)
+# Creators in the roster where a brief's slopes are taken: about the reference campaign's 211 (DESIGN §2), so that the
+# slopes, and with them every roster and forecast of the brief, do not depend on the budget asked.
+REFERENCE_CREATORS = 200
+
+
+def brief_slopes(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits | None, pool: np.ndarray,
+                 candidates: Candidates | None = None) -> Slopes:
+    """The lift model's slopes for a brief, whatever the budget: at a first guess of REFERENCE_CREATORS creators
+    (relevant engagement per dollar), refined once at the roster those slopes choose."""
+    c = candidates or Candidates.of(scored)
+    among = np.flatnonzero(pool)
+    density = c.eng[among] / np.maximum(c.cost[among], 1e-6)
+    first = among[np.argsort(-density, kind="stable")[:REFERENCE_CREATORS]]
+    guess = np.zeros(len(scored), dtype=bool)
+    guess[first] = True
+    slopes = lift_slopes(brief, scored, guess, lift_model)
+    order = sequence(scored, slopes, limits, pool, c, max_creators=REFERENCE_CREATORS)
+    chosen = np.zeros(len(scored), dtype=bool)
+    chosen[order] = True
     return lift_slopes(brief, scored, chosen, lift_model) if chosen.any() else slopes
+
+
+def plan_sequence(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits | None, pool: np.ndarray,
+                  candidates: Candidates | None = None) -> tuple[np.ndarray, Slopes]:
+    """The brief's one nested sequence of rosters (`roster.sequence`, up to the cap on a roster's creators) and the
+    slopes it was chosen with. Every budget's roster is a prefix of it."""
+    c = candidates or Candidates.of(scored)
+    slopes = brief_slopes(brief, scored, lift_model, limits, pool, c)
+    workload.check("taking the lift model's slopes")
+    return sequence(scored, slopes, limits, pool, c, max_creators=workload.MAX_ROSTER), slopes
+
+
+def plan_roster(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, limits: Limits | None = None,
+                pool: np.ndarray | None = None) -> np.ndarray:
+    """The roster the forecast chooses for `budget` (a boolean mask): the prefix of the brief's sequence it buys."""
+    pool = eligible(brief, scored) if pool is None else pool
+    order, _ = plan_sequence(brief, scored, lift_model, limits, pool)
+    chosen = np.zeros(len(scored), dtype=bool)
+    chosen[order[:prefix(order, scored["cost"].to_numpy(dtype=float), budget)]] = True
+    return chosen
 
 
 def _levels(rosters: list[np.ndarray]) -> np.ndarray:
@@ -62,24 +94,28 @@ def _levels(rosters: list[np.ndarray]) -> np.ndarray:
     return level
 
 
-def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], anchor: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], fit_on: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The lift model's answers for one campaign's rosters, smoothed by a Hill response (Robyn, Meridian).
 
     A tree model answers in steps, so along a budget curve a late step can gain more per dollar than an early
     one. Its medians are refitted, by least squares over these rows, as ln multiple = a + ln(1 + beta x c +
     H x u^s / (u^s + K^s)), with u and c the rows' unique engagements and attributed units per baseline unit and
     month and 0 < s <= 1: rising and concave in the roster. The p10/p90 keep their distance from the median.
-    `anchor` (a boolean mask of rows, e.g. the asked budget's roster) keeps the model's own median level there:
-    the curve takes its shape from the fit and its level from the model.
+    `fit_on` (a boolean mask of rows) fits on those rows alone, e.g. a brief's fixed grid of rosters, so that the
+    answer for a roster does not depend on which other rosters were asked about.
     """
     u = np.expm1(F.LIFT_FEATURES["log_unique_engagements_per_baseline_month"](rows))
     c = np.expm1(F.LIFT_FEATURES["log_conversions_per_baseline_month"](rows))
     y = z["p50"]
     if np.ptp(y) <= 1e-12 or not (u > 0).any():
         return z
-    u, c = u / float(np.median(u[u > 0])), c / (float(np.max(c)) if np.max(c) > 0 else 1.0)
+    among = np.flatnonzero(fit_on) if fit_on is not None else np.arange(len(u))
+    if not (u[among] > 0).any():
+        return z
+    u_ref, c_ref = float(np.median(u[among][u[among] > 0])), float(np.max(c[among]))
+    u, c = u / u_ref, c / (c_ref if c_ref > 0 else 1.0)
     # fitted on an even spread of the rows by reach (a few hundred answers pin five parameters down)
-    at = np.argsort(u, kind="stable")[np.linspace(0, len(u) - 1, min(len(u), 400)).astype(int)]
+    at = among[np.argsort(u[among], kind="stable")[np.linspace(0, len(among) - 1, min(len(among), 400)).astype(int)]]
     log_u = np.log(np.where(u[at] > 0, u[at], 1.0))
 
     def parts(p, u, c):
@@ -101,20 +137,20 @@ def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], anchor: np.ndarray 
     fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-4, xtol=1e-4,
                                  bounds=(np.r_[-np.inf, -20.0, -20.0, -8.0, -2.0], np.r_[np.inf, 10.0, 10.0, 8.0, 0.0]))
     smooth = fit.x[0] + np.log(parts(fit.x, u, c)[1])
-    if anchor is not None and anchor.any():
-        smooth += float(np.mean(y[anchor] - smooth[anchor]))
     return {k: smooth + (v - y) for k, v in z.items()}
 
 
 def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray], lift_model, uniforms: np.ndarray,
-                    columns: np.ndarray, noise: np.ndarray, anchor: int | None = None) -> list[dict[str, np.ndarray]]:
+                    columns: np.ndarray, noise: np.ndarray,
+                    fit_on: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
     """Monte Carlo draws of incremental units/month and cost (USD) for each of nested rosters, in one pass.
 
     Column `columns[i]` of `uniforms` (draws x creators of the largest roster) decides whether creator i posts,
     and `noise` (draws) how the campaign lands; sharing them between rosters (common random numbers) makes the
     forecasts of nested rosters comparable draw by draw. Sums run once per (roster level, platform/niche cell)
     and accumulate across levels; the lift model answers every roster's draws in one call. For three rosters or
-    more (a budget curve) its answers are smoothed by `saturating`, keeping its level at roster `anchor`.
+    more (a budget curve) its answers are smoothed by `saturating`, fitted on the rosters `fit_on` marks (all when
+    None).
     """
     draws, count = len(noise), len(rosters)
     level = _levels(rosters)
@@ -152,7 +188,7 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     rows = rows.assign(**{k: v for k, v in brief.context().items() if k not in rows.columns})
     z = lift_model.predict_log_multiple(rows)
     if count >= 3:  # a budget curve: its rosters span the range a saturating response can be fitted over
-        z = saturating(rows, z, None if anchor is None else np.repeat(np.arange(count) == anchor, draws))
+        z = saturating(rows, z, None if fit_on is None else np.repeat(np.asarray(fit_on, dtype=bool), draws))
     z = {k: v.reshape(count, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
     incremental = float(sales_scale(brief.baseline_units_per_month)) * np.expm1(z["p50"] + noise * spread)
@@ -200,23 +236,6 @@ def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
         "draws": int(len(incremental)),
     }
     return out
-
-
-def _rosters(scored: pd.DataFrame, budgets: np.ndarray, middle: int, main: np.ndarray, slopes: Slopes,
-             limits: Limits | None, pool: np.ndarray, candidates: Candidates) -> dict[int, np.ndarray]:
-    """Nested rosters for the curve: larger budgets extend the main roster, smaller ones choose within it."""
-    rosters = {middle: main}
-    for k in range(middle + 1, len(budgets)):
-        workload.check("building the budget curve")
-        rosters[k] = choose(scored, float(budgets[k]), slopes, limits, pool, start=rosters[k - 1], seeds=0,
-                            candidates=candidates, max_creators=workload.MAX_ROSTER)
-    for k in range(middle - 1, -1, -1):
-        try:
-            rosters[k] = choose(scored, float(budgets[k]), slopes, limits, rosters[k + 1], seeds=0,
-                                candidates=candidates, max_creators=workload.MAX_ROSTER)
-        except ValueError:  # e.g. the must-include creators do not fit the smaller budgets
-            break
-    return rosters
 
 
 def _percentiles(values: np.ndarray) -> list[dict[str, float]]:
@@ -303,14 +322,22 @@ def roster_table(scored: pd.DataFrame, chosen: np.ndarray) -> dict:
             "by_tier": split["tier"], "by_platform": split["platform"]}
 
 
+# Prefix sizes of a brief's sequence where the lift model's answers are smoothed (`saturating`): a fixed grid per brief,
+# so the smoothing, and every forecast read off it, is the same whichever budget was asked.
+GRID_POINTS = 16
+
+
 def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limits: Limits | None = None,
              draws: int = 1000, seed: int = 0, target_roas: float = 1.0,
              curve_points: int = workload.CURVE_POINTS) -> dict:
     """Roster for `budget` (USD), its forecast, the budget-response curve and the suggested budget.
 
-    Deterministic for a seed. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`. The work is
-    bounded by `workload`'s caps (draws, creators per roster) whatever the number of candidates; `notes` says when a
-    cap or the candidates, not the budget, decided the roster.
+    Deterministic for a seed. Every roster is a prefix of the brief's one sequence (`plan_sequence`), every creator
+    of it draws its own futures (by its place in the sequence), and the lift model's answers are smoothed on a grid
+    of the sequence fixed per brief: the forecast for a budget is the same whichever budget was asked, and the curve
+    never falls. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`. The work is bounded by
+    `workload`'s caps (draws, creators per roster) whatever the number of candidates; `notes` says when a cap or
+    the candidates, not the budget, decided the roster.
     """
     if not np.isfinite(budget) or budget < 0:
         raise PlanningError("budget", budget, "a number >= 0 (USD)")
@@ -326,44 +353,74 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
         zero = summarise(brief, simulate(brief, scored, empty, lift_model, np.zeros((draws, 0)), noise))
         return {"budget": budget, "roster": roster_table(scored, empty), "forecast": zero, "budget_curve": [],
                 "suggested_budget": {"budget": None, "target_roas": target_roas,
-                                     "note": "no budget or no eligible creators"}, "notes": []}
+                                     "note": "no budget or no eligible creators"},
+                "notes": new_product_notes(brief)}
     candidates = Candidates.of(scored)
     workload.check("sizing the candidates")
-    slopes = plan_slopes(brief, scored, budget, lift_model, limits, pool, candidates)
-    workload.check("taking the lift model's slopes")
-    main = choose(scored, budget, slopes, limits, pool, candidates=candidates, max_creators=workload.MAX_ROSTER)
+    order, slopes = plan_sequence(brief, scored, lift_model, limits, pool, candidates)
+    cost = candidates.cost
     budgets = budget * np.geomspace(0.25, 4.0, curve_points)
     middle = curve_points // 2
-    rosters = _rosters(scored, budgets, middle, main, slopes, limits, pool, candidates)
-    union = rosters[max(rosters)]
-    # Each creator of the largest roster gets a column of `uniforms`, ordered by what the creator is (not by row
-    # position or id), so reordering or renaming candidates draws the same futures for the same creators.
-    members = np.flatnonzero(union)
-    content = scored.iloc[members]
-    order = np.lexsort((content["cost"].to_numpy(), content["conversions"].to_numpy(),
-                        content["engagements"].to_numpy(), content["followers"].to_numpy()))
+    sizes = [prefix(order, cost, b) for b in budgets]
+    if limits is not None and sizes[middle] < max(limits.min_creators, len(limits.must_include)):
+        _refuse_small(limits, sizes[middle], order, cost, budget)
+    grid = np.unique(np.geomspace(1, max(len(order), 1), GRID_POINTS).round().astype(int))
+    levels = sorted(set(sizes) | set(grid.tolist()))
+    rosters = [_mask(len(scored), order[:n]) for n in levels]
+    # each creator of the sequence draws its futures by its place in it: the same whatever the budget asked
     columns = np.zeros(len(scored), dtype=int)
-    columns[members[order]] = np.arange(len(members))
-    uniforms = rng.random((draws, int(union.sum())))
-    keys = sorted(rosters)
+    columns[order] = np.arange(len(order))
+    uniforms = rng.random((draws, len(order)))
     workload.check("drawing the forecast")
-    nested = simulate_nested(brief, scored, [rosters[k] for k in keys], lift_model, uniforms, columns, noise,
-                             anchor=keys.index(middle))
-    summary = summarise(brief, nested[keys.index(middle)])
-    curve = budget_curve(brief, budgets, rosters, candidates.cost, nested)
+    nested = simulate_nested(brief, scored, rosters, lift_model, uniforms, columns, noise,
+                             fit_on=np.isin(levels, grid) if len(levels) >= 3 else None)
+    at = {n: k for k, n in enumerate(levels)}
+    main = rosters[at[sizes[middle]]]
+    summary = summarise(brief, nested[at[sizes[middle]]])
+    curve = budget_curve(brief, budgets, {k: rosters[at[n]] for k, n in enumerate(sizes)}, cost,
+                         [nested[at[n]] for n in sizes])
     return {"budget": budget, "roster": roster_table(scored, main), "forecast": summary, "budget_curve": curve,
             "suggested_budget": suggest(curve, target_roas),
             "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion},
-            "notes": roster_notes(budget, main, pool, candidates.cost)}
+            "notes": roster_notes(budget, main, pool, cost, len(order)) + new_product_notes(brief)}
 
 
-def roster_notes(budget: float, chosen: np.ndarray, pool: np.ndarray, cost: np.ndarray) -> list[str]:
+def _mask(n: int, positions: np.ndarray) -> np.ndarray:
+    chosen = np.zeros(n, dtype=bool)
+    chosen[positions] = True
+    return chosen
+
+
+def _refuse_small(limits: Limits, size: int, order: np.ndarray, cost: np.ndarray, budget: float) -> None:
+    """The budget buys fewer creators than the limits ask for (the must-include creators or the minimum)."""
+    if len(limits.must_include) > size:
+        creator = "the must-include creators"
+        raise PlanningError("budget", budget, f"at least {float(cost[order[:len(limits.must_include)]].sum()):,.0f} "
+                            f"USD (what {creator} cost)",
+                            f"budget: {budget:,.0f} USD does not buy {creator}", unplannable=True)
+    raise PlanningError("limits.min_creators", limits.min_creators,
+                        f"at most {size} creators (what fits the budget and the limits)",
+                        f"limits.min_creators: only {size} creators fit the budget of {budget:,.0f} USD and the "
+                        f"limits; asked for {limits.min_creators}", unplannable=True)
+
+
+def new_product_notes(brief: Brief) -> list[str]:
+    """Why the lift multiple is missing for a new product."""
+    if brief.baseline_units_per_month > 0:
+        return []
+    return ["lift_multiple is null: a new product (baseline 0 units/month) has no sales to multiply; units during the "
+            "campaign are its own sales (attributed units, word of mouth and the marketplace halo)"]
+
+
+def roster_notes(budget: float, chosen: np.ndarray, pool: np.ndarray, cost: np.ndarray,
+                 sequence_size: int) -> list[str]:
     """Plain words for a roster that a cap or the candidates decided rather than the budget."""
     spent = float(cost[chosen].sum())
     if int(chosen.sum()) >= workload.MAX_ROSTER:
         return [f"the roster holds the most creators one plan may hold ({workload.MAX_ROSTER:,}); it costs "
                 f"{spent:,.0f} USD of the {budget:,.0f} USD budget: a larger budget buys no one else"]
-    if chosen[pool].all() and budget - spent > 0.01 * budget:
-        return [f"every eligible candidate is in the roster ({int(chosen.sum()):,} creators, {spent:,.0f} USD); "
-                f"the rest of the {budget:,.0f} USD budget buys no one else"]
+    if int(chosen.sum()) >= sequence_size and budget - spent > 0.01 * budget:
+        return [f"the eligible catalog caps the roster: every creator worth adding is in it ({int(chosen.sum()):,} of "
+                f"{int(pool.sum()):,} eligible, {spent:,.0f} USD); the rest of the {budget:,.0f} USD budget buys no "
+                "one else"]
     return []

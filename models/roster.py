@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -174,10 +174,12 @@ class _Roster:
         self.counts: dict[tuple[str, str], int] = {}
         self.spent = 0.0
         self.chosen = np.zeros(len(candidates.cost), dtype=bool)
+        self.order: list[int] = []  # positions in the order they joined
 
     def copy(self) -> _Roster:
         other = copy.copy(self)
         other.cell_eng, other.counts, other.chosen = self.cell_eng.copy(), dict(self.counts), self.chosen.copy()
+        other.order = list(self.order)
         return other
 
     def gain(self, i: int) -> float:
@@ -193,6 +195,7 @@ class _Roster:
                    for kind, caps in self.caps.items() if self.c.groups[kind][i] in caps)
 
     def add(self, i: int) -> None:
+        self.order.append(i)
         self.chosen[i] = True
         self.spent += self.c.cost[i]
         self.cell_eng[self.c.cell[i]] += self.c.eng[i]
@@ -265,6 +268,43 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
                             f"limits.min_creators: only {int(best.chosen.sum())} creators fit the budget of "
                             f"{budget:,.0f} USD and the limits; asked for {limits.min_creators}", unplannable=True)
     return best.chosen
+
+
+def sequence(scored: pd.DataFrame, slopes: Slopes, limits: Limits | None = None, pool: np.ndarray | None = None,
+             candidates: Candidates | None = None, max_creators: int | None = None) -> np.ndarray:
+    """The order in which creators join a growing roster: the must-include creators first, then the greedy by gain
+    per dollar with no budget, within `limits`, up to `max_creators`. Each prefix is the roster of a budget (the
+    largest prefix whose cost fits it), so the rosters of rising budgets are nested and none depends on which budget
+    was asked (DESIGN §5a). Positions into `scored`."""
+    limits = limits or Limits()
+    c = candidates or Candidates.of(scored)
+    most = len(c.cost) if max_creators is None else int(max_creators)
+    usable = np.ones(len(c.cost), dtype=bool) if pool is None else pool.copy()
+    usable &= c.cost >= 0
+    if limits.exclude:
+        usable &= ~np.isin(c.ids, limits.exclude)
+    state = _Roster(c, slopes, limits)
+    for creator in limits.must_include:
+        where = np.flatnonzero(c.ids == creator)
+        if not len(where):
+            raise PlanningError("limits.must_include", creator, "creators among the candidates",
+                                f"limits.must_include: creator {creator!r} is not among the candidates")
+        if not state.allowed(where[0], math.inf):
+            raise PlanningError("limits.must_include", creator, "creators that fit the limits",
+                                f"limits.must_include: creator {creator!r} does not fit the limits", unplannable=True)
+        state.add(where[0])
+    if len(state.order) > most:
+        raise PlanningError("limits.must_include", len(state.order), f"at most {most} creators",
+                            f"limits.must_include: {len(state.order)} creators; a roster holds at most {most}")
+    workload.check("ordering the candidates")
+    _greedy(state, _Queue.of(c, slopes, usable), usable, math.inf, replace(limits, min_creators=0), most)
+    return np.asarray(state.order, dtype=np.int64)
+
+
+def prefix(order: np.ndarray, cost: np.ndarray, budget: float) -> int:
+    """How many creators of `order` (a `sequence`) the budget buys: the longest prefix whose cost fits it."""
+    spent = np.cumsum(cost[order])
+    return int(np.searchsorted(spent, budget + 1e-9, side="right"))
 
 
 def _largest(key: np.ndarray, among: np.ndarray, k: int) -> list[int]:

@@ -20,7 +20,7 @@ from microlift.models import features as F
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible, score
 from microlift.models.datasets import Dataset
-from microlift.models.forecast import initial_slopes, plan_slopes, simulate, summarise
+from microlift.models.forecast import initial_slopes, plan_roster, simulate, summarise
 from microlift.models.ranking import creator_values, rank
 from microlift.models.roster import Slopes, choose, value
 from microlift.training.prepare import held_out
@@ -108,6 +108,7 @@ def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) 
                          "niche": people["niche"].to_numpy(),
                          "tier": np.asarray(F.TIERS)[F.tier_index(people["followers"].to_numpy())],
                          "impressions": sums["imp"].to_numpy(), "engagements": sums["eng"].to_numpy(),
+                         "relevant_engagements": sums["eng"].to_numpy(),  # the truth's engagements count relevance
                          "conversions": conv, "cost": cost})
 
 
@@ -130,7 +131,7 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
     what each roster truly costs."""
     scored = score(brief, candidates, models)
     pool = np.ones(len(scored), dtype=bool)
-    engine = choose(scored, budget, plan_slopes(brief, scored, budget, models["lift"], None, pool), None, pool)
+    engine = plan_roster(brief, scored, budget, models["lift"], None, pool)
     truth = _truth_frame(brief, candidates, latents)
     # Both choose under the engine's cost estimates, so that both spend the budget as the engine counts it. (With
     # true costs an affiliate oracle picks by what commissions truly cost, which no roster planned by estimates can
@@ -204,7 +205,7 @@ def _views_profit(brief: Brief, candidates: pd.DataFrame, scored: pd.DataFrame, 
     the truth's arithmetic, against the roster that arithmetic buys for `budget` at the engine's costs."""
     views = pd.DataFrame({"platform": scored["platform"].to_numpy(), "niche": scored["niche"].to_numpy(),
                           "impressions": candidates["avg_views"].to_numpy(dtype=float) * scored["posts"].to_numpy(),
-                          "engagements": scored["engagements"].to_numpy(),
+                          "engagements": scored["relevant_engagements"].to_numpy(),
                           "conversions": scored["conversions"].to_numpy()})
     cost = scored["cost"].to_numpy()
     added = ex.marginal_units(_as_campaign(brief), views, _views_roster(brief, views, cost, budget))
@@ -252,7 +253,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     if evidence is not None:
         # the knowable engagements and units, valued by the engine's own arithmetic (as `rank` values predictions)
         known = knowable(brief, candidates, latents)
-        as_known = scored.assign(engagements=known["engagements"].to_numpy(),
+        as_known = scored.assign(engagements=known["engagements"].to_numpy(), relevance=1.0,  # already relevant
                                  conversions=known["conversions"].to_numpy())
         slopes = initial_slopes(brief, scored, budget, models["lift"], eligible(brief, scored))
         out["ranking.ndcg50_knowable_engine"] = ndcg(creator_values(brief, as_known, slopes, ("p50",))["profit"]["p50"],
@@ -261,7 +262,21 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
         for name, effect in conversion_effect_estimates(mine, evidence).items():
             informed = _truth_frame(brief, candidates, mine.assign(conv_effect=effect).reset_index())
             out[f"ranking.ndcg50_informed_{name}"] = ndcg(_added_profit(brief, informed, roster), true_profit)
+            if name == "prior":
+                informed_profit = _added_profit(brief, informed, roster)
+        # DESIGN §5a's yardstick: the model's NDCG against what is knowable, and the share of the informed top 50's
+        # true profit that the model's top 50 captures
+        out["ranking.ndcg50_ratio"] = out["ranking.ndcg50"] / out["ranking.ndcg50_informed_prior"]
+        out["ranking.top50_capture"] = _captured(predicted.reindex(ids).to_numpy(), informed_profit, true_profit)
     return out
+
+
+def _captured(scores: np.ndarray, informed: np.ndarray, true_profit: np.ndarray, k: int = 50) -> float:
+    """True profit of the top k by `scores` over that of the top k by `informed` (ties by position)."""
+    ours = np.argsort(-scores, kind="stable")[:k]
+    theirs = np.argsort(-informed, kind="stable")[:k]
+    best = float(np.maximum(true_profit[theirs], 0.0).sum())
+    return float(np.maximum(true_profit[ours], 0.0).sum()) / best if best > 0 else float("nan")
 
 
 def knowable(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:

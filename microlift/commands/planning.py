@@ -16,13 +16,13 @@ from microlift import report
 from microlift.models import planning, registry
 from microlift.models.datasets import load_candidates
 from microlift.models.modelstore import Bundle, load_version_set
-from microlift.models.settings import Settings
+from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.serving import schemas
 from microlift.serving.problems import from_validation
 from microlift.training import scoring
 
 
-def models_of(settings: Settings, version: str | None, kinds=("engagement", "conversion", "lift")) -> Bundle:
+def models_of(settings: Settings, version: str | None, kinds=MODEL_KINDS) -> Bundle:
     """A registered version set, downloaded and checked by the same loader the service uses."""
     version_set = registry.resolve(settings, version)
     missing = [kind for kind in kinds if kind not in version_set.versions]
@@ -83,7 +83,7 @@ def _plan(args: argparse.Namespace, which: str) -> int:
 
 def score(args: argparse.Namespace) -> int:
     request = schemas.rank_request(read_campaign(args.campaign))
-    bundle = models_of(Settings.from_env(), args.version, ("engagement", "conversion"))
+    bundle = models_of(Settings.from_env(), args.version, ("engagement", "conversion", "posting"))
     started = time.perf_counter()
     if args.engine == "dask":
         from microlift.training.distributed import score  # the optional 'dask' extra

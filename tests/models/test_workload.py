@@ -66,7 +66,7 @@ def test_a_budget_beyond_every_candidate_buys_them_all_at_once_and_says_so(world
     # says that the candidates, not the budget, decided it
     assert len(out["roster"]["creators"]) == 40
     assert {point["creators"] for point in out["budget_curve"]} == {40}
-    assert len(out["notes"]) == 1 and "every eligible candidate is in the roster" in out["notes"][0]
+    assert len(out["notes"]) == 1 and "the eligible catalog caps the roster" in out["notes"][0]
 
 
 def test_no_roster_holds_more_creators_than_the_cap_and_the_answer_says_so(world, monkeypatch):  # noqa: F811

@@ -15,12 +15,20 @@ from microlift.cli import main
 from microlift.models import features as F
 from microlift.models import registry
 from microlift.models.brief import Brief
+from microlift.models.contract import ContractError
 from microlift.models.datasets import load_dataset
-from microlift.models.estimators import MODELS, ConversionModel, _train
+from microlift.models.estimators import MODELS, ConversionModel, PostingModel, _train
 from microlift.models.modelstore import load_version_set
-from microlift.models.settings import Settings
+from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.training.distributed.cluster import connect
-from microlift.training.distributed.data import load_partitioned, model_frame, prepared, split_codes
+from microlift.training.distributed.data import (
+    creator_sums,
+    load_partitioned,
+    model_frame,
+    prepared,
+    prepared_invitations,
+    split_codes,
+)
 from microlift.training.distributed.score import score_partitioned
 from microlift.training.distributed.train import _loss_by_round, best_iteration, train_all
 from microlift.training.evaluate import evaluate
@@ -79,6 +87,40 @@ def test_partitioned_simulation_is_one_contract_dataset(folder):
     assert dataset.posts["campaign_id"].dropna().isin(dataset.campaigns["campaign_id"]).all()
 
 
+def test_partitioned_simulation_writes_invitations_whose_ids_match_the_other_tables(folder):
+    # given a dataset simulated in 4 slices, each slice numbering its own creators and campaigns from 0
+    dataset = load_dataset(folder)  # references (and posted false without posts) checked on load
+    invitations = dataset.invitations
+    # then the invitations are one table whose pairs never collide, naming creators and campaigns of the dataset
+    assert (folder / "invitations.parquet").is_file() and len(invitations) > CAMPAIGNS
+    assert not invitations.duplicated(["campaign_id", "creator_id"]).any()
+    assert invitations["campaign_id"].isin(dataset.campaigns["campaign_id"]).all()
+    assert invitations["creator_id"].isin(dataset.creators["creator_id"]).all()
+    # and each campaign's invited and posting creators are the ones its truth counted before the ids were shifted
+    truth = dataset.truth["truth_campaigns"].set_index("campaign_id")
+    per_campaign = invitations.groupby("campaign_id")["posted"].agg(["size", "sum"])
+    assert per_campaign["size"].to_dict() == truth.loc[per_campaign.index, "invited"].to_dict()
+    assert per_campaign["sum"].to_dict() == truth.loc[per_campaign.index, "posted"].to_dict()
+    # and an invited creator has posts in the campaign exactly when the invitation says it posted
+    made = dataset.posts.dropna(subset=["campaign_id"])
+    with_posts = pd.MultiIndex.from_frame(made[["campaign_id", "creator_id"]]).unique()
+    pairs = pd.MultiIndex.from_frame(invitations[["campaign_id", "creator_id"]])
+    np.testing.assert_array_equal(pairs.isin(with_posts), invitations["posted"].to_numpy(dtype=bool))
+    assert not any("not invited" in w for w in dataset.warnings)
+    # and the Dask loader reads the same table
+    pd.testing.assert_frame_equal(load_partitioned(folder).invitations, invitations)
+
+
+def test_partitioned_simulation_counts_what_it_writes(tmp_path):
+    from microlift.training.simulation.partitioned import simulate_partitioned
+
+    # when a small world is simulated in 2 slices
+    counts = simulate_partitioned(400, 10, 2, tmp_path, seed=3, progress=False)
+    # then the counts it reports are the rows of the contract tables on disk, invitations included
+    written = load_dataset(tmp_path).tables()
+    assert counts == {name: len(frame) for name, frame in written.items()} and counts["invitations"] > 0
+
+
 def test_rows_prepared_per_partition_equal_single_machine_rows(client, folder, prep):
     # when the model rows are built partition by partition from whole-data sums
     rows = prepared(load_partitioned(folder)).compute()
@@ -87,6 +129,25 @@ def test_rows_prepared_per_partition_equal_single_machine_rows(client, folder, p
     left = rows.drop(columns="split").sort_values(key).reset_index(drop=True)
     right = prep.posts.sort_values(key).reset_index(drop=True)[left.columns]
     pd.testing.assert_frame_equal(left, right, check_dtype=False, rtol=1e-9)
+
+
+def test_invitation_rows_from_partition_sums_equal_single_machine_rows(client, folder, prep):
+    # when the posting model's rows are built from the whole invitations table and sums over every partition
+    data = load_partitioned(folder)
+    rows = prepared_invitations(data, *creator_sums(data.posts, data.creators))
+    # then they are the single-machine rows (track record without the invitation's own campaign included)
+    pd.testing.assert_frame_equal(rows, prep.invitations[rows.columns], check_dtype=False, rtol=1e-9)
+
+
+def test_posted_false_with_posts_fails_when_the_partition_is_read(client, folder):
+    # given an invitation marked "no content received" although the posts hold that creator's campaign post
+    data = load_partitioned(folder)
+    invitations = data.invitations.copy()
+    invitations.loc[invitations["posted"].astype(bool).idxmax(), "posted"] = False
+    data.invitations = invitations
+    # when the partitions are prepared, then the contract's cross-table rule rejects it, naming the post
+    with pytest.raises(ContractError, match="posted.*holds post"):
+        prepared(data).compute()
 
 
 def test_cut_at_the_round_lightgbm_early_stopping_keeps(prep):
@@ -124,6 +185,22 @@ def test_dask_models_score_within_2_percent_of_single_machine(prep, single, on_d
     assert 0.75 <= ours["engagement.coverage_80"] <= 0.85
 
 
+def test_dask_run_trains_the_posting_model_like_single_machine_training(prep, single, on_dask):
+    # given the four models of a Dask run
+    assert set(on_dask.models) == set(MODEL_KINDS) and not on_dask.skipped
+    assert isinstance(on_dask.models["posting"], PostingModel)
+    # then its posting scores are those evaluate finds on the same held-out creators (the baselines differ:
+    # evaluate's planner also sees the calibration creators), and beat a planner's way-of-paying x tier rate
+    ours = evaluate(on_dask.models, prep, held_out_only=True)
+    assert on_dask.rows["posting.test"] == single.rows["posting.test"] > 0
+    for key in ("posting.log_loss", "posting.brier", "posting.calibration_max_gap"):
+        assert on_dask.metrics[key] == pytest.approx(ours[key], rel=1e-9), key
+    assert on_dask.metrics["posting.log_loss"] < on_dask.metrics["posting.log_loss_baseline"]
+    # and it is within 2% of the single-machine posting model (they differ only through the conversion model,
+    # which prices an affiliate's offer)
+    assert on_dask.metrics["posting.log_loss"] == pytest.approx(single.metrics["posting.log_loss"], rel=0.02)
+
+
 def test_dask_artifact_loads_with_the_single_machine_loader(on_dask, single, prep, tmp_path):
     for kind in ("engagement", "conversion", "lift"):
         # when a Dask-trained model is saved and loaded as any other
@@ -136,12 +213,16 @@ def test_dask_artifact_loads_with_the_single_machine_loader(on_dask, single, pre
         ours = on_dask.models[kind].predict(rows)
         for q, values in loaded.predict(rows).items():
             np.testing.assert_allclose(values, ours[q], rtol=1e-12)
+    # and the posting model (trained in process) loads and predicts the same probabilities
+    rows = on_dask.evaluation["posting"].head(200)
+    loaded = MODELS["posting"].load(on_dask.models["posting"].save(tmp_path / "posting"))
+    np.testing.assert_allclose(loaded.predict(rows), on_dask.models["posting"].predict(rows), rtol=1e-12)
 
 
 def test_dask_scoring_equals_in_process_scoring(client, folder, on_dask):
     # given a brief and the catalog of a dataset folder (history from its posts)
     brief = Brief.from_mapping(dict(BRIEF))
-    models = {k: on_dask.models[k] for k in ("engagement", "conversion")}
+    models = {k: on_dask.models[k] for k in ("engagement", "conversion", "posting")}  # what scoring reads
     # when it is scored partition by partition on the cluster and in process
     ours = score_partitioned(folder, brief, models).compute().reset_index(drop=True)
     theirs = score_in_process(folder, brief, models)
@@ -162,14 +243,16 @@ def test_train_engine_dask_registers_a_version_set_and_scores(client, folder, tm
                  "--quiet"]) == 0
     # then one run made one version of each model, tagged with that run, like any training run
     version_set = registry.resolve(settings, "latest")
-    assert set(version_set.versions) == {"engagement", "conversion", "lift"}
+    assert set(version_set.versions) == set(MODEL_KINDS)
     store = MlflowClient(settings.tracking_uri, settings.registry_uri)
     tags = {kind: registry.version_tag(settings, kind, v, "version_set") for kind, v in version_set.versions.items()}
     run = store.get_run(tags["engagement"])
     assert len(set(tags.values())) == 1 and run.data.params["engine"] == "dask"
-    assert {"engagement.r2", "conversion.poisson_deviance", "lift.mdape"} <= set(run.data.metrics)
+    assert {"engagement.r2", "conversion.poisson_deviance", "posting.log_loss", "lift.mdape"} <= set(run.data.metrics)
+    assert int(run.data.params["data.rows.invitations"]) > 0  # the invitations are part of the data fingerprint
     models = load_version_set(settings, version_set.versions, "latest").models
-    assert {type(m).__name__ for m in models.values()} == {"EngagementModel", "ConversionModel", "LiftModel"}
+    assert {type(m).__name__ for m in models.values()} == {"EngagementModel", "ConversionModel", "PostingModel",
+                                                           "LiftModel"}
     # and `microlift score` writes the same rows on the cluster as in process
     campaign = tmp_path / "campaign.json"
     campaign.write_text(json.dumps({"brief": BRIEF, "budget": 3000.0}))

@@ -1,5 +1,5 @@
-"""Partitioned contract datasets on Dask: posts (and per-post truth) stay partitioned; creators, campaigns and the
-per-creator aggregates are small enough to hand whole to every partition.
+"""Partitioned contract datasets on Dask: posts (and per-post truth) stay partitioned; creators, campaigns,
+invitations and the per-creator aggregates are small enough to hand whole to every partition.
 
 Model rows are built per partition exactly as `training.prepare.prepare` builds them for the whole table: the
 leave-one-out history and track record come from per-creator sums over every partition.
@@ -17,7 +17,7 @@ from microlift.models import features as F
 from microlift.models.contract import ContractError, check_references, validate
 from microlift.models.datasets import Dataset, find_table, load_table
 from microlift.models.extras import need
-from microlift.training.prepare import held_out, post_rows
+from microlift.training.prepare import held_out, invitation_rows, post_rows
 
 dask = need("dask", "dask")
 dd = need("dask", "dask.dataframe")
@@ -35,11 +35,19 @@ class Partitioned:
     truth: dict[str, pd.DataFrame] = field(default_factory=dict)  # per-campaign truth (small)
     truth_posts: dd.DataFrame | None = None
     sources: dict[str, Path] = field(default_factory=dict)
+    invitations: pd.DataFrame | None = None  # who was invited to each campaign and whether they posted
 
     def dataset(self) -> Dataset:
         """The same dataset as `models.datasets.Dataset` (for its fingerprint); posts stay a Dask frame."""
         posts = read_table(self.sources["posts"])  # counted from the files, not validated a second time
-        return Dataset(self.creators, posts, self.campaigns, self.truth, [], self.sources)
+        return Dataset(self.creators, posts, self.campaigns, self.truth, [], self.sources,
+                       invitations=self.invitations)
+
+    def small_tables(self) -> dict[str, pd.DataFrame]:
+        """The contract tables held whole (creators, campaigns, invitations), by name, as `check_references`
+        takes them."""
+        found = {"creators": self.creators, "campaigns": self.campaigns, "invitations": self.invitations}
+        return {name: frame for name, frame in found.items() if frame is not None}
 
 
 def read_table(path: Path) -> dd.DataFrame:
@@ -61,11 +69,12 @@ def validated(frame: dd.DataFrame, name: str, source: str) -> dd.DataFrame:
 
 
 def load_partitioned(directory: str | Path) -> Partitioned:
-    """Creators and campaigns validated now; posts validated partition by partition as they are read."""
+    """Creators, campaigns and invitations (optional) validated now, with the references among them; posts
+    validated partition by partition as they are read, with their references (`prepare_part`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such data folder")
-    sources = {name: find_table(directory, name) for name in ("creators", "posts", "campaigns")}
+    sources = {name: find_table(directory, name) for name in ("creators", "posts", "campaigns", "invitations")}
     sources = {name: path for name, path in sources.items() if path is not None}
     for name in ("creators", "posts"):
         if name not in sources:
@@ -73,6 +82,7 @@ def load_partitioned(directory: str | Path) -> Partitioned:
                                     "folder of Parquet parts)")
     creators = load_table(sources["creators"], "creators")[0]
     campaigns = load_table(sources["campaigns"], "campaigns")[0] if "campaigns" in sources else None
+    invitations = load_table(sources["invitations"], "invitations")[0] if "invitations" in sources else None
     posts = validated(read_table(sources["posts"]), "posts", sources["posts"].name)
     truth = {}
     for name in ("truth_campaigns", "truth_rosters"):
@@ -81,7 +91,11 @@ def load_partitioned(directory: str | Path) -> Partitioned:
             truth[name] = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
     path = find_table(directory, "truth_posts")
     truth_posts = read_table(path) if path is not None else None
-    return Partitioned(creators, posts, campaigns, truth, truth_posts, sources)
+    data = Partitioned(creators, posts, campaigns, truth, truth_posts, sources, invitations)
+    failures = check_references(data.small_tables(), {name: path.name for name, path in sources.items()})
+    if failures:
+        raise ContractError(failures)
+    return data
 
 
 def _history_part(posts: pd.DataFrame, creators: pd.DataFrame) -> pd.DataFrame:
@@ -106,10 +120,12 @@ def creator_sums(posts: dd.DataFrame, creators: pd.DataFrame) -> tuple[pd.DataFr
 
 
 def prepare_part(posts: pd.DataFrame, creators: pd.DataFrame, history: pd.DataFrame, track: pd.DataFrame,
-                 campaigns: pd.DataFrame | None) -> pd.DataFrame:
-    """Model rows of one partition of posts: `training.prepare.prepare`'s rows, from whole-data sums."""
-    failures = check_references({"creators": creators, "posts": posts,
-                                 **({"campaigns": campaigns} if campaigns is not None else {})}, {})
+                 campaigns: pd.DataFrame | None, invitations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Model rows of one partition of posts: `training.prepare.prepare`'s rows, from whole-data sums. The
+    partition's references are checked first (`contract.check_references`, as `load_dataset` checks them), among
+    them invitations marked not posted although this partition holds such posts."""
+    tables = {"creators": creators, "posts": posts, "campaigns": campaigns, "invitations": invitations}
+    failures = check_references({name: frame for name, frame in tables.items() if frame is not None}, {})
     if failures:
         raise ContractError(failures)
     rows = post_rows(posts, creators, history, track, campaigns)
@@ -124,13 +140,23 @@ def split_codes(ids: pd.Series) -> np.ndarray:
     return np.where(test, TEST, np.where(calibration, CALIBRATION, FIT)).astype(np.int8)
 
 
-def prepared(data: Partitioned) -> dd.DataFrame:
-    """Every post's model rows (with a `split` column), one partition of posts at a time."""
-    history, track = creator_sums(data.posts, data.creators)
-    shared = [dask.delayed(frame, pure=True) for frame in (data.creators, history, track, data.campaigns)]
-    meta = prepare_part(data.posts._meta, data.creators.head(0), history.head(0), track.head(0),
-                        None if data.campaigns is None else data.campaigns.head(0))
+def prepared(data: Partitioned, sums: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> dd.DataFrame:
+    """Every post's model rows (with a `split` column), one partition of posts at a time. `sums`: `creator_sums`
+    of the data, when the caller has them already."""
+    history, track = sums if sums is not None else creator_sums(data.posts, data.creators)
+    small = (data.creators, history, track, data.campaigns, data.invitations)
+    shared = [dask.delayed(frame, pure=True) for frame in small]
+    meta = prepare_part(data.posts._meta, *(None if frame is None else frame.head(0) for frame in small))
     return data.posts.map_partitions(prepare_part, *shared, meta=meta)
+
+
+def prepared_invitations(data: Partitioned, history: pd.DataFrame, track: pd.DataFrame) -> pd.DataFrame | None:
+    """`training.prepare.invitation_rows` of the whole invitations table, built in this process: one row per
+    invited creator, few beside the posts. `history` and `track` are `creator_sums` over every partition. None
+    without invitations or campaigns, as `training.prepare.prepare` has it."""
+    if data.invitations is None or data.campaigns is None:
+        return None
+    return invitation_rows(data.invitations, data.creators, history, track, data.campaigns)
 
 
 def model_frame(rows: pd.DataFrame, kind: str, target: str) -> pd.DataFrame:

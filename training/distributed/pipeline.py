@@ -18,10 +18,10 @@ from microlift.training.tracking import configure, log_training, project_run_tag
 def train_models(data: Path, settings: Settings, scheduler: str | None = None, workers: int = 2,
                  experiment: str | None = None, params: dict | None = None, seed: int = 0, register: bool = False,
                  progress: bool = True) -> TrainingRun:
-    """Fit the engagement and conversion models with LightGBM's Dask estimators on partitioned data (and the lift
-    model in process), log the run to MLflow and, if asked, register the models."""
+    """Fit the engagement and conversion models with LightGBM's Dask estimators on partitioned data (and the
+    posting and lift models in process), log the run to MLflow and, if asked, register the models."""
     params = params or {}
-    frames = load_partitioned(data)  # creators and campaigns are checked here; posts as they are read
+    frames = load_partitioned(data)  # creators, campaigns and invitations are checked here; posts as they are read
     experiment_id = configure(settings, experiment)
     started = time.perf_counter()
     with connect(scheduler, workers=workers) as client, mlflow.start_run(

@@ -1,6 +1,7 @@
 """Engagement and conversion models fitted with LightGBM's Dask estimators, into the very artifacts single-machine
 training makes (`models.estimators`): same features, objective, offset, grouped split, early stopping rule and
-interval terms; the lift model (one row per campaign) is then trained in process by `training.train.train_lift`.
+interval terms; the posting model (one row per invitation) and the lift model (one row per campaign) are then
+trained in process by `training.train.train_posting` and `training.train.train_lift`.
 
 LightGBM's Dask interface cannot stop early (workers would stop at different rounds), so the booster grows all its
 rounds and is cut where `lightgbm.early_stopping` would have stopped it: the calibration rows' loss after each
@@ -27,12 +28,14 @@ from microlift.training.distributed.data import (
     TEST,
     Partitioned,
     conversion_rows,
+    creator_sums,
     model_frame,
     prepared,
+    prepared_invitations,
 )
 from microlift.training.evaluate import score_conversion
 from microlift.training.prepare import Prepared, add_tier
-from microlift.training.train import Trained, train_lift
+from microlift.training.train import Trained, train_lift, train_posting
 
 dask = need("dask", "dask")
 dd = need("dask", "dask.dataframe")
@@ -205,8 +208,10 @@ def train_conversion(client, rows: dd.DataFrame, params: dict | None, seed: int,
                                  meta=frame._meta.assign(init=np.zeros(0))).persist()
     fitted = fit_booster(client, model, frame, init="init")
     model.booster_ = fitted.booster
-    calibration = conversions[split == CALIBRATION]
-    model.dispersion_ = model.dispersion_of(calibration, calibration["conversions"].to_numpy(dtype=float))
+    # the rest of ConversionModel.fit: niche pairs, dispersion and relevance
+    training, calibration = conversions[split == FIT], conversions[split == CALIBRATION]
+    model.finish(training, training["conversions"].to_numpy(dtype=float),
+                 (calibration, calibration["conversions"].to_numpy(dtype=float)))
     out.rows.update({"conversion.train": int((split == FIT).sum()), "conversion.test": int((split == TEST).sum())})
     out.rounds["conversion"] = fitted.best_iteration
     m, evaluation = score_conversion(model, prep, split == TEST, split == FIT)
@@ -220,26 +225,31 @@ def _posts_in(frame: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
 
 def train_all(client, data: Partitioned, params: dict[str, dict] | None = None, seed: int = 0,
               progress: bool = True) -> TrainedOnDask:
-    """The three models, as `training.train.train_all` makes them, with the per-post models fitted on Dask."""
+    """The four models, as `training.train.train_all` makes them, with the per-post models fitted on Dask."""
     params = params or {}
     out = TrainedOnDask()
-    rows = prepared(data).persist()
+    history, track = creator_sums(data.posts, data.creators)
+    rows = prepared(data, (history, track)).persist()
     log.info("training the engagement model on %d partition(s)", rows.npartitions)
     train_engagement(client, rows, params.get("engagement"), seed, out, data.truth_posts)
-    # Campaign posts are few (one row per post made for a campaign): gathered for the conversion scores and
-    # the lift model's rows, which single-machine code then handles unchanged.
+    # Campaign posts and invitations are few (one row per post made for a campaign, per invited creator): gathered
+    # for the conversion scores and the posting and lift models' rows, which single-machine code then handles
+    # unchanged.
     made = rows[rows["campaign_id"].notnull()].compute().reset_index(drop=True)
     truth = dict(data.truth)
     if data.truth_posts is not None and len(made):
         ids = dask.delayed(pd.Index(made["post_id"].astype(str)), pure=True)
         truth["truth_posts"] = data.truth_posts.map_partitions(_posts_in, ids, meta=data.truth_posts._meta) \
             .compute().reset_index(drop=True)
-    prep = Prepared(made, conversion_rows(made).reset_index(drop=True), data.campaigns, truth)
+    prep = Prepared(made, conversion_rows(made).reset_index(drop=True), data.campaigns, truth,
+                    prepared_invitations(data, history, track))
     if prep.conversions.empty:
         out.skipped["conversion"] = "no campaign posts with observed conversions in the data"
     else:
         log.info("training the conversion model")
         train_conversion(client, rows, params.get("conversion"), seed, out, prep)
+    log.info("training the posting model in process")
+    train_posting(prep, params.get("posting"), seed, progress, out)
     log.info("training the lift model in process")
     train_lift(prep, params.get("lift"), seed, progress, out)
     for kind, reason in out.skipped.items():

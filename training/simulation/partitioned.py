@@ -3,8 +3,8 @@ creators, posts and per-post truth are written as one Parquet part file (a folde
 
 Each slice is an independent market of `creators / partitions` creators with its share of the campaigns: its
 campaigns invite creators of that slice only. Ids are numbered across slices, so the parts together form one
-contract dataset. Only one slice's posts are in memory at a time; campaigns, rosters and the campaign truth (one
-row per campaign or roster entry) are collected and written whole.
+contract dataset. Only one slice's posts are in memory at a time; campaigns, invitations, rosters and the campaign
+truth (one row per campaign or invited creator) are collected and written whole.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from microlift.training.simulation.config import DEFAULT, SimulationConfig
 from microlift.training.simulation.generator import simulate
 
 PARTED = ("creators", "posts", "truth_creators", "truth_posts")  # one part file per slice
-WHOLE = ("campaigns", "truth_campaigns", "truth_rosters")        # small: written once, at the end
+WHOLE = ("campaigns", "invitations", "truth_campaigns", "truth_rosters")  # small: written once, at the end
 # id column -> (prefix, digits) as the generator writes them
 IDS = {"creator_id": ("cr", 7), "campaign_id": ("cmp", 5), "post_id": ("p", 8)}
 
@@ -74,7 +74,7 @@ def simulate_partitioned(n_creators: int, n_campaigns: int, partitions: int, out
     seeds = np.random.SeedSequence(seed).spawn(partitions)
     schemas: dict[str, pa.Schema] = {}
     whole: dict[str, list[pd.DataFrame]] = {name: [] for name in WHOLE}
-    counts = {"creators": 0, "posts": 0, "campaigns": 0}
+    counts = {"creators": 0, "posts": 0, "campaigns": 0, "invitations": 0}
     offsets = {"creator_id": 0, "campaign_id": 0, "post_id": 0}
     try:
         sizes = zip(slices(n_creators, partitions), slices(n_campaigns, partitions), strict=True)
@@ -95,6 +95,7 @@ def simulate_partitioned(n_creators: int, n_campaigns: int, partitions: int, out
             counts["creators"] += len(tables["creators"])
             counts["posts"] += len(tables["posts"])
             counts["campaigns"] += len(tables.get("campaigns", ()))
+            counts["invitations"] += len(tables.get("invitations", ()))
             offsets = {"creator_id": offsets["creator_id"] + creators,
                        "campaign_id": offsets["campaign_id"] + campaigns,
                        "post_id": offsets["post_id"] + len(tables["posts"])}
@@ -103,8 +104,8 @@ def simulate_partitioned(n_creators: int, n_campaigns: int, partitions: int, out
         for name, frames in whole.items():
             if frames:
                 frame = pd.concat(frames, ignore_index=True)
-                if name == "campaigns":
-                    validate(name, frame, source="simulated campaigns")
+                if name in ("campaigns", "invitations"):  # whole, so ids are unique across slices too
+                    validate(name, frame, source=f"simulated {name}")
                 frame.to_parquet(staging / f"{name}.parquet", index=False)
                 written.append(name)
         for name in written:
