@@ -64,6 +64,8 @@ def print_forecast(result: dict) -> None:
     print(f"units/month during          {band(f['units_per_month_during'])}   (p50 (p10 - p90))")
     if f["lift_multiple"]:
         print(f"lift multiple               {band(f['lift_multiple'], '{:.2f}')}")
+    else:
+        print("lift multiple               none: a new product (baseline 0) has no sales to multiply")
     print(f"incremental units           {band(f['incremental_units'])}")
     print(f"incremental revenue (USD)   {band(f['incremental_revenue'])}")
     print(f"ROI                         {band(f['roi'], '{:.2f}')}   P(ROI > 0) = {f['p_roi_positive']:.0%}")
@@ -78,3 +80,5 @@ def print_forecast(result: dict) -> None:
     suggested = result["suggested_budget"]
     if suggested["budget"] is not None:
         print(f"\nsuggested budget: {suggested['budget']:,.0f} USD ({suggested['note']})")
+    for note in result.get("notes") or []:
+        print(f"note: {note}")

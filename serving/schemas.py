@@ -277,7 +277,8 @@ class Roster(_Out):
 class Outlook(_Out):
     baseline_units_per_month: float
     units_per_month_during: Band
-    lift_multiple: Band | None
+    lift_multiple: Band | None = Field(description="units during / baseline; null for a new product (baseline 0), "
+                                       "which has no sales to multiply (the answer's notes say so)")
     incremental_units_per_month: Band
     incremental_units: Band
     incremental_revenue: Band

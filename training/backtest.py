@@ -92,7 +92,7 @@ def forecast_backtest(dataset: Dataset, models: dict, draws: int = 400, seed: in
 def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) -> pd.DataFrame:
     """Per candidate, the truth's expected impressions, engagements, attributed units (over the campaign) and cost:
     each creator's share of `expectations.roster_cost` (the commission on the truth's own units, for affiliates)."""
-    campaign = _as_campaign(brief)
+    campaign = as_campaign(brief)
     people = candidates.merge(latents, on="creator_id", how="left")
     expected = ex.roster_posts(campaign, people)
     per = expected.assign(imp=expected["weight"] * expected["expected_impressions"],
@@ -112,7 +112,8 @@ def _truth_frame(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame) 
                          "conversions": conv, "cost": cost})
 
 
-def _as_campaign(brief: Brief) -> dict:
+def as_campaign(brief: Brief) -> dict:
+    """A brief as the simulator's campaign mapping (what `expectations` reads)."""
     return {"niche": brief.niche, "product_price": brief.product_price, "compensation": brief.compensation,
             "marketplace": brief.marketplace, "discount_code": brief.discount_code, "weeks": brief.weeks,
             "baseline_units_per_month": brief.baseline_units_per_month, "gift_value": brief.gift_value,
@@ -122,7 +123,7 @@ def _as_campaign(brief: Brief) -> dict:
 def true_units(brief: Brief, roster: pd.DataFrame, latents: pd.DataFrame) -> float:
     """The truth's expected incremental units/month of inviting `roster` (creators-table rows)."""
     people = roster.merge(latents, on="creator_id", how="left")
-    return ex.expected_campaign_outcome(_as_campaign(brief), people)["expected_incremental_units_per_month"]
+    return ex.expected_campaign_outcome(as_campaign(brief), people)["expected_incremental_units_per_month"]
 
 
 def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, models: dict,
@@ -136,8 +137,7 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
     # Both choose under the engine's cost estimates, so that both spend the budget as the engine counts it. (With
     # true costs an affiliate oracle picks by what commissions truly cost, which no roster planned by estimates can
     # be held to; what each roster truly costs is reported beside.)
-    known = truth.assign(cost=scored["cost"].to_numpy())
-    oracle = choose(known, budget, _truth_slopes(brief, candidates, latents, known, budget))
+    oracle = oracle_roster(brief, candidates, latents, scored["cost"].to_numpy(), budget)
     engine_units = true_units(brief, candidates[engine], latents)
     oracle_units = true_units(brief, candidates[oracle], latents)
     return {"roster.true_units": engine_units, "roster.oracle_units": oracle_units,
@@ -147,9 +147,17 @@ def roster_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFram
             "roster.oracle_true_cost": float(truth["cost"].to_numpy()[oracle].sum())}
 
 
+def oracle_roster(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFrame, cost: np.ndarray,
+                  budget: float) -> np.ndarray:
+    """The roster an oracle that knows the truth chooses for `budget`, spending it at `cost` (the engine's estimates,
+    so that both spend the budget as the engine counts it)."""
+    known = _truth_frame(brief, candidates, latents).assign(cost=cost)
+    return choose(known, budget, _truth_slopes(brief, candidates, latents, known, budget))
+
+
 def _truth_slopes(brief, candidates, latents, truth, budget, rounds: int = 2, step: float = 1.5) -> Slopes:
     """Secant slopes of the truth's lift with engagement (or conversions) scaled around the oracle's roster."""
-    campaign = _as_campaign(brief)
+    campaign = as_campaign(brief)
     slopes = Slopes(1.0 / max(truth["engagements"].mean(), 1.0), 1.0 / max(truth["conversions"].mean(), 1e-6))
     for _ in range(rounds):
         chosen = choose(truth, budget, slopes)
@@ -184,13 +192,13 @@ def ndcg(scores: np.ndarray, gains: np.ndarray, k: int = 50) -> float:
 def _added_profit(brief: Brief, truth: pd.DataFrame, roster: np.ndarray) -> np.ndarray:
     """Each candidate's expected profit by the truth (`truth`: its `_truth_frame`): the incremental revenue x margin
     it adds to `roster` (or, if in it, loses when left out), less its cost."""
-    added = ex.marginal_units(_as_campaign(brief), truth, roster)
+    added = ex.marginal_units(as_campaign(brief), truth, roster)
     return added * brief.months * brief.product_price * brief.margin_or_revenue - truth["cost"].to_numpy()
 
 
 def _views_roster(brief: Brief, frame: pd.DataFrame, cost: np.ndarray, budget: float) -> np.ndarray:
     """Greedy by `expectations.marginal_units` per dollar until the budget (spent at `cost`) or the gains run out."""
-    campaign, chosen, spent = _as_campaign(brief), np.zeros(len(frame), dtype=bool), 0.0
+    campaign, chosen, spent = as_campaign(brief), np.zeros(len(frame), dtype=bool), 0.0
     while True:
         gain = ex.marginal_units(campaign, frame, chosen) / np.maximum(cost, 1e-9)
         gain[chosen | (spent + cost > budget + 1e-9)] = -np.inf
@@ -208,7 +216,7 @@ def _views_profit(brief: Brief, candidates: pd.DataFrame, scored: pd.DataFrame, 
                           "engagements": scored["relevant_engagements"].to_numpy(),
                           "conversions": scored["conversions"].to_numpy()})
     cost = scored["cost"].to_numpy()
-    added = ex.marginal_units(_as_campaign(brief), views, _views_roster(brief, views, cost, budget))
+    added = ex.marginal_units(as_campaign(brief), views, _views_roster(brief, views, cost, budget))
     return added * brief.months * brief.product_price * brief.margin_or_revenue - cost
 
 

@@ -258,7 +258,8 @@
     out("units", whole.format(f.units_per_month_during.p50));
     out("units-band", `p10–p90 ${band(whole.format, f.units_per_month_during)}`);
     out("lift", show(times, f.lift_multiple && f.lift_multiple.p50));
-    out("lift-band", f.lift_multiple ? `p10–p90 ${band(times, f.lift_multiple)}` : "no baseline sales");
+    out("lift-band", f.lift_multiple ? `p10–p90 ${band(times, f.lift_multiple)}`
+      : "none: a new product has no sales to multiply");
     out("revenue", usd.format(f.incremental_revenue.p50));
     out("revenue-band", `p10–p90 ${band(usd.format, f.incremental_revenue)}`);
     out("roi", show(times, f.roi && f.roi.p50));
@@ -268,6 +269,7 @@
     const suggested = answer.suggested_budget;
     out("suggested", suggested.budget === null ? `No suggested budget: ${suggested.note}.`
       : `Suggested budget ${usd.format(suggested.budget)}: ${suggested.note}.`);
+    out("notes", (answer.notes || []).join(" "));
     document.getElementById("forecast").hidden = false;
     showRoster(answer.roster);
     showCurve(answer);

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
@@ -653,3 +653,54 @@ def test_brief_normalises_spelling_and_fills_defaults():
     assert brief.niche == "beauty" and brief.platforms == ("tiktok",)
     assert brief.compensation == "gifting"
     assert brief.gift == pytest.approx(30 + brief.shipping_cost)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Budget curves are properties of the brief (DESIGN §5a)
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["gifting", "paid", "affiliate"])
+def test_a_budget_forecast_is_the_same_asked_directly_or_read_off_another_asks_curve(world, kind):
+    # given: one brief; a planner asks 2,000 USD, another 8,000 USD (whose curve runs 2,000 to 32,000 USD)
+    brief, scored = world.brief(kind), world.scored(kind)
+    small = forecast(brief, scored, world.models["lift"], 2_000.0, draws=400)
+    large = forecast(brief, scored, world.models["lift"], 8_000.0, draws=400)
+    # then: the same roster and the same forecast at 2,000 and 8,000 USD (medians within 3%)
+    for asked, other in ((small, large["budget_curve"][0]), (large, small["budget_curve"][-1])):
+        assert other["budget"] == pytest.approx(asked["budget"])
+        assert other["creators"] == len(asked["roster"]["creators"])
+        assert other["incremental_units_per_month"]["p50"] == pytest.approx(
+            asked["forecast"]["incremental_units_per_month"]["p50"], rel=0.03)
+    # and the curve never falls
+    for answer in (small, large):
+        medians = [point["incremental_units_per_month"]["p50"] for point in answer["budget_curve"]]
+        assert all(b >= a - 1e-9 for a, b in zip(medians, medians[1:], strict=False)), medians
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_engines_value_of_adding_a_creator_is_never_negative(world, data):
+    # given: any roster of the gifting world's candidates and any creator outside it, at the lift model's slopes
+    scored = world.scored("gifting")
+    members = data.draw(st.lists(st.integers(0, len(scored) - 1), max_size=60, unique=True))
+    chosen = np.zeros(len(scored), dtype=bool)
+    chosen[members] = True
+    extra = data.draw(st.integers(0, len(scored) - 1))
+    assume(not chosen[extra])
+    slopes = lift_slopes(world.brief("gifting"), scored, chosen if chosen.any() else ~chosen, world.models["lift"])
+    bigger = chosen.copy()
+    bigger[extra] = True
+    # then
+    assert value(scored, bigger, slopes) >= value(scored, chosen, slopes) - 1e-9
+
+
+def test_a_new_product_is_forecast_to_sell_with_ranges_and_no_lift_multiple(world):
+    # given: a launch (no sales before) seeded by gifting
+    brief = world.brief("gifting", baseline_units_per_month=0)
+    # when
+    answer = forecast(brief, score(brief, world.creators, world.models), world.models["lift"], 3_000.0, draws=400)
+    # then: units during the campaign are its own sales, with a range; the multiple is undefined and says why
+    units = answer["forecast"]["units_per_month_during"]
+    assert 0 < units["p10"] <= units["p50"] <= units["p90"]
+    assert answer["forecast"]["lift_multiple"] is None
+    assert any("new product" in note and "lift_multiple" in note for note in answer["notes"])

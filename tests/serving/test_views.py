@@ -59,6 +59,16 @@ def test_forecast_fits_the_budget_and_draws_a_curve(client):
     assert bands["p10"] <= bands["p50"] <= bands["p90"]
 
 
+def test_a_new_product_gets_a_forecast_over_http_with_no_lift_multiple_and_the_reason(client):
+    answer = client.post("/v1/forecast", json={"brief": {**BRIEF, "baseline_units_per_month": 0}, "budget": 2000,
+                                               "draws": 200})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["forecast"]["units_per_month_during"]["p50"] > 0
+    assert body["forecast"]["lift_multiple"] is None
+    assert any("new product" in note for note in body["notes"])
+
+
 @pytest.mark.parametrize(("body", "field", "words"), [
     ({"brief": {**BRIEF, "niche": "astrology"}, "budget": 2000}, "brief.niche", "home"),
     ({"brief": BRIEF, "budget": 2000, "draws": 5}, "draws", "100"),

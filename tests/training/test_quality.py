@@ -11,18 +11,23 @@ import pytest
 from microlift.models.brief import Brief
 from microlift.models.candidates import score
 from microlift.models.datasets import Dataset
-from microlift.models.forecast import forecast
+from microlift.models.forecast import forecast, plan_roster
 from microlift.training.backtest import (
+    as_campaign,
     backtest_case,
     candidates_of,
     conversion_evidence,
     forecast_backtest,
     knowable,
+    oracle_roster,
     ranking_backtest,
     roster_backtest,
+    true_units,
 )
 from microlift.training.prepare import prepare
+from microlift.training.simulation import expectations as ex
 from microlift.training.simulation.calibration import REFERENCE_UNITS_DURING
+from microlift.training.simulation.config import DEFAULT
 from microlift.training.simulation.generator import simulate
 from microlift.training.train import train_all
 
@@ -49,6 +54,9 @@ def test_models_reach_their_targets_against_the_truth_and_beat_a_planners_baseli
     assert m["engagement.r2"] > m["engagement.r2_baseline"] + 0.1
     assert m["conversion.poisson_deviance"] < 0.9 * m["conversion.poisson_deviance_baseline"]
     assert m["lift.mdape"] < 0.7 * m["lift.mdape_baseline"]
+    # who posts: predicted against observed posting rates within 3 points in every decile, better than by hand
+    assert m["posting.calibration_max_gap"] <= 0.03
+    assert m["posting.log_loss"] < 0.9 * m["posting.log_loss_baseline"]
 
 
 def test_forecast_intervals_hold_80_percent_of_held_out_outcomes(world):
@@ -112,18 +120,14 @@ def test_ranking_by_predicted_profit_beats_ranking_by_followers_and_by_the_tier_
                                            result["ranking.ndcg50_tier_median"]) + 0.05
 
 
-BOUNDED = pytest.mark.xfail(strict=True, reason="gifting: NDCG@50 about 0.88 against true expected profit (what each "
-                            "creator adds to the roster the truth would buy). Rankings that know everything in the "
-                            "truth but each creator's own conversion effect reach 0.90 here and 0.84 on average over "
-                            "four worlds. Counting audience overlap in views, as the truth does, lifts gifting to 0.90 "
-                            "but drops affiliates to 0.84; against each creator's profit if hired alone, gifting "
-                            "reaches 0.98 but paid posts 0.69. No arithmetic or reading tried meets 0.9 for all three "
-                            "ways of paying (bench/README.md, bench/quality_worlds.py)")
-
-
-@pytest.mark.parametrize("compensation", [pytest.param("gifting", marks=BOUNDED), "paid", "affiliate"])
-def test_ranking_by_predicted_profit_reaches_ndcg_of_0_9(ranking_results, compensation):
-    assert ranking_results[compensation]["ranking.ndcg50"] >= 0.9
+@pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
+def test_ranking_reaches_nine_tenths_of_what_is_knowable_on_every_world(ranking_results, compensation):
+    # DESIGN §5a: NDCG@50 of predicted profit over that of the ranking informed by the truth except each creator's
+    # own conversion effect; >= 0.9 on every world (the mean over four worlds, >= 0.95, is bench/quality_worlds.py's)
+    result = ranking_results[compensation]
+    print(compensation, "ratio", round(result["ranking.ndcg50_ratio"], 3), "top 50 captured",
+          round(result["ranking.top50_capture"], 3))
+    assert result["ranking.ndcg50_ratio"] >= 0.9
 
 
 @pytest.mark.parametrize("compensation", ["gifting", "paid", "affiliate"])
@@ -163,3 +167,84 @@ def test_reference_campaign_forecast_contains_the_reported_sales(world):
     assert len(result["roster"]["creators"]) == 211
     assert during["p10"] <= REFERENCE_UNITS_DURING <= during["p90"]
     assert np.isclose(result["roster"]["total_cost"], 211 * 47.0)
+
+
+# --- what planners decide moves the forecast as it moves the truth (DESIGN §5a) ----------------------------------
+
+REFERENCE_BRIEF = {"niche": "home", "product_price": 21.0, "baseline_units_per_month": 542, "compensation": "gifting",
+                   "gift_value": 39.0, "shipping_cost": 8.0, "marketplace": "amazon", "weeks": 13}
+
+
+@pytest.fixture(scope="module")
+def instagram(world):
+    """8,000 Instagram creators of the world with their history, as a catalog holds them."""
+    dataset, _ = world
+    candidates = candidates_of(dataset)
+    return candidates[candidates["platform"] == "instagram"].sample(8_000, random_state=1).reset_index(drop=True)
+
+
+def _planned(trained, brief: Brief, candidates, budget: float = 9_917.0):
+    """The engine's roster and forecast for `brief`, and the roster as creators-table rows."""
+    scored = score(brief, candidates, trained.models)
+    result = forecast(brief, scored, trained.models["lift"], budget, draws=400)
+    ids = {c["creator_id"] for c in result["roster"]["creators"]}
+    return result, scored[scored["creator_id"].isin(ids)], candidates[candidates["creator_id"].isin(ids)]
+
+
+def test_a_niche_audience_sells_a_products_niche_as_the_truth_says(world, instagram):
+    # given: the reference brief (a home product) with only home creators, or only gaming creators, as candidates
+    dataset, trained = world
+    brief = Brief.from_mapping(REFERENCE_BRIEF)
+    latents = dataset.truth["truth_creators"]
+    forecast_units, truth_units = {}, {}
+    for niche in ("home", "gaming"):
+        result, _, roster = _planned(trained, brief, instagram[instagram["niche"] == niche].reset_index(drop=True))
+        forecast_units[niche] = result["forecast"]["incremental_units_per_month"]["p50"]
+        truth_units[niche] = true_units(brief, roster, latents)
+    # then: the forecast's ratio is within 15% of the truth's
+    forecast_ratio, truth_ratio = forecast_units["home"] / forecast_units["gaming"], truth_units["home"] / truth_units[
+        "gaming"]
+    print("home/gaming forecast", round(forecast_ratio, 2), "truth", round(truth_ratio, 2))
+    assert truth_ratio > 2
+    assert abs(forecast_ratio / truth_ratio - 1) <= 0.15
+
+
+@pytest.mark.parametrize("niche", ["home", "tech", "beauty"])
+def test_the_products_niche_chooses_a_roster_of_its_audiences_as_an_oracle_would(world, instagram, niche):
+    # given: the reference budget for a product of `niche`; an oracle chooses with the truth
+    dataset, trained = world
+    brief = Brief.from_mapping({**REFERENCE_BRIEF, "niche": niche})
+    latents = dataset.truth["truth_creators"]
+    scored = score(brief, instagram, trained.models)
+    engine = plan_roster(brief, scored, 9_917.0, trained.models["lift"])
+    oracle = oracle_roster(brief, instagram, latents, scored["cost"].to_numpy(), 9_917.0)
+    # when: the share of creators of the product's niche or an adjacent one (affinity >= 0.3)
+    near = np.array([n == niche or (n != "other" and DEFAULT.niche_affinity[n][niche] >= 0.3)
+                     for n in instagram["niche"]])
+    engine_share, oracle_share = near[engine].mean(), near[oracle].mean()
+    print(niche, "engine", round(engine_share, 3), "oracle", round(oracle_share, 3))
+    # then: within 10 points of the oracle's
+    assert abs(engine_share - oracle_share) <= 0.10
+
+
+def test_a_small_gift_to_mega_creators_is_forecast_to_yield_few_posts_and_less_than_micro(world):
+    # given: the reference gift to mega creators only, and to micro creators only (any platform)
+    dataset, trained = world
+    latents = dataset.truth["truth_creators"]
+    candidates = candidates_of(dataset)
+    planned = {tier: _planned(trained, Brief.from_mapping({**REFERENCE_BRIEF, "tiers": [tier]}), candidates)
+               for tier in ("mega", "micro")}
+    # when
+    result, scored, roster = planned["mega"]
+    campaign = as_campaign(Brief.from_mapping(REFERENCE_BRIEF))
+    truth_posting = ex.posting_probability(ex.campaign_context(roster.merge(latents, on="creator_id"), campaign))
+    # then: the forecast's posting share is within 5 points of the truth's
+    print("mega posting forecast", round(scored["posting"].mean(), 3), "truth", round(truth_posting.mean(), 3))
+    assert abs(scored["posting"].mean() - truth_posting.mean()) <= 0.05
+    # and its ROI is below the micro roster's, as the truth's is (same spend)
+    truth = {tier: true_units(Brief.from_mapping(REFERENCE_BRIEF), planned[tier][2], latents) /
+             max(planned[tier][0]["roster"]["total_cost"], 1.0) for tier in planned}
+    roi = {tier: planned[tier][0]["forecast"]["roi"]["p50"] for tier in planned}
+    print("units per dollar, truth", truth, "forecast ROI", roi)
+    if truth["mega"] < truth["micro"]:
+        assert roi["mega"] < roi["micro"]

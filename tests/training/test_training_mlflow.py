@@ -821,6 +821,18 @@ def test_forecast_command_prints_the_api_shaped_json(trained, dataset, use, tmp_
     assert "budget" in result["suggested_budget"]
 
 
+def test_forecast_command_says_why_a_new_product_has_no_lift_multiple(trained, dataset, use, tmp_path, capsys):
+    # given: a launch (no sales before)
+    use(trained)
+    campaign = _brief_file(tmp_path, brief={**CAMPAIGN_BRIEF, "baseline_units_per_month": 0})
+    # when
+    code, out, err = cli(capsys, "forecast", "--campaign", campaign, "--candidates", dataset, "--version", "1")
+    # then
+    assert code == 0, err
+    assert "lift multiple               none: a new product" in out
+    assert "note: lift_multiple is null: a new product" in out
+
+
 def test_forecast_command_draws_the_budget_curve_to_an_image(trained, dataset, use, tmp_path, capsys):
     # given
     use(trained)
