@@ -192,6 +192,16 @@ def test_a_shared_url_fills_the_form_and_a_bigger_budget_moves_the_forecast(page
     expect(page.get_by_label("Budget USD", exact=True)).to_have_value("1000")
 
 
+def test_a_new_product_shows_its_forecast_and_why_it_has_no_lift_multiple(page):
+    # given a launch: no sales before the campaign
+    page.goto("/?niche=home&product_price=21&baseline_units_per_month=0&weeks=13&budget=3000&platforms=instagram")
+    planned(page)
+    # then the page shows units during the campaign, and says why there is no multiple
+    expect(page.locator('[data-out="lift-band"]')).to_have_text("none: a new product has no sales to multiply")
+    expect(page.locator('[data-out="notes"]')).to_contain_text("a new product (baseline 0 units/month)")
+    assert int(page.locator('[data-out="units"]').inner_text().replace(",", "")) > 0
+
+
 def test_bad_values_show_the_service_errors_next_to_their_fields(page):
     # given a price typed below zero and a budget set below the input's minimum by script
     page.goto("/")
