@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                                          "used). Prints the best parameters as JSON for `train --params`.")
     tu.add_argument("--data", type=_existing, required=True, help="contract dataset folder")
     tu.add_argument("--trials", type=int, default=20, help="number of trials (default 20)")
-    tu.add_argument("--model", choices=("engagement", "conversion", "lift"), default="engagement",
+    tu.add_argument("--model", choices=("engagement", "conversion", "posting", "lift"), default="engagement",
                     help="which model to tune (default engagement)")
     tu.add_argument("--experiment", help="MLflow experiment (default $MICROLIFT_EXPERIMENT or 'microlift')")
     tu.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")

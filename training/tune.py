@@ -9,10 +9,10 @@ import mlflow
 import numpy as np
 
 from microlift.models import metrics
-from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel
+from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel, PostingModel
 from microlift.models.extras import need
 from microlift.models.settings import Settings
-from microlift.training.evaluate import lift_table
+from microlift.training.evaluate import lift_table, posting_rows
 from microlift.training.prepare import Prepared, held_out
 from microlift.training.tracking import configure, project_run_tags
 
@@ -59,6 +59,18 @@ def _objective(prep: Prepared, kind: str, seed: int):
             value = metrics.mdape(observed[valid], model.predict(table[valid])["p50"])
             return -value, "lift.mdape", value
         return score_lift
+    if kind == "posting":
+        fit, cal, _ = _splits(rows["creator_id"])
+        conversion = ConversionModel(seed=seed).fit(rows[fit], target[fit], (rows[cal], target[cal]))
+        invited = posting_rows(prep, conversion)
+        posted = invited["posted"].astype(bool).to_numpy(dtype=float)
+        fit, cal, valid = _splits(invited["creator_id"])
+
+        def score_posting(params):
+            model = PostingModel(params, seed=seed).fit(invited[fit], posted[fit], (invited[cal], posted[cal]))
+            value = metrics.log_loss(posted[valid], model.predict(invited[valid]))
+            return -value, "posting.log_loss", value
+        return score_posting
     fit, cal, valid = _splits(rows["creator_id"])
     model_class = EngagementModel if kind == "engagement" else ConversionModel
 
@@ -79,6 +91,9 @@ def tune(prep: Prepared, settings: Settings, kind: str, trials: int, experiment:
         raise ValueError(f"--trials must be at least 1, got {trials}")
     if kind != "engagement" and prep.conversions.empty:
         raise ValueError(f"tuning the {kind} model needs campaign posts with conversions")
+    if kind == "posting" and (prep.invitations is None or prep.invitations["posted"].nunique() < 2):
+        raise ValueError("tuning the posting model needs an invitations table where some invited creators posted "
+                         "and some did not")
     experiment_id = configure(settings, experiment)
     score = _objective(prep, kind, seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

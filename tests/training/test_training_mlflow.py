@@ -495,6 +495,20 @@ def test_tune_prints_the_best_parameters_of_its_trials_as_json(tuned, use):
     assert parent.data.metrics["best_score"] == pytest.approx(max(t.data.metrics["engagement.r2"] for t in trials))
 
 
+def test_tune_searches_the_posting_model_on_its_log_loss(dataset, tmp_path, capsys, monkeypatch):
+    # given: a store of its own
+    point_at(monkeypatch, tmp_path / "home")
+    # when
+    code, out, err = cli(capsys, "tune", "--data", dataset, "--trials", "1", "--model", "posting")
+    # then: parameters for `train --params`, scored by held-out log loss of who posted
+    assert code == 0, err
+    best = json.loads(out)
+    assert list(best) == ["posting"] and "num_leaves" in best["posting"]
+    client = MlflowClient()
+    _, trials = tuning_runs(client)
+    assert len(trials) == 1 and 0 < trials[0].data.metrics["posting.log_loss"] < 0.7
+
+
 def test_tune_nests_one_run_per_trial_in_the_tuning_experiment(tuned, use):
     # given
     client = use(tuned)
