@@ -220,21 +220,7 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     limits = limits or Limits()
     c = candidates or Candidates.of(scored)
     most = len(c.cost) if max_creators is None else int(max_creators)
-    usable = np.ones(len(c.cost), dtype=bool) if pool is None else pool.copy()
-    usable &= c.cost >= 0
-    if limits.exclude:
-        usable &= ~np.isin(c.ids, limits.exclude)
-    base = _Roster(c, slopes, limits)
-    for creator in limits.must_include:
-        where = np.flatnonzero(c.ids == creator)
-        if not len(where):
-            raise PlanningError("limits.must_include", creator, "creators among the candidates",
-                                f"limits.must_include: creator {creator!r} is not among the candidates")
-        if not base.allowed(where[0], budget):
-            raise PlanningError("limits.must_include", creator, "creators that fit the budget and the limits",
-                                f"limits.must_include: creator {creator!r} does not fit the budget or the limits",
-                                unplannable=True)
-        base.add(where[0])
+    base, usable = _begin(c, slopes, limits, pool, budget)
     if start is not None:
         for i in np.flatnonzero(start & ~base.chosen):
             if not base.allowed(i, budget):
@@ -270,6 +256,30 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     return best.chosen
 
 
+def _begin(c: Candidates, slopes: Slopes, limits: Limits, pool: np.ndarray | None,
+           budget: float) -> tuple[_Roster, np.ndarray]:
+    """A roster holding the must-include creators, and which candidates may join it (the pool, priced, not
+    excluded). Refuses a must-include creator who is not a candidate or does not fit the budget or a limit."""
+    usable = np.ones(len(c.cost), dtype=bool) if pool is None else pool.copy()
+    usable &= c.cost >= 0
+    if limits.exclude:
+        usable &= ~np.isin(c.ids, limits.exclude)
+    state = _Roster(c, slopes, limits)
+    what, either = ("the limits", "the limits") if math.isinf(budget) else \
+        ("the budget and the limits", "the budget or the limits")
+    for creator in limits.must_include:
+        where = np.flatnonzero(c.ids == creator)
+        if not len(where):
+            raise PlanningError("limits.must_include", creator, "creators among the candidates",
+                                f"limits.must_include: creator {creator!r} is not among the candidates")
+        if not state.allowed(where[0], budget):
+            raise PlanningError("limits.must_include", creator, f"creators that fit {what}",
+                                f"limits.must_include: creator {creator!r} does not fit {either}",
+                                unplannable=True)
+        state.add(where[0])
+    return state, usable
+
+
 def sequence(scored: pd.DataFrame, slopes: Slopes, limits: Limits | None = None, pool: np.ndarray | None = None,
              candidates: Candidates | None = None, max_creators: int | None = None) -> np.ndarray:
     """The order in which creators join a growing roster: the must-include creators first, then the greedy by gain
@@ -279,20 +289,7 @@ def sequence(scored: pd.DataFrame, slopes: Slopes, limits: Limits | None = None,
     limits = limits or Limits()
     c = candidates or Candidates.of(scored)
     most = len(c.cost) if max_creators is None else int(max_creators)
-    usable = np.ones(len(c.cost), dtype=bool) if pool is None else pool.copy()
-    usable &= c.cost >= 0
-    if limits.exclude:
-        usable &= ~np.isin(c.ids, limits.exclude)
-    state = _Roster(c, slopes, limits)
-    for creator in limits.must_include:
-        where = np.flatnonzero(c.ids == creator)
-        if not len(where):
-            raise PlanningError("limits.must_include", creator, "creators among the candidates",
-                                f"limits.must_include: creator {creator!r} is not among the candidates")
-        if not state.allowed(where[0], math.inf):
-            raise PlanningError("limits.must_include", creator, "creators that fit the limits",
-                                f"limits.must_include: creator {creator!r} does not fit the limits", unplannable=True)
-        state.add(where[0])
+    state, usable = _begin(c, slopes, limits, pool, math.inf)
     if len(state.order) > most:
         raise PlanningError("limits.must_include", len(state.order), f"at most {most} creators",
                             f"limits.must_include: {len(state.order)} creators; a roster holds at most {most}")

@@ -187,6 +187,7 @@ class ModelVersions(_Out):
     engagement: str
     conversion: str
     lift: str
+    posting: str
     alias: str
     version_set: str
 
