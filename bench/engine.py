@@ -1,8 +1,8 @@
 """Engine speed: ranking against the models' raw predictions on the same rows, and the forecast's latency.
 
 Baselines are measured in the same run: `raw` is the models' raw predictions on prebuilt float32 matrices of the
-same candidates: LightGBM's own predict of the engagement and conversion boosters, and the conversion model's
-log-linear base rate its booster starts from (no features, no ranges, no reasons). Each rank run follows
+same candidates: LightGBM's own predict of the engagement, conversion and posting boosters, and the conversion
+model's log-linear base rate its booster starts from (no features, no ranges, no reasons). Each rank run follows
 its own raw run, and the ratio printed is the median of those pairs' ratios (other processes' load shifts both).
 Rank and forecast go through the planning service (`models/planning.py`), as the service and the command line call
 them; the forecast includes scoring its pool.
@@ -24,7 +24,7 @@ import pandas as pd
 from microlift.models import features as F
 from microlift.models import planning
 from microlift.models.brief import Brief
-from microlift.models.candidates import candidate_rows
+from microlift.models.candidates import candidate_rows, offer_ratio
 from microlift.models.datasets import Dataset
 from microlift.training.prepare import prepare
 from microlift.training.simulation.generator import simulate
@@ -76,11 +76,14 @@ def main() -> None:
         context = candidate_rows(brief, pool)
         X_e = F.matrix("engagement", context, models["engagement"].features_)
         X_c = F.matrix("conversion", context, models["conversion"].features_)
+        offered = context.assign(offer_ratio=offer_ratio(context, models["conversion"].predict_mean(context, X_c)))
+        X_p = F.matrix("posting", offered, models["posting"].features_)
 
-        def raw(X_e=X_e, X_c=X_c):
+        def raw(X_e=X_e, X_c=X_c, X_p=X_p):
             models["engagement"].booster_.predict(X_e)
             models["conversion"].booster_.predict(X_c)
             models["conversion"].base_(X_c)
+            models["posting"].booster_.predict(X_p)
 
         def ranked(pool=pool):
             planning.rank(planning.RankRequest(brief, top_k=50), pool, models, {})
