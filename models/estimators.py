@@ -402,30 +402,59 @@ class LiftModel(_Model):
 class PostingModel(_Model):
     """Whether an invited creator posts at all: a LightGBM classifier on invitations (an invitation with "no content
     received" is a 0), from the offer against the creator's price per post, the way of paying and who the creator
-    is."""
+    is. The trees start from a logistic regression on the offer ratio, size and way of paying (`logit_`), so that the
+    chance keeps falling with the offer below anything the trees' leaves resolve: an offer worth a thousandth of a
+    star's price is not as likely to be taken as one worth a twentieth. The trees may only raise the chance with the
+    offer (a monotone constraint)."""
 
     kind = "posting"
     defaults = {"objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 100,
                 "feature_fraction": 0.9, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0}
+    BASE_TERMS = ("log_offer_ratio", "log_followers")  # numbers of the base; plus one level per way of paying
+
+    def _base_design(self, X: np.ndarray) -> np.ndarray:
+        columns = [np.nan_to_num(X[:, self.features_.index(t)].astype(float), nan=fill)
+                   for t, fill in zip(self.BASE_TERMS, self.logit_["fill"], strict=True)]
+        way = X[:, self.features_.index("compensation")]
+        columns += [(way == code).astype(float) for code in range(len(F.COMPENSATIONS))]
+        return np.column_stack(columns)
+
+    def base(self, X: np.ndarray) -> np.ndarray:
+        """The logistic base's log-odds of each row of `X` (0 for a model saved without one)."""
+        if getattr(self, "logit_", None) is None:
+            return np.zeros(len(X))
+        return self._base_design(X) @ np.asarray(self.logit_["coef"], dtype=float) + float(self.logit_["intercept"])
 
     def fit(self, rows: pd.DataFrame, posted: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
             progress=None) -> PostingModel:
+        from sklearn.linear_model import LogisticRegression
+
         self.features_ = F.feature_names(self.kind)
         X, Xc = self._X(rows), self._X(calibration[0])
-        self.booster_ = _train(self._params(self.defaults), X, np.asarray(posted, dtype=float), self.features_,
-                               F.categorical_names(self.kind), self.rounds,
-                               valid=(Xc, np.asarray(calibration[1], dtype=float)), progress=progress)
+        y, yc = np.asarray(posted, dtype=float), np.asarray(calibration[1], dtype=float)
+        self.logit_ = {"fill": [float(np.nanmedian(X[:, self.features_.index(t)])) for t in self.BASE_TERMS]}
+        glm = LogisticRegression(C=10.0, max_iter=500).fit(self._base_design(X), y)
+        self.logit_.update(coef=[float(c) for c in glm.coef_[0]], intercept=float(glm.intercept_[0]))
+        monotone = [1 if f == "log_offer_ratio" else 0 for f in self.features_]
+        self.booster_ = _train({**self._params(self.defaults), "monotone_constraints": monotone}, X, y,
+                               self.features_, F.categorical_names(self.kind), self.rounds, valid=(Xc, yc),
+                               init_score=self.base(X), valid_init=self.base(Xc), progress=progress)
         return self
 
     def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
         """Probability that each invited creator posts."""
-        return 1.0 / (1.0 + np.exp(-self._raw(self._X(rows) if X is None else X)))
+        X = self._X(rows) if X is None else X
+        return 1.0 / (1.0 + np.exp(-(self._raw(X) + self.base(X))))
 
     def _boosters(self):
         return [self.booster_]
 
+    def _spec_extra(self) -> dict:
+        return {"logit": self.logit_, "logit_terms": list(self.BASE_TERMS)}
+
     def _restore(self, spec, boosters):
         (self.booster_,) = boosters
+        self.logit_ = spec.get("logit")
 
 
 MODELS = {"engagement": EngagementModel, "conversion": ConversionModel, "lift": LiftModel, "posting": PostingModel}

@@ -68,6 +68,8 @@ SPEC = {
     "lift": {"coverage": COVERAGE},
     "posting": {},
 }
+LOGIT = Bound(-50.0, 50.0, "a log-odds coefficient of the posting model's base")
+FILL = Bound(-20.0, 20.0, "a feature's median (log10 scale) standing in for a missing value")
 PAIR = Bound(0.01, 10.0, "a niche pair's factor on predicted units (observed over predicted, shrunk)")
 RELEVANCE = Bound(0.0, 2.0, "how much one niche's audience cares about another's products (learned, clipped to 0-2)")
 LEGACY_INTERCEPT = Bound(-50.0, 50.0, "the overall ln rate per follower")
@@ -92,6 +94,8 @@ def spec_problems(kind: str, spec) -> list[str]:
         problems.append(f"residual_low {spec['residual_low']!r} is above residual_high {spec['residual_high']!r}")
     if kind == "lift":
         problems += _lift_problems(spec)
+    if kind == "posting":
+        problems += _posting_base_problems(spec.get("logit", MISSING))
     if kind == "conversion" and "relevance" in spec:
         problems += _relevance_problems(spec["relevance"])
     if kind == "conversion" and "pairs" in spec:
@@ -100,7 +104,7 @@ def spec_problems(kind: str, spec) -> list[str]:
         problems += _base_problems(spec["base"], spec.get("features"))
     elif kind == "conversion":  # a model saved before the base rate
         problems.append(LEGACY_INTERCEPT.problem("intercept", spec.get("intercept", MISSING)))
-    checked = set(SPEC[kind]) | {"bin_edges", "offsets", "base", "intercept", "relevance", "pairs"}
+    checked = set(SPEC[kind]) | {"bin_edges", "offsets", "base", "intercept", "relevance", "pairs", "logit"}
     problems += [f"{where}: got {value!r}; expected a finite number" for where, value in _numbers(spec)
                  if not math.isfinite(value) and where.split(".")[0].split("[")[0] not in checked]
     return _listed([p for p in problems if p])
@@ -112,6 +116,17 @@ def _relevance_problems(table) -> list[str]:
         return ["relevance: expected an object of objects (creator niche -> product niche -> number)"]
     return [RELEVANCE.problem(f"relevance.{a}.{b}", value) for a, row in table.items() for b, value in row.items()
             if not RELEVANCE.accepts(value)]
+
+
+def _posting_base_problems(base) -> list[str]:
+    """The posting model's logistic base: every coefficient, the intercept and the fill values plausible."""
+    if base is MISSING:
+        return []
+    if not isinstance(base, dict) or not isinstance(base.get("coef"), list) or not isinstance(base.get("fill"), list):
+        return ["logit: expected an object with coef, intercept and fill"]
+    return [p for p in ([LOGIT.problem(f"logit.coef[{i}]", v) for i, v in enumerate(base["coef"])]
+                        + [LOGIT.problem("logit.intercept", base.get("intercept", MISSING))]
+                        + [FILL.problem(f"logit.fill[{i}]", v) for i, v in enumerate(base["fill"])]) if p]
 
 
 def _pair_problems(matrix) -> list[str]:

@@ -256,6 +256,9 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     return best.chosen
 
 
+SEQUENCE_GROWTH = 1.25  # budget steps of `sequence`
+
+
 def _begin(c: Candidates, slopes: Slopes, limits: Limits, pool: np.ndarray | None,
            budget: float) -> tuple[_Roster, np.ndarray]:
     """A roster holding the must-include creators, and which candidates may join it (the pool, priced, not
@@ -293,8 +296,18 @@ def sequence(scored: pd.DataFrame, slopes: Slopes, limits: Limits | None = None,
     if len(state.order) > most:
         raise PlanningError("limits.must_include", len(state.order), f"at most {most} creators",
                             f"limits.must_include: {len(state.order)} creators; a roster holds at most {most}")
-    workload.check("ordering the candidates")
-    _greedy(state, _Queue.of(c, slopes, usable), usable, math.inf, replace(limits, min_creators=0), most)
+    queue, free = _Queue.of(c, slopes, usable), replace(limits, min_creators=0)
+    priced = c.cost[usable & ~state.chosen]
+    floor = float(priced[priced > 0].min()) if (priced > 0).any() else 1.0
+    everyone = state.spent + float(priced.sum())
+    target = 0.0
+    # The greedy runs in steps of a budget growing by SEQUENCE_GROWTH, each extending the last, so that a creator
+    # costing more than the rest together joins only once the roster has spent about as much: a budget's prefix
+    # then leaves little of it unspent, and at each step's budget it is the greedy's own roster.
+    while len(state.order) < most and target <= everyone:
+        workload.check("ordering the candidates")
+        target = max(target, state.spent, floor) * SEQUENCE_GROWTH
+        _greedy(state, queue, usable, target, free, most)
     return np.asarray(state.order, dtype=np.int64)
 
 
