@@ -22,7 +22,8 @@ class MicroliftModel(PythonModel):
         self.model = MODELS[kind].load(folder)
 
     def predict(self, context, model_input, params=None):
-        return pd.DataFrame(self.model.predict(pd.DataFrame(model_input)))
+        out = self.model.predict(pd.DataFrame(model_input))
+        return pd.DataFrame(out if isinstance(out, dict) else {"probability": out})  # posting: one probability
 
 
 mlflow.models.set_model(MicroliftModel())
