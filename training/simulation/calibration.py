@@ -16,7 +16,7 @@ from microlift.models import economics
 from microlift.models.economics import WEEKS_PER_MONTH
 from microlift.models.vocabulary import tier_of
 from microlift.training.simulation import expectations as ex
-from microlift.training.simulation.config import DEFAULT, SimulationConfig
+from microlift.training.simulation.config import DEFAULT, UNRELATED_AFFINITY, SimulationConfig
 from microlift.training.simulation.generator import _observe, pick_roster, run_campaign, sample_creators
 
 Frames = dict[str, pd.DataFrame]
@@ -118,6 +118,14 @@ def _micro_vs_macro_conversion(tables: Frames) -> float:
     return _conversion_per_impression("micro")(tables) / _conversion_per_impression("macro")(tables)
 
 
+def _matched_vs_unrelated_conversion(tables: Frames) -> float:
+    """Attributed units per impression of posts to the product's own niche over those to an unrelated audience."""
+    made = _campaign_posts(tables)
+    affinity = ex.affinity(made["niche"].to_numpy(), made["campaign_niche"].to_numpy())
+    rate = lambda m: made.loc[m, "conversions"].sum() / made.loc[m, "impressions"].sum()  # noqa: E731
+    return float(rate(affinity == 1.0) / rate(affinity <= UNRELATED_AFFINITY))
+
+
 def _share_selling_nothing(tables: Frames) -> float:
     made = _campaign_posts(tables)
     sold = made.groupby(["campaign_id", "creator_id"])["conversions"].sum()
@@ -184,6 +192,8 @@ TARGETS: tuple[Target, ...] = (
     Target("sponsored / organic ER", "KIM (BENCH 1): 0.79-0.95", 0.75, 0.95, _sponsored_penalty),
     Target("heavy / light sponsoring ER", "JUDGE: heavy sponsoring lowers ER", 0.0, 0.9, _heavy_sponsor_ratio),
     Target("niche match ER lift", "JUDGE: matching niche raises ER", 1.1, 1.35, _niche_match_lift),
+    Target("matched / unrelated niche conversion", "DESIGN §5a: audiences buy what they care about (JUDGE)", 4.0,
+           30.0, _matched_vs_unrelated_conversion),
     Target("micro / macro conversion", "DESIGN: micro converts >20% better", 1.2, 10.0,
            _micro_vs_macro_conversion),
     Target("creators selling nothing", "DESIGN: most sell nothing trackable", 0.5, 0.95, _share_selling_nothing),
