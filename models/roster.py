@@ -256,7 +256,7 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     return best.chosen
 
 
-SEQUENCE_GROWTH = 1.25  # budget steps of `sequence`
+SEQUENCE_GROWTH = 2.0  # budget steps of `sequence`: a creator joins once the roster has spent about its cost
 
 
 def _begin(c: Candidates, slopes: Slopes, limits: Limits, pool: np.ndarray | None,
