@@ -28,19 +28,6 @@ def _bands(values: np.ndarray) -> dict[str, float]:
     return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
 
-def initial_slopes(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, pool: np.ndarray) -> Slopes:
-    """Slopes at a first-guess roster (relevant engagement per dollar, until the budget or the roster cap)."""
-    density = scored["relevant_engagements"].to_numpy() / np.maximum(scored["cost"].to_numpy(), 1e-6)
-    among = np.flatnonzero(pool)
-    if len(among) > workload.MAX_ROSTER:  # a roster holds no more: sort only the best
-        among = among[np.argpartition(-density[among], workload.MAX_ROSTER - 1)[:workload.MAX_ROSTER]]
-    order = among[np.argsort(-density[among], kind="stable")]
-    within = order[np.cumsum(scored["cost"].to_numpy()[order]) <= max(budget, scored["cost"].min())]
-    guess = np.zeros(len(scored), dtype=bool)
-    guess[within if len(within) else order[:1]] = True
-    return lift_slopes(brief, scored, guess, lift_model)
-
-
 # Creators in the roster where a brief's slopes are taken: about the reference campaign's 211 (DESIGN §2), so that the
 # slopes, and with them every roster and forecast of the brief, do not depend on the budget asked.
 REFERENCE_CREATORS = 200
