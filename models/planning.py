@@ -27,13 +27,12 @@ DEFAULT_TOP_K = 50
 
 @dataclass(frozen=True)
 class RankRequest:
-    """Rank candidates for a brief by `objective`; `budget` (USD), when given, is the roster size the lift slopes
-    are taken at."""
+    """Rank candidates for a brief by `objective` (the ranking does not depend on a budget: creators are valued at
+    the brief's slopes, as the forecast values them)."""
 
     brief: Brief
     objective: str = "profit"
     top_k: int = DEFAULT_TOP_K
-    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: d
         scored, matrices = score_with_matrices(request.brief, creators, models)
         workload.check("scoring the candidates")
         ranked = rank_candidates(request.brief, creators, scored, models, request.objective, request.top_k,
-                                 request.budget, matrices)
+                                 matrices)
     return RankResult(objective=request.objective, candidates=len(creators), models=versions, creators=ranked)
 
 

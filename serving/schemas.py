@@ -172,7 +172,9 @@ class RankRequest(Strict):
     objective: _literal(OBJECTIVES) = "profit"
     top_k: int = Field(50, ge=1, le=MAX_TOP_K)
     budget: float | None = Field(None, ge=0, le=LIMITS["budget"][1],
-                                 description="USD; the roster size the lift slopes are taken at")
+                                 description="USD; accepted so that one campaign body serves /v1/rank and "
+                                 "/v1/forecast, but the ranking does not depend on it: creators are valued at the "
+                                 "brief's lift slopes, as the forecast values them")
 
 
 class Band(_Out):
@@ -464,7 +466,7 @@ def campaign_body(data: Any) -> tuple[dict, list[str]]:
 def rank_request(body: RankRequest | CampaignFile) -> planning.RankRequest:  # type: ignore[valid-type]
     """The planning service's request from a validated HTTP body or campaign file."""
     return planning.RankRequest(planning.brief(body.brief.model_dump(exclude_none=True)), body.objective,
-                                body.top_k, body.budget)
+                                body.top_k)
 
 
 def forecast_request(body: ForecastRequest | CampaignFile) -> planning.ForecastRequest:  # type: ignore[valid-type]
