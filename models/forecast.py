@@ -60,6 +60,17 @@ def plan_sequence(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits
     return sequence(scored, slopes, limits, pool, c, max_creators=workload.MAX_ROSTER), slopes
 
 
+def budget_slopes(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits | None, pool: np.ndarray,
+                  budget: float) -> Slopes:
+    """The lift model's slopes at the roster `budget` buys from the brief's sequence: what one more creator adds to
+    that roster (the ranking's value of a creator when a budget is given)."""
+    c = Candidates.of(scored)
+    order, slopes = plan_sequence(brief, scored, lift_model, limits, pool, c)
+    chosen = np.zeros(len(scored), dtype=bool)
+    chosen[order[:prefix(order, c.cost, budget)]] = True
+    return lift_slopes(brief, scored, chosen, lift_model) if chosen.any() else slopes
+
+
 def plan_roster(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, limits: Limits | None = None,
                 pool: np.ndarray | None = None) -> np.ndarray:
     """The roster the forecast chooses for `budget` (a boolean mask): the prefix of the brief's sequence it buys."""

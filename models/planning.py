@@ -27,12 +27,13 @@ DEFAULT_TOP_K = 50
 
 @dataclass(frozen=True)
 class RankRequest:
-    """Rank candidates for a brief by `objective` (the ranking does not depend on a budget: creators are valued at
-    the brief's slopes, as the forecast values them)."""
+    """Rank candidates for a brief by `objective`; `budget` (USD), when given, values each creator by what it adds
+    to the roster that budget buys (`forecast.budget_slopes`)."""
 
     brief: Brief
     objective: str = "profit"
     top_k: int = DEFAULT_TOP_K
+    budget: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: d
         scored, matrices = score_with_matrices(request.brief, creators, models)
         workload.check("scoring the candidates")
         ranked = rank_candidates(request.brief, creators, scored, models, request.objective, request.top_k,
-                                 matrices)
+                                 request.budget, matrices)
     return RankResult(objective=request.objective, candidates=len(creators), models=versions, creators=ranked)
 
 

@@ -14,7 +14,7 @@ from microlift.models.brief import OBJECTIVES, Brief
 from microlift.models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
 from microlift.models.economics import campaign_cost, unique_reach
 from microlift.models.errors import PlanningError
-from microlift.models.forecast import brief_slopes
+from microlift.models.forecast import brief_slopes, budget_slopes
 from microlift.models.roster import Slopes
 
 # Campaign-level features are the same for every candidate: they never explain why one creator beats another.
@@ -204,22 +204,25 @@ def _top(key: np.ndarray, ids: np.ndarray, among: np.ndarray, k: int) -> np.ndar
 
 
 def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dict, objective: str = "profit",
-         top_k: int = 50, matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
+         top_k: int = 50, budget: float | None = None,
+         matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
     """The top_k eligible candidates by the objective's median, each with p10/p50/p90 values and reasons.
 
     `matrices`: the candidates' engagement and conversion feature matrices, when the caller has them
     (`candidates.score_with_matrices`); otherwise the top rows' are built here.
 
-    Incremental revenue is the creator's stand-alone share of the lift (the lift model's slopes for the brief,
-    `forecast.brief_slopes`, as the forecast values creators); ties break on creator_id, so renaming or reordering
-    candidates changes nothing else.
+    Incremental revenue is the creator's stand-alone share of the lift: the lift model's slopes at the roster
+    `budget` buys from the brief's sequence (`forecast.budget_slopes`), or without a budget at the brief's reference
+    roster (`forecast.brief_slopes`); ties break on creator_id, so renaming or reordering candidates changes nothing
+    else.
     """
     if objective not in OBJECTIVES:
         raise PlanningError("objective", objective, "one of " + ", ".join(OBJECTIVES))
     pool = eligible(brief, scored)
     if not pool.any():
         return []
-    slopes = brief_slopes(brief, scored, models["lift"], None, pool)
+    slopes = brief_slopes(brief, scored, models["lift"], None, pool) if budget is None else \
+        budget_slopes(brief, scored, models["lift"], None, pool, budget)
     workload.check("taking the lift model's slopes")
     if objective == "conversions":
         key = scored["conversions"].to_numpy()  # expected units, not the (integer) median

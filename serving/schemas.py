@@ -172,9 +172,8 @@ class RankRequest(Strict):
     objective: _literal(OBJECTIVES) = "profit"
     top_k: int = Field(50, ge=1, le=MAX_TOP_K)
     budget: float | None = Field(None, ge=0, le=LIMITS["budget"][1],
-                                 description="USD; accepted so that one campaign body serves /v1/rank and "
-                                 "/v1/forecast, but the ranking does not depend on it: creators are valued at the "
-                                 "brief's lift slopes, as the forecast values them")
+                                 description="USD; each creator is valued by what it adds to the roster this "
+                                 "budget buys (without it, to a roster of about 200 creators)")
 
 
 class Band(_Out):
@@ -466,7 +465,7 @@ def campaign_body(data: Any) -> tuple[dict, list[str]]:
 def rank_request(body: RankRequest | CampaignFile) -> planning.RankRequest:  # type: ignore[valid-type]
     """The planning service's request from a validated HTTP body or campaign file."""
     return planning.RankRequest(planning.brief(body.brief.model_dump(exclude_none=True)), body.objective,
-                                body.top_k)
+                                body.top_k, body.budget)
 
 
 def forecast_request(body: ForecastRequest | CampaignFile) -> planning.ForecastRequest:  # type: ignore[valid-type]

@@ -20,7 +20,7 @@ from microlift.models import features as F
 from microlift.models.brief import Brief
 from microlift.models.candidates import eligible, score
 from microlift.models.datasets import Dataset
-from microlift.models.forecast import brief_slopes, plan_roster, simulate, summarise
+from microlift.models.forecast import budget_slopes, plan_roster, simulate, summarise
 from microlift.models.ranking import creator_values, rank
 from microlift.models.roster import Slopes, choose, value
 from microlift.training.prepare import held_out
@@ -242,7 +242,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     would bring if it were the only creator hired (`ranking.ndcg50_alone`), with no roster around it.
     """
     scored = score(brief, candidates, models)
-    ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates))
+    ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
     predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
     truth = _truth_frame(brief, candidates, latents)
     roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
@@ -263,7 +263,7 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
         known = knowable(brief, candidates, latents)
         as_known = scored.assign(engagements=known["engagements"].to_numpy(), relevance=1.0,  # already relevant
                                  conversions=known["conversions"].to_numpy())
-        slopes = brief_slopes(brief, scored, models["lift"], None, eligible(brief, scored))
+        slopes = budget_slopes(brief, scored, models["lift"], None, eligible(brief, scored), budget)
         out["ranking.ndcg50_knowable_engine"] = ndcg(creator_values(brief, as_known, slopes, ("p50",))["profit"]["p50"],
                                                      true_profit)
         mine = latents.set_index("creator_id").reindex(ids)
