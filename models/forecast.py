@@ -62,13 +62,16 @@ def plan_sequence(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits
 
 def budget_slopes(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits | None, pool: np.ndarray,
                   budget: float) -> Slopes:
-    """The lift model's slopes at the roster `budget` buys from the brief's sequence: what one more creator adds to
-    that roster (the ranking's value of a creator when a budget is given)."""
+    """The lift model's slopes at the roster `budget` buys from the brief's sequence (at least its first creator, the
+    smallest roster there is): what one more creator adds to that roster (the ranking's value of a creator when a
+    budget is given)."""
     c = Candidates.of(scored)
     order, slopes = plan_sequence(brief, scored, lift_model, limits, pool, c)
+    if not len(order):
+        return slopes
     chosen = np.zeros(len(scored), dtype=bool)
-    chosen[order[:prefix(order, c.cost, budget)]] = True
-    return lift_slopes(brief, scored, chosen, lift_model) if chosen.any() else slopes
+    chosen[order[:max(prefix(order, c.cost, budget), 1)]] = True
+    return lift_slopes(brief, scored, chosen, lift_model)
 
 
 def plan_roster(brief: Brief, scored: pd.DataFrame, budget: float, lift_model, limits: Limits | None = None,
