@@ -42,14 +42,18 @@ def offer_ratio(rows: pd.DataFrame, units_per_post: np.ndarray) -> np.ndarray:
     model's main input. `rows` carry compensation and product_price and, when known, gift_value, commission_rate and
     fee; `units_per_post` is the expected attributed units of one post (an affiliate's commission)."""
     price = np.maximum(asking_price(rows), 1.0)
-    ways = rows["compensation"].astype(str).str.strip().str.lower().to_numpy()
+    codes, ways = pd.factorize(rows["compensation"], use_na_sentinel=False)  # few distinct values: each read once
     gift, commission, fee = (_floats(rows, c) for c in ("gift_value", "commission_rate", "fee"))
     product = _floats(rows, "product_price")
     units = np.broadcast_to(np.asarray(units_per_post, dtype=float), (len(rows),))
+    if len(ways) == 1:  # one brief: one way of paying for every row
+        return economics.offer_per_post(str(ways[0]).strip().lower(), gift, product, price, units, commission,
+                                        fee) / price
     out = np.empty(len(rows))
-    for way in np.unique(ways):
-        m = ways == way
-        out[m] = economics.offer_per_post(way, gift[m], product[m], price[m], units[m], commission[m], fee[m])
+    for k, way in enumerate(ways):
+        m = codes == k
+        out[m] = economics.offer_per_post(str(way).strip().lower(), gift[m], product[m], price[m], units[m],
+                                          commission[m], fee[m])
     return out / price
 
 
@@ -63,6 +67,19 @@ def shared_matrices(models: dict, rows: pd.DataFrame) -> tuple[np.ndarray, np.nd
         return F.matrix("engagement", rows, names_e), F.matrix("conversion", rows, names_c)
     where = {name: j for j, name in enumerate(union)}
     return X[:, [where[n] for n in names_e]], X[:, [where[n] for n in names_c]]
+
+
+def posting_matrix(models: dict, rows: pd.DataFrame, X_c: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    """The posting model's feature matrix: its creator features taken from the conversion matrix `X_c` (built
+    already), the offer ratio built here."""
+    names, known = models["posting"].features_, {n: j for j, n in enumerate(models["conversion"].features_)}
+    offer = F.POSTING_FEATURES["log_offer_ratio"](pd.DataFrame({"offer_ratio": ratio}))
+    if not all(n in known or n == "log_offer_ratio" for n in names):
+        return F.matrix("posting", rows.assign(offer_ratio=ratio), names)
+    X = np.empty((len(rows), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        X[:, j] = offer if name == "log_offer_ratio" else X_c[:, known[name]]
+    return X
 
 
 def conversion_bands(models: dict, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -96,7 +113,7 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
     followers = rows["followers"].to_numpy(dtype=float)
     price = asking_price(rows)
     # who posts: the posting model, from the offer (gift, fee or expected commission) against the asking price
-    posting = models["posting"].predict(rows.assign(offer_ratio=offer_ratio(rows, units["mean"])))
+    posting = models["posting"].predict(rows, posting_matrix(models, rows, X_c, offer_ratio(rows, units["mean"])))
     per_creator = POSTS_IF_POSTING[brief.compensation]
     posts = posting * per_creator
     out = {  # text columns kept as stored (`.array`: arrow strings are not converted to objects and back)

@@ -14,7 +14,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from microlift.models import features as F
 from microlift.models.brief import OBJECTIVES, Brief, BriefError
-from microlift.models.candidates import score, score_with_matrices
+from microlift.models.candidates import candidate_rows, offer_ratio, score, score_with_matrices
 from microlift.models.datasets import Dataset
 from microlift.models.economics import ENGAGED_POOL
 from microlift.models.forecast import forecast
@@ -708,3 +708,14 @@ def test_a_new_product_is_forecast_to_sell_with_ranges_and_no_lift_multiple(worl
     assert 0 < units["p10"] <= units["p50"] <= units["p90"]
     assert answer["forecast"]["lift_multiple"] is None
     assert any("new product" in note and "lift_multiple" in note for note in answer["notes"])
+
+
+@pytest.mark.parametrize("kind", ["gifting", "paid", "affiliate"])
+def test_scoring_reuses_the_conversion_matrix_for_the_posting_model_and_predicts_the_same(world, kind):
+    # given the posting model's own features built from the rows
+    brief = world.brief(kind)
+    rows = candidate_rows(brief, world.creators)
+    units = world.models["conversion"].predict_mean(rows)
+    expected = world.models["posting"].predict(rows.assign(offer_ratio=offer_ratio(rows, units)))
+    # then scoring, which takes them from the conversion matrix, gives the same chances
+    np.testing.assert_array_equal(world.scored(kind)["posting"].to_numpy(), expected)
