@@ -233,7 +233,7 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
     kept = base.chosen.copy()
     standalone = slopes.engagement * c.eng + slopes.conversion * c.conv
     affordable = np.flatnonzero(usable & ~kept & (base.spent + c.cost <= budget + 1e-9))
-    starts = [None, *_largest(standalone, affordable, seeds)] if int(kept.sum()) < most else [None]
+    starts = [None, *largest(standalone, affordable, seeds)] if int(kept.sum()) < most else [None]
     queue = _Queue.of(c, slopes, usable)
     best, best_value = None, -np.inf
     for first in starts:
@@ -317,7 +317,7 @@ def prefix(order: np.ndarray, cost: np.ndarray, budget: float) -> int:
     return int(np.searchsorted(spent, budget + 1e-9, side="right"))
 
 
-def _largest(key: np.ndarray, among: np.ndarray, k: int) -> list[int]:
+def largest(key: np.ndarray, among: np.ndarray, k: int) -> list[int]:
     """The k positions of `among` with the largest `key`, largest first, ties in position order; only those at
     or above the k-th value are sorted."""
     if k <= 0 or not len(among):
@@ -480,7 +480,7 @@ def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5
         outside = np.flatnonzero(movable & ~state.chosen)
         if not len(inside) or not len(outside):
             return
-        outside = np.asarray(_largest(standalone, outside, width), dtype=np.int64)
+        outside = np.asarray(largest(standalone, outside, width), dtype=np.int64)
         cell_in, eng_in, pool_in = c.cell[inside], c.eng[inside], c.pools[inside]
         total_in = state.cell_eng[cell_in]
         out_loss = -added_reach(total_in - eng_in, total_in, pool_in)
