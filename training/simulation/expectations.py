@@ -15,6 +15,7 @@ import pandas as pd
 
 from microlift.models import economics
 from microlift.models.economics import WEEKS_PER_MONTH
+from microlift.models.features import DEFAULT_FORMAT
 from microlift.models.vocabulary import FORMATS
 from microlift.training.simulation.config import DEFAULT, TIER_ANCHORS, UNRELATED_AFFINITY, SimulationConfig
 
@@ -114,11 +115,16 @@ def conversions(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndar
 
 
 def affinity(creator_niche, product_niche, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
-    """How much audiences of `creator_niche` care about a product of `product_niche` (config.niche_affinity)."""
+    """How much audiences of `creator_niche` care about a product of `product_niche` (config.niche_affinity); for a
+    niche the table does not know, 1 when the two are the same and the unrelated level otherwise."""
     creator_niche = np.asarray(creator_niche, dtype=object)
     product = np.broadcast_to(np.asarray(product_niche, dtype=object), creator_niche.shape)
-    return np.array([cfg.niche_affinity.get(a, {}).get(b, 1.0 if a == b else UNRELATED_AFFINITY)
-                     for a, b in zip(creator_niche, product, strict=True)], dtype=float)
+    names = list(cfg.niche_affinity)
+    table = np.array([[cfg.niche_affinity[a].get(b, UNRELATED_AFFINITY) for b in names] for a in names], dtype=float)
+    a, b = pd.Index(names).get_indexer(creator_niche), pd.Index(names).get_indexer(product)
+    known = (a >= 0) & (b >= 0)
+    return np.where(known, table[np.maximum(a, 0), np.maximum(b, 0)],
+                    np.where(creator_niche == product, 1.0, UNRELATED_AFFINITY))
 
 
 def relevance(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
@@ -141,25 +147,16 @@ def posts_if_posting(compensation: str, cfg: SimulationConfig = DEFAULT) -> floa
 
 
 def offer_value(context: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
-    """What an invitation offers each creator per post (USD): the gift's value (gifting), the fee (paid: `fee`,
-    else the creator's price), the gift's value plus the expected commission on one post's units (affiliate).
-    `context` is `campaign_context` rows."""
+    """What an invitation offers each creator per post (USD), `economics.offer_per_post`: for affiliates with the
+    truth's expected units of one post in the creator's usual format. `context` is `campaign_context` rows."""
     compensation = context["compensation"].iloc[0] if len(context) else "gifting"
-    price = context["price_per_post"].to_numpy(dtype=float)
-    gift = _column(context, "gift_value", np.nan).astype(float)
-    gift = np.where(np.isnan(gift), context["product_price"].to_numpy(dtype=float), gift)
-    if compensation == "paid":
-        fee = _column(context, "fee", np.nan).astype(float)
-        return np.where(np.isnan(fee), price, fee)
-    if compensation == "affiliate":
-        rate = _column(context, "commission_rate", np.nan).astype(float)
-        rate = np.where(np.isnan(rate), economics.DEFAULT_COMMISSION, rate)
-        units = conversions(context.assign(format=context["platform"].map(_HOME_FORMAT)), cfg)
-        return gift + rate * context["product_price"].to_numpy(dtype=float) * units
-    return gift
-
-
-_HOME_FORMAT = {"instagram": "feed", "tiktok": "video", "youtube": "video"}
+    units = conversions(context.assign(format=context["platform"].map(DEFAULT_FORMAT)), cfg) \
+        if compensation == "affiliate" else 0.0
+    return economics.offer_per_post(compensation, _column(context, "gift_value", np.nan).astype(float),
+                                    context["product_price"].to_numpy(dtype=float),
+                                    context["price_per_post"].to_numpy(dtype=float), units,
+                                    _column(context, "commission_rate", np.nan).astype(float),
+                                    _column(context, "fee", np.nan).astype(float))
 
 
 def posting_probability(context: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
@@ -204,12 +201,6 @@ def _number(value) -> float:
     return np.nan if value is None else float(value)
 
 
-def _saturate(total: np.ndarray, pool: np.ndarray) -> np.ndarray:
-    """People (or buyers) reached at least once when a pool's creators together make `total`: pool x (1 -
-    exp(-total / pool)). Rising in every creator's part, by less for each one added: counted per person."""
-    return economics.unique_reach(total, pool)
-
-
 def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: SimulationConfig = DEFAULT) -> dict:
     """Direct and halo units per month during the campaign from its engaged people (relevance-weighted, after
     overlap) and attributed units (numbers, or arrays of alternatives)."""
@@ -239,7 +230,7 @@ def _cells(frame: pd.DataFrame, cfg: SimulationConfig) -> tuple[np.ndarray, np.n
 
 def _people(sums: dict[str, np.ndarray], pools: dict[str, np.ndarray]) -> dict[str, float]:
     """Per-person totals over cells: people reached, relevant engaged people, buyers through links or codes."""
-    return {c: float(_saturate(sums[c], pools[c]).sum()) for c in sums}
+    return {c: float(economics.unique_reach(sums[c], pools[c]).sum()) for c in sums}
 
 
 def lift_from_posts(campaign: Mapping, posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> dict:
@@ -248,9 +239,9 @@ def lift_from_posts(campaign: Mapping, posts: pd.DataFrame, cfg: SimulationConfi
     `posts` has one row per post (or per creator and format, weighted) with platform, niche,
     expected_impressions, expected_engagements, expected_conversions, relevance (or campaign_niche) and an optional
     weight (expected number of such posts). Creators of one niche on one platform share their audience; totals are
-    counted per person (`_saturate`), so every post adds, an overlapping one less than a disjoint one. Engagement
-    drives the halo as far as the audience cares about the product (relevance). Units are per month during the
-    campaign.
+    counted per person (`economics.unique_reach`), so every post adds, an overlapping one less than a disjoint one.
+    Engagement drives the halo as far as the audience cares about the product (relevance). Units are per month
+    during the campaign.
     """
     weight = _column(posts, "weight", 1.0).astype(float)
     frame = pd.DataFrame({
@@ -292,8 +283,9 @@ def marginal_units(campaign: Mapping, creators: pd.DataFrame, roster: np.ndarray
     people = _people(sums, pools)
     sign = np.where(roster, -1.0, 1.0)
     # each creator's cell with the creator toggled: the other cells' people stay as they are
-    toggled = {c: people[c] - _saturate(sums[c], pools[c])[codes]
-               + _saturate(np.maximum(sums[c][codes] + sign * values[c], 0.0), pools[c][codes]) for c in pools}
+    reach = economics.unique_reach
+    toggled = {c: people[c] - reach(sums[c], pools[c])[codes]
+               + reach(np.maximum(sums[c][codes] + sign * values[c], 0.0), pools[c][codes]) for c in pools}
     now = float(_units_per_month(campaign, people["engagements"], people["conversions"], cfg)["incremental"])
     other = _units_per_month(campaign, toggled["engagements"], toggled["conversions"], cfg)["incremental"]
     return np.maximum(np.where(roster, now - other, other - now), 0.0)
