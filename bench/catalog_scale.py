@@ -87,7 +87,7 @@ def main() -> None:
             models["conversion"].booster_.predict(X_c)
 
         def engine(creators=snap.creators):
-            rank(brief, creators, score(brief, creators, models), models, "profit", 50)
+            rank(brief, creators, score(brief, creators, models), models, None, 50)
 
         times: dict[str, list[float]] = {"service": [], "predict": [], "lightgbm": [], "engine": []}
         with microlift_serve(home, run_dir, 1, DATABASE_URL=url, MICROLIFT_TIMEOUT="1800") as server, \

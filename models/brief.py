@@ -3,29 +3,46 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
 
 from microlift.models import economics
 from microlift.models.economics import SHIPPING_COST, WEEKS_PER_MONTH
-from microlift.models.errors import PlanningError
-from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
+from microlift.models.errors import PlanningError, PlanningErrors
+from microlift.models.vocabulary import PLATFORMS, TIERS, accepted, canonical
 
-OBJECTIVES = ("profit", "roi", "conversions", "engagement")
+# What a ranking sorts on. Profit and ROI need the brief's gross margin (revenue is not profit); without one the
+# default is net revenue (incremental revenue - cost). "conversions" is the older name of "attributed_units".
+OBJECTIVES = ("profit", "net_revenue", "roas", "roi", "attributed_units", "engagement")
+OBJECTIVE_ALIASES = {"conversions": "attributed_units"}
+NEEDS_MARGIN = ("profit", "roi")
 # Accepted range of each numeric field (inclusive), in the field's unit.
 LIMITS: dict[str, tuple[float, float]] = {
     "product_price": (0.01, 1e6), "baseline_units_per_month": (0, 1e8), "weeks": (0.5, 104), "gift_value": (0, 1e6),
-    "commission_rate": (0, 1), "shipping_cost": (0, 1e4), "margin": (0, 1), "budget": (0, 1e9),
+    "commission_rate": (0, 1), "shipping_cost": (0, 1e4), "margin": (0.01, 1), "budget": (0, 1e9),
 }
 
 
-class BriefError(PlanningError):
-    """A brief field is wrong: names the field (within the brief), the value and what is accepted."""
+def resolve_objective(brief: Brief, objective: str | None) -> str:
+    """The objective a ranking sorts on: the brief's default when none is asked, the current name of an old one; profit
+    and ROI without a gross margin are refused (naming `objective`), since revenue is not profit."""
+    if objective is None:
+        return brief.default_objective
+    name = OBJECTIVE_ALIASES.get(objective, objective) if isinstance(objective, str) else objective
+    if name not in OBJECTIVES:
+        raise PlanningError("objective", objective, "one of " + ", ".join(OBJECTIVES))
+    if name in NEEDS_MARGIN and brief.margin is None:
+        raise PlanningError("objective", objective, "net_revenue, roas, attributed_units or engagement when the "
+                            f"brief has no margin ({name} needs brief.margin, the gross margin, since revenue is "
+                            "not profit)")
+    return name
 
-    def __init__(self, field: str, value, accepted: str):
-        super().__init__(field, value, accepted)
+
+class BriefError(PlanningErrors):
+    """Wrong brief fields, every one found: each names the field (within the brief), the value and what is
+    accepted (`errors`); `field`, `value` and `accepted` are the first's."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,7 @@ class Brief:
     commission_rate: float | None = None  # affiliate; default DEFAULT_COMMISSION
     shipping_cost: float = SHIPPING_COST
     weeks: float = 4.0
-    margin: float | None = None          # gross margin; profit and ROI use 1.0 (revenue) when not given
+    margin: float | None = None          # gross margin; profit and ROI exist only with it
     platforms: tuple[str, ...] | None = None
     tiers: tuple[str, ...] | None = None  # only creators of these tiers are candidates
 
@@ -65,7 +82,12 @@ class Brief:
 
     @property
     def margin_or_revenue(self) -> float:
+        """The share of revenue the default objective counts: the margin (profit), or all of it (net revenue)."""
         return self.margin if self.margin is not None else 1.0
+
+    @property
+    def default_objective(self) -> str:
+        return "profit" if self.margin is not None else "net_revenue"
 
     def context(self) -> dict:
         """Campaign fields the feature module reads, for every candidate row."""
@@ -78,42 +100,49 @@ class Brief:
 
     @classmethod
     def from_mapping(cls, data: Mapping) -> Brief:
-        """Validate a JSON-like mapping; raises BriefError naming the first wrong field."""
+        """Validate a JSON-like mapping; raises BriefError naming every wrong field, not just the first.
+        Categorical values may be spelt as `vocabulary.canonical` reads them ("Interior", " IG ", "Micro")."""
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise BriefError(unknown[0], data[unknown[0]], "one of the fields " + ", ".join(sorted(known)))
-        values = dict(data)
+        wrong: list[PlanningError] = [PlanningError(name, data[name], "one of the fields " + ", ".join(sorted(known)))
+                                      for name in sorted(set(data) - known, key=str)]
+        values = {name: value for name, value in data.items() if name in known}
         for name in ("niche", "product_price", "baseline_units_per_month"):
             if values.get(name) is None:
-                raise BriefError(name, None, "a value (required)")
-        values["niche"] = _choice("niche", values["niche"], NICHES)
-        values["compensation"] = _choice("compensation", values.get("compensation", "gifting"), COMPENSATIONS)
-        values["marketplace"] = _choice("marketplace", values.get("marketplace", "other"), MARKETPLACES)
-        if values.get("platforms") is not None:
-            if isinstance(values["platforms"], str) or not values["platforms"]:
-                raise BriefError("platforms", values["platforms"], "a non-empty list of " + ", ".join(PLATFORMS))
-            values["platforms"] = tuple(_choice("platforms", p, PLATFORMS) for p in values["platforms"])
-        if values.get("tiers") is not None:
-            if isinstance(values["tiers"], str) or not values["tiers"]:
-                raise BriefError("tiers", values["tiers"], "a non-empty list of " + ", ".join(TIERS))
-            values["tiers"] = tuple(_choice("tiers", t, TIERS) for t in values["tiers"])
+                wrong.append(PlanningError(name, None, "a value (required)"))
+                values.pop(name, None)
+        for name, kind, default in (("niche", "niche", None), ("compensation", "compensation", "gifting"),
+                                    ("marketplace", "marketplace", "other")):
+            if name in values or default is not None:
+                values[name] = _choice(name, kind, values.get(name, default), wrong)
+        for name, kind, vocabulary in (("platforms", "platform", PLATFORMS), ("tiers", "tier", TIERS)):
+            if values.get(name) is None:
+                continue
+            if isinstance(values[name], str | bytes | Mapping) or not isinstance(values[name], Iterable) \
+                    or not values[name]:
+                wrong.append(PlanningError(name, values[name], "a non-empty list of " + ", ".join(vocabulary)))
+            else:
+                values[name] = tuple(_choice(name, kind, each, wrong) for each in values[name])
         for name, (low, high) in LIMITS.items():
             if name in known and values.get(name) is not None:
-                values[name] = _number(name, values[name], low, high)
+                values[name] = _number(name, values[name], low, high, wrong)
         if not isinstance(values.get("discount_code", False), bool):
-            raise BriefError("discount_code", values["discount_code"], "true or false")
+            wrong.append(PlanningError("discount_code", values["discount_code"], "true or false"))
+        if wrong:
+            raise BriefError(wrong)
         return cls(**values)
 
 
-def _choice(field: str, value, accepted: tuple[str, ...]) -> str:
-    if isinstance(value, str) and value.strip().lower() in accepted:
-        return value.strip().lower()
-    raise BriefError(field, value, "one of " + ", ".join(accepted))
+def _choice(field: str, kind: str, value, wrong: list[PlanningError]) -> str | None:
+    """The canonical spelling of a categorical value; a value naming nothing is added to `wrong`."""
+    spelled = canonical(kind, value)
+    if spelled is None:
+        wrong.append(PlanningError(field, value, accepted(kind)))
+    return spelled
 
 
-def _number(field: str, value, low: float, high: float) -> float:
+def _number(field: str, value, low: float, high: float, wrong: list[PlanningError]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or not low <= value <= high:
-        raise BriefError(field, value, f"a number between {low:g} and {high:g}")
+        wrong.append(PlanningError(field, value, f"a number between {low:g} and {high:g}"))
+        return None
     return float(value)

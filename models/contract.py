@@ -8,6 +8,8 @@ creator schemas (serving/schemas.py) and the column reference in `data/README.md
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,8 +23,9 @@ from microlift.models.vocabulary import (
     FORMATS,
     MARKETPLACES,
     NICHES,
-    PLATFORM_ALIASES,
     PLATFORMS,
+    VOCABULARIES,
+    canonical,
     normalize_niche,
 )
 
@@ -81,6 +84,27 @@ class Table:
 
     def known(self) -> list[str]:
         return [c.name for c in self.columns + self.when_given]
+
+    def only_columns(self) -> str:
+        """What a closed table accepts as columns, in words."""
+        return f"only the {self.name} columns: {', '.join(self.known())}"
+
+    def closest(self, name: str) -> str | None:
+        """The contract column an unknown column name most likely means: the only column it begins, in any case
+        ("Plat" -> "platform"), else the closest by `difflib` ("follower_count" -> "followers"); None when none is
+        close."""
+        spelled = "_".join(str(name).strip().lower().replace("-", " ").split())
+        known = self.known()
+        starting = [c for c in known if len(spelled) >= 3 and c.startswith(spelled)]
+        if len(starting) == 1:
+            return starting[0]
+        found = difflib.get_close_matches(spelled, known, n=1, cutoff=0.6)
+        return found[0] if found else None
+
+    def unknown_column(self, name: str) -> str:
+        """In words: "unknown column 'follower_count' (did you mean 'followers'?)"."""
+        guess = self.closest(name)
+        return f"unknown column {str(name)!r}" + (f" (did you mean {guess!r}?)" if guess else "")
 
 
 def _within(name: str) -> dict[str, float]:
@@ -178,22 +202,31 @@ class Failure:
     column: str
     value: object
     accepted: str
+    # What happened, in words, when "got <value>" would not say it (a column missing, an unknown column).
+    message: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         where = f"{self.file}" + (f" row {self.row}" if self.row is not None else "")
+        if self.message:
+            return f"{where}: {self.message}; expected {self.accepted}"
         value = self.value.item() if isinstance(self.value, np.generic) else self.value
         return f"{where}, column {self.column}: got {value!r}; expected {self.accepted}"
 
 
 class ContractError(ValueError):
-    """Raised when data breaks the contract. Carries every failure found, not just the first."""
+    """Raised when data breaks the contract. Carries every failure found, not just the first.
 
-    def __init__(self, failures: list[Failure], limit: int = 50):
+    `checkable`: from `validate`, the parsed table with the values of its failing rows left out of the checks
+    across tables (`for_cross_checks`); None when the file lacks a column those checks read."""
+
+    def __init__(self, failures: list[Failure], limit: int = 50, checkable: pd.DataFrame | None = None):
         self.failures = failures
+        self.checkable = checkable
+        self.headline = f"{len(failures)} problem(s) in the data"
         lines = [str(f) for f in failures[:limit]]
         if len(failures) > limit:
             lines.append(f"... and {len(failures) - limit} more")
-        super().__init__(f"{len(failures)} problem(s) in the data:\n  " + "\n  ".join(lines))
+        super().__init__(f"{self.headline}:\n  " + "\n  ".join(lines))
 
 
 @dataclass
@@ -221,10 +254,10 @@ def _parse(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         if pd.api.types.is_float_dtype(raw):  # ids read as numbers: 12.0 -> "12"
             raw = raw.map(lambda v: f"{v:.0f}" if pd.notna(v) and float(v).is_integer() else v)
         parsed = raw.astype("str").str.strip().astype(object).where(~blank, None)
-        if column.name == "platform":
-            parsed = parsed.map(lambda v: PLATFORM_ALIASES.get(v.lower(), v.lower()) if v else v)
-        elif column.vocabulary:
-            parsed = parsed.map(lambda v: v.lower() if v else v)
+        if column.vocabulary:  # each spelling once: a column holds few distinct values
+            kind = column.name if column.name in VOCABULARIES else None
+            spelled = {v: (canonical(kind, v) if kind else None) or v.lower() for v in parsed.dropna().unique()}
+            parsed = parsed.map(spelled).astype(object).where(~blank, None)
         elif column.text_rule and column.text_rule.upper:
             parsed = parsed.map(lambda v: v.upper() if v else v)
         return parsed, pd.Series(False, index=raw.index)
@@ -313,14 +346,17 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
                 pd.concat(numeric.values(), axis=1).notna().any(axis=1)))
     missing = [c.name for c in table.columns if c.required and c.name not in raw.columns]
     for name in missing:
-        failures.append(Failure(source, None, name, "(column missing)", "a column named " + name))
+        failures.append(Failure(source, None, name, "(column missing)", "a column named " + name,
+                                f"column {name} missing"))
     known = table.known()
     extra = [str(name) for name in raw.columns if name not in known]
     if extra and table.closed:
-        accepted = f"only the {table.name} columns: {', '.join(known)}"
-        failures.extend(Failure(source, None, name, "(not a column of the contract)", accepted) for name in extra)
+        accepted = table.only_columns()
+        failures.extend(Failure(source, None, name, "(not a column of the contract)", accepted,
+                                table.unknown_column(name)) for name in extra)
     elif extra:
-        warnings.append(f"{source}: column(s) not in the contract, ignored: {', '.join(extra[:20])}")
+        warnings.append(f"{source}: column(s) not in the contract, ignored: "
+                        f"{', '.join(_ignored(table, name) for name in extra[:20])}")
     parsed = pd.DataFrame(index=raw.index)
     unparsable: set[tuple[int, str]] = set()
     given = tuple(c.name for c in table.when_given if c.name in raw.columns)
@@ -343,7 +379,7 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
             series[present] = mapped
         parsed[column.name] = series
     if missing:  # the rest of the checks would only repeat the missing column on every row
-        raise ContractError(failures)
+        raise ContractError(failures, checkable=for_cross_checks(table, parsed, failures, missing))
     try:
         schema(table, given).validate(parsed, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -371,20 +407,48 @@ def validate(table_name: str, raw: pd.DataFrame, source: str | None = None) -> V
                             for row in sorted(repeated) if complete.iloc[row])
     if failures:
         failures.sort(key=lambda f: (f.row or 0, f.column))
-        raise ContractError(failures)
+        raise ContractError(failures, checkable=for_cross_checks(table, parsed, failures, missing))
     return Validated(parsed, warnings)
 
 
-def check_references(tables: dict[str, pd.DataFrame], sources: dict[str, str]) -> list[Failure]:
+def _ignored(table: Table, name: str) -> str:
+    guess = table.closest(name)
+    return name + (f" (did you mean {guess!r}?)" if guess else "")
+
+
+def for_cross_checks(table: Table, parsed: pd.DataFrame, failures: list[Failure],
+                     missing: list[str]) -> pd.DataFrame | None:
+    """A table that failed its own checks, ready for the checks across tables: every row keeps its key (so ids
+    naming it are not reported as unknown), a failing row names nothing else (its references and its `posted`
+    are blanked, so it is left out). None when a key column is missing: no other table can be checked against it.
+    Row positions are kept: failures across tables name the file's rows."""
+    key = [table.key] if isinstance(table.key, str) else list(table.key)
+    if set(key) & set(missing):
+        return None
+    rows = sorted({f.row - 1 for f in failures if f.row is not None})
+    out = parsed.copy()
+    if rows:
+        for column in table.columns:
+            if column.references is not None or column.name == "posted":
+                position = out.columns.get_loc(column.name)
+                out.iloc[rows, position] = pd.NA if column.kind == "bool" else None
+    return out
+
+
+def check_references(tables: dict[str, pd.DataFrame], sources: dict[str, str],
+                     unreadable: Collection[str] = ()) -> list[Failure]:
     """Rules across tables: ids naming a creator or campaign missing from its table (every column with
-    `references`), and invitations marked not posted whose creator has posts in that campaign."""
+    `references`), and invitations marked not posted whose creator has posts in that campaign.
+
+    A table absent from `tables` knows no id; one named in `unreadable` (a required table missing, or a file
+    without its key column: a failure already) is not checked against, since its ids are unknown, not absent."""
     failures: list[Failure] = []
     for name, table in TABLES.items():
         frame = tables.get(name)
         if frame is None:
             continue
         for column in table.columns:
-            if column.references is None:
+            if column.references is None or column.references in unreadable:
                 continue
             target = column.references
             known = tables[target][TABLES[target].key] if target in tables else pd.Series([], dtype=object)

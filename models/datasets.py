@@ -72,12 +72,17 @@ def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("crea
     """Load and validate every contract table found in `directory`; all failures are reported together.
 
     `require`: the tables that must be there; the others are optional (None when absent). Warnings (unknown niches,
-    ignored columns, campaign posts by creators not invited) are logged and kept in `Dataset.warnings`."""
+    ignored columns, campaign posts by creators not invited) are logged and kept in `Dataset.warnings`.
+
+    The checks across tables (ids naming known creators and campaigns, invitations against posts) run even when a
+    table has wrong values: its failing rows are left out of them (`contract.for_cross_checks`)."""
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory}: no such data folder")
     failures: list[Failure] = []
     frames: dict[str, pd.DataFrame] = {}
+    checkable: dict[str, pd.DataFrame] = {}  # every table that can take part in the checks across tables
+    unreadable: list[str] = []
     sources: dict[str, Path] = {}
     warnings: list[str] = []
     for name in TABLES:
@@ -86,16 +91,21 @@ def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("crea
             if name in require:
                 failures.append(Failure(str(directory), None, "-", f"(no {name}.csv or {name}.parquet)",
                                         f"a {name} table"))
+                unreadable.append(name)  # already a failure: ids naming it are not each another one
             continue
         sources[name] = path
         try:
             frames[name], found = load_table(path, name)
+            checkable[name] = frames[name]
             warnings.extend(found)
         except ContractError as exc:
             failures.extend(exc.failures)
+            if exc.checkable is not None:
+                checkable[name] = exc.checkable
+            else:
+                unreadable.append(name)
     names = {name: path.name for name, path in sources.items()}
-    if not failures:
-        failures.extend(check_references(frames, names))
+    failures.extend(check_references(checkable, names, unreadable))
     if failures:
         raise ContractError(failures)
     warnings.extend(uninvited_posts(frames, names))

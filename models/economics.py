@@ -60,11 +60,25 @@ def campaign_cost(compensation: str, gift: float, commission_per_unit: float, in
     return gift * np.asarray(invited, dtype=float) + commission_per_unit * np.asarray(units, dtype=float)
 
 
+def roas(revenue, cost):
+    """Return on ad spend: incremental revenue per dollar spent, revenue / cost (0 where nothing was spent)."""
+    revenue, cost = np.asarray(revenue, dtype=float), np.asarray(cost, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(cost > 0, revenue / cost, 0.0)
+
+
 def roi(revenue, cost, margin: float):
-    """Profit per dollar spent: (revenue x margin - cost) / cost, 0 where nothing was spent."""
+    """Return on investment: profit per dollar spent, (revenue x gross margin - cost) / cost (0 where nothing was
+    spent). Only with a margin: without one, revenue is not profit, and ROAS is the honest figure."""
     revenue, cost = np.asarray(revenue, dtype=float), np.asarray(cost, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(cost > 0, (revenue * margin - cost) / cost, 0.0)
+
+
+def break_even_roas(margin: float | None) -> float:
+    """The ROAS at which a dollar of spend pays for itself: 1 / margin in profit when a gross margin is known, 1 (a
+    dollar of revenue per dollar) when it is not."""
+    return 1.0 / margin if margin else 1.0
 
 
 def gift_cost(product_price: float, gift_value: float | None = None, shipping: float = SHIPPING_COST) -> float:

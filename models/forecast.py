@@ -1,8 +1,10 @@
 """Sales-lift forecast for a campaign and a budget, with Monte Carlo ranges and a budget-response curve.
 
 Uncertainty has two layers: which invited creators post (creator level, drawn per creator) and how the campaign
-lands given its posts (campaign level, the lift model's held-out residual spread). Revenue and ROI are over the
-campaign's length; ROI = (incremental revenue x margin - cost) / cost, so P(ROI > 0) is the chance it pays back.
+lands given its posts (campaign level, the lift model's held-out residual spread). Money is over the campaign's
+length: ROAS = incremental revenue / cost always; ROI = (incremental revenue x gross margin - cost) / cost only when
+the brief gives a margin (revenue is not profit), so P(ROI > 0) is the chance it pays back. Every band carries its
+`mean` (the expected value, what adds up) beside p10/p50/p90.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ Z90 = 1.2815515655446004
 
 def _bands(values: np.ndarray) -> dict[str, float]:
     p10, p50, p90 = np.percentile(values, [10, 50, 90])
-    return {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
+    return {"mean": float(np.mean(values)), "p10": float(p10), "p50": float(p50), "p90": float(p90)}
 
 
 # Creators in the roster where a brief's slopes are taken: about the reference campaign's 211 (DESIGN §2), so that the
@@ -223,12 +225,11 @@ def simulate(brief: Brief, scored: pd.DataFrame, chosen: np.ndarray, lift_model,
 
 
 def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
-    """p10/p50/p90 of every forecast quantity, and P(ROI > 0)."""
+    """The bands of every forecast quantity, P(revenue > cost), and ROI and P(ROI > 0) when there is a margin."""
     baseline = brief.baseline_units_per_month
     incremental = draws["incremental"]
     revenue = incremental * brief.months * brief.product_price
     cost = draws["cost"]
-    roi = economics.roi(revenue, cost, brief.margin_or_revenue)
     out = {
         "baseline_units_per_month": baseline,
         "units_per_month_during": _bands(baseline + incremental),
@@ -237,18 +238,33 @@ def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
         "incremental_units": _bands(incremental * brief.months),
         "incremental_revenue": _bands(revenue),
         "cost": _bands(cost),
-        "roi": _bands(roi),
-        "p_roi_positive": float(np.mean(roi > 0)) if cost.any() else 0.0,
+        **_returns(brief, revenue[:, None], cost[:, None], lambda v: _bands(v[:, 0]))[0],
+        "margin": brief.margin,
         "creators_posting": _bands(draws["posted"]),
         "draws": int(len(incremental)),
     }
     return out
 
 
+def _returns(brief: Brief, revenue: np.ndarray, cost: np.ndarray, bands) -> list[dict]:
+    """ROAS, P(revenue > cost), and ROI with P(ROI > 0) when the brief has a margin (None where it has not, or
+    where nothing was spent), per column of (draws x budgets) arrays; `bands` summarises one column's draws."""
+    out = []
+    for j in range(revenue.shape[1]):
+        rev, spent = revenue[:, j:j + 1], cost[:, j:j + 1]
+        paid = bool(spent.any())
+        roi = economics.roi(rev, spent, brief.margin) if paid and brief.margin is not None else None
+        out.append({"roas": bands(economics.roas(rev, spent)) if paid else None,
+                    "p_revenue_above_cost": float(np.mean(rev > spent)) if paid else None,
+                    "roi": None if roi is None else bands(roi),
+                    "p_roi_positive": None if roi is None else float(np.mean(roi > 0))})
+    return out
+
+
 def _percentiles(values: np.ndarray) -> list[dict[str, float]]:
-    """p10/p50/p90 of each column of a (draws x budgets) array."""
-    return [{"p10": float(a), "p50": float(b), "p90": float(c)}
-            for a, b, c in np.percentile(values, [10, 50, 90], axis=0).T]
+    """The band (mean, p10/p50/p90) of each column of a (draws x budgets) array."""
+    return [{"mean": float(m), "p10": float(a), "p50": float(b), "p90": float(c)}
+            for m, (a, b, c) in zip(values.mean(axis=0), np.percentile(values, [10, 50, 90], axis=0).T, strict=True)]
 
 
 def budget_curve(brief: Brief, budgets: np.ndarray, rosters: dict[int, np.ndarray], cost: np.ndarray,
@@ -259,35 +275,43 @@ def budget_curve(brief: Brief, budgets: np.ndarray, rosters: dict[int, np.ndarra
     incremental = np.stack([d["incremental"] for d in draws], axis=1)
     spend = np.stack([d["cost"] for d in draws], axis=1)
     revenue = incremental * brief.months * brief.product_price
-    roi = economics.roi(revenue, spend, brief.margin_or_revenue)
-    bands = {"incremental_units_per_month": _percentiles(incremental), "incremental_revenue": _percentiles(revenue),
-             "roi": _percentiles(roi)}
-    paying = (roi > 0).mean(axis=0)
+    bands = {"incremental_units_per_month": _percentiles(incremental), "incremental_revenue": _percentiles(revenue)}
+    returns = _returns(brief, revenue, spend, lambda v: _percentiles(v)[0])
     curve = []
     for j, k in enumerate(keys):
         chosen = rosters[k]
         curve.append({"budget": float(budgets[k]), "creators": int(chosen.sum()),
                       "expected_cost": float(cost[chosen].sum()),
-                      **{name: values[j] for name, values in bands.items()},
-                      "p_roi_positive": float(paying[j]) if spend[:, j].any() else 0.0})
+                      **{name: values[j] for name, values in bands.items()}, **returns[j]})
     mean_revenue = revenue.mean(axis=0)
-    margin = brief.margin_or_revenue
     for j in range(1, len(curve)):
         before, after = curve[j - 1], curve[j]
         step = after["expected_cost"] - before["expected_cost"]
-        gain = (mean_revenue[j] - mean_revenue[j - 1]) * margin
-        after["marginal_roas"] = float(gain / step) if step > 0 else None
+        # the marginal ROAS: expected incremental revenue per extra dollar of expected cost
+        after["marginal_roas"] = float((mean_revenue[j] - mean_revenue[j - 1]) / step) if step > 0 else None
     return curve
 
 
-def suggest(curve: list[dict], target_roas: float) -> dict:
-    """The budget past which each extra dollar brings back less than `target_roas` dollars of revenue x margin.
+def suggest(curve: list[dict], target_roas: float, margin: float | None = None) -> dict:
+    """The budget past which each extra dollar brings back less than `target_roas` dollars of incremental revenue
+    (the marginal ROAS; with a gross margin, 1 / margin is where an extra dollar stops paying for itself in profit).
 
     Marginal returns come from expected revenue; the crossing is the last one from above (a dip that recovers
     is not a stopping point), interpolated in log budget. When every candidate is already in the roster before the
-    largest budget, the suggestion is capped at what they all cost and the note says the candidates ran out.
+    largest budget, the suggestion is capped at what they all cost and the note says the candidates ran out; when
+    they run out before the smallest budget of the curve, there is nothing to suggest beyond what they cost.
     """
-    note = f"budget past which an extra dollar brings back less than {target_roas:g} dollar(s) of revenue x margin"
+    note = (f"budget past which an extra dollar brings back less than {target_roas:g} USD of incremental revenue "
+            "(marginal ROAS)")
+    if margin is not None and np.isclose(target_roas, economics.break_even_roas(margin)):
+        note += f": where it stops paying for itself at a gross margin of {margin:.0%}"
+    if curve and curve[0]["creators"] == curve[-1]["creators"] and curve[0]["creators"] > 0:
+        spend = curve[0]["expected_cost"]
+        return {"budget": None, "target_roas": target_roas,
+                "note": f"the eligible catalog caps every budget of the curve: all {curve[0]['creators']:,} creators "
+                        f"worth adding cost about {spend:,.0f} USD, less than the smallest budget tried "
+                        f"({curve[0]['budget']:,.0f} USD), so no budget above {spend:,.0f} USD buys more; widen the "
+                        "brief's platforms, tiers or filters to give a larger budget somewhere to go"}
     steps = [(c["budget"], c["marginal_roas"]) for c in curve[1:] if c.get("marginal_roas") is not None]
     if not steps:
         return {"budget": None, "target_roas": target_roas, "note": "not enough budgets to tell"}
@@ -325,7 +349,8 @@ def roster_table(scored: pd.DataFrame, chosen: np.ndarray) -> dict:
                "engagements", "conversions"]
     split = {key: {str(k): {"creators": int(len(g)), "cost": float(g["cost"].sum())}
                    for k, g in picked.groupby(key, sort=True)} for key in ("tier", "platform")}
-    return {"creators": picked[columns].to_dict("records"), "total_cost": float(picked["cost"].sum()),
+    rows = picked[columns].rename(columns={"conversions": "attributed_units"}).to_dict("records")
+    return {"creators": rows, "total_cost": float(picked["cost"].sum()),
             "by_tier": split["tier"], "by_platform": split["platform"]}
 
 
@@ -335,7 +360,7 @@ GRID_POINTS = 16
 
 
 def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limits: Limits | None = None,
-             draws: int = 1000, seed: int = 0, target_roas: float = 1.0,
+             draws: int = 1000, seed: int = 0, target_roas: float | None = None,
              curve_points: int = workload.CURVE_POINTS) -> dict:
     """Roster for `budget` (USD), its forecast, the budget-response curve and the suggested budget.
 
@@ -343,9 +368,12 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     of it draws its own futures (by its place in the sequence), and the lift model's answers are smoothed on a grid
     of the sequence fixed per brief: the forecast for a budget is the same whichever budget was asked, and the curve
     never falls. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`. The work is bounded by
-    `workload`'s caps (draws, creators per roster) whatever the number of candidates; `notes` says when a cap or
-    the candidates, not the budget, decided the roster.
+    `workload`'s caps (draws, creators per roster) whatever the number of candidates; `cap` and `notes` say when a
+    cap or the candidates, not the budget, decided the roster. `target_roas` (marginal ROAS where the suggested
+    budget stops) defaults to the break-even one (`economics.break_even_roas`).
     """
+    if target_roas is None:
+        target_roas = economics.break_even_roas(brief.margin)
     if not np.isfinite(budget) or budget < 0:
         raise PlanningError("budget", budget, "a number >= 0 (USD)")
     if curve_points < 3 or curve_points % 2 == 0:
@@ -361,7 +389,7 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
         return {"budget": budget, "roster": roster_table(scored, empty), "forecast": zero, "budget_curve": [],
                 "suggested_budget": {"budget": None, "target_roas": target_roas,
                                      "note": "no budget or no eligible creators"},
-                "notes": new_product_notes(brief)}
+                "cap": None, "notes": new_product_notes(brief)}
     candidates = Candidates.of(scored)
     workload.check("sizing the candidates")
     order, slopes = plan_sequence(brief, scored, lift_model, limits, pool, candidates)
@@ -384,12 +412,13 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     at = {n: k for k, n in enumerate(levels)}
     main = rosters[at[sizes[middle]]]
     summary = summarise(brief, nested[at[sizes[middle]]])
+    cap, notes = roster_cap(budget, main, pool, cost, len(order))
     curve = budget_curve(brief, budgets, {k: rosters[at[n]] for k, n in enumerate(sizes)}, cost,
                          [nested[at[n]] for n in sizes])
     return {"budget": budget, "roster": roster_table(scored, main), "forecast": summary, "budget_curve": curve,
-            "suggested_budget": suggest(curve, target_roas),
+            "suggested_budget": suggest(curve, target_roas, brief.margin),
             "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion},
-            "notes": roster_notes(budget, main, pool, cost, len(order)) + new_product_notes(brief)}
+            "cap": cap, "notes": notes + new_product_notes(brief)}
 
 
 def _mask(n: int, positions: np.ndarray) -> np.ndarray:
@@ -419,15 +448,18 @@ def new_product_notes(brief: Brief) -> list[str]:
             "campaign are its own sales (attributed units, word of mouth and the marketplace halo)"]
 
 
-def roster_notes(budget: float, chosen: np.ndarray, pool: np.ndarray, cost: np.ndarray,
-                 sequence_size: int) -> list[str]:
-    """Plain words for a roster that a cap or the candidates decided rather than the budget."""
-    spent = float(cost[chosen].sum())
-    if int(chosen.sum()) >= workload.MAX_ROSTER:
-        return [f"the roster holds the most creators one plan may hold ({workload.MAX_ROSTER:,}); it costs "
-                f"{spent:,.0f} USD of the {budget:,.0f} USD budget: a larger budget buys no one else"]
-    if int(chosen.sum()) >= sequence_size and budget - spent > 0.01 * budget:
-        return [f"the eligible catalog caps the roster: every creator worth adding is in it ({int(chosen.sum()):,} of "
-                f"{int(pool.sum()):,} eligible, {spent:,.0f} USD); the rest of the {budget:,.0f} USD budget buys no "
-                "one else"]
-    return []
+def roster_cap(budget: float, chosen: np.ndarray, pool: np.ndarray, cost: np.ndarray,
+               sequence_size: int) -> tuple[dict | None, list[str]]:
+    """What, other than the budget, decided the roster ({"by": "roster_size" | "catalog", "spend", "creators"}, or
+    None), and the same in plain words."""
+    spent, n = float(cost[chosen].sum()), int(chosen.sum())
+    if n >= workload.MAX_ROSTER:
+        return ({"by": "roster_size", "spend": spent, "creators": n},
+                [f"the roster holds the most creators one plan may hold ({workload.MAX_ROSTER:,}); it costs "
+                 f"{spent:,.0f} USD of the {budget:,.0f} USD budget: a larger budget buys no one else"])
+    if n >= sequence_size and budget - spent > 0.01 * budget:
+        return ({"by": "catalog", "spend": spent, "creators": n},
+                [f"the eligible catalog caps the roster: every creator worth adding is in it ({n:,} of "
+                 f"{int(pool.sum()):,} eligible, {spent:,.0f} USD); the rest of the {budget:,.0f} USD budget buys no "
+                 "one else"])
+    return None, []

@@ -7,13 +7,14 @@ the value and what is accepted for anything that cannot be planned. The HTTP vie
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
 import pandas as pd
 
 from microlift.models import workload
-from microlift.models.brief import Brief
+from microlift.models.brief import Brief, resolve_objective
 from microlift.models.candidates import score, score_with_matrices
 from microlift.models.errors import PlanningError
 from microlift.models.forecast import forecast as forecast_budget
@@ -31,9 +32,10 @@ class RankRequest:
     to the roster that budget buys (`forecast.budget_slopes`)."""
 
     brief: Brief
-    objective: str = "profit"
+    objective: str | None = None  # None: profit with a margin, net revenue without (`brief.resolve_objective`)
     top_k: int = DEFAULT_TOP_K
     budget: float | None = None
+    scope: str = ""  # which candidates were asked for (e.g. the catalog filters), for a note when none is eligible
 
 
 @dataclass(frozen=True)
@@ -45,16 +47,19 @@ class ForecastRequest:
     limits: Limits | None = None
     draws: int = DEFAULT_DRAWS
     seed: int = 0
-    target_roas: float = 1.0
+    target_roas: float | None = None  # None: break-even (`economics.break_even_roas`)
+    scope: str = ""
 
 
 class RankResult(TypedDict):
     """What `rank` answers (serving.schemas.RankResponse documents each field)."""
 
     objective: str
+    margin: float | None
     candidates: int
     models: dict
     creators: list[dict]
+    notes: list[str]
 
 
 class ForecastResult(TypedDict):
@@ -67,6 +72,7 @@ class ForecastResult(TypedDict):
     forecast: dict
     budget_curve: list[dict]
     suggested_budget: dict
+    cap: dict | None
     notes: list[str]
     slopes: NotRequired[dict]  # the lift model's slopes the roster was chosen with (absent for an empty roster)
 
@@ -97,12 +103,16 @@ def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: d
          deadline: float | None = None) -> RankResult:
     """The candidates ranked, with ranges and reasons (at most `top_k`)."""
     require_models(models)
+    objective = resolve_objective(request.brief, request.objective)
     with workload.deadline(deadline):
         scored, matrices = score_with_matrices(request.brief, creators, models)
         workload.check("scoring the candidates")
-        ranked = rank_candidates(request.brief, creators, scored, models, request.objective, request.top_k,
+        ranked = rank_candidates(request.brief, creators, scored, models, objective, request.top_k,
                                  request.budget, matrices)
-    return RankResult(objective=request.objective, candidates=len(creators), models=versions, creators=ranked)
+    notes = ([] if ranked else [no_eligible_note(request.brief, request.scope, len(creators))]) \
+        + money_notes(request.brief)
+    return rounded(RankResult(objective=objective, margin=request.brief.margin, candidates=len(creators),
+                              models=versions, creators=ranked, notes=notes))
 
 
 def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, versions: dict,
@@ -114,4 +124,47 @@ def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, ver
         workload.check("scoring the candidates")
         out = forecast_budget(request.brief, scored, models["lift"], request.budget, request.limits,
                               draws=request.draws, seed=request.seed, target_roas=request.target_roas)
-    return ForecastResult(candidates=len(creators), models=versions, **out)
+    if not out["roster"]["creators"] and request.budget > 0:
+        out["notes"] = [no_eligible_note(request.brief, request.scope, len(creators))] + out["notes"]
+    out["notes"] = out["notes"] + money_notes(request.brief)
+    return rounded(ForecastResult(candidates=len(creators), models=versions, **out))
+
+
+def money_notes(brief: Brief) -> list[str]:
+    """Why profit and ROI are missing from an answer whose brief has no gross margin."""
+    if brief.margin is not None:
+        return []
+    return ["no gross margin given (brief.margin): profit and ROI are null, since revenue is not profit; ROAS is "
+            "incremental revenue per dollar spent and net revenue is incremental revenue less cost"]
+
+
+def no_eligible_note(brief: Brief, scope: str, candidates: int) -> str:
+    """Plain words for an answer with no eligible creator: which filters and brief fields left none."""
+    terms = [scope] if scope else []
+    terms += [f"brief.{name}=[{', '.join(getattr(brief, name))}]" for name in ("platforms", "tiers")
+              if getattr(brief, name)]
+    where = f" among {candidates:,} candidates" if candidates else ""
+    return f"no eligible creator{where}: {'; '.join(terms) or 'no candidates'}"
+
+
+# Decimals each answer field means: units and counts to a tenth, money to cents, ratios and chances to a thousandth.
+# A band ({mean, p10, p50, p90}) takes its field's. Fields not named (ids, the lift model's slopes) are left whole.
+_MONEY = ("budget", "cost", "total_cost", "expected_cost", "incremental_revenue", "net_revenue", "profit", "price",
+          "price_per_post", "spend", "cost_if_posting")
+_UNITS = ("units_per_month_during", "incremental_units_per_month", "incremental_units", "attributed_units",
+          "engagements", "posts", "expected_posts", "creators_posting", "baseline_units_per_month")
+_RATIOS = ("roas", "roi", "lift_multiple", "p_roi_positive", "p_revenue_above_cost", "posting", "marginal_roas",
+           "target_roas", "margin", "relevance")
+DECIMALS = {**{k: 2 for k in _MONEY}, **{k: 1 for k in _UNITS}, **{k: 3 for k in _RATIOS}}
+_BAND = ("mean", "p10", "p50", "p90")
+
+
+def rounded(answer, decimals: int | None = None):
+    """The answer with its numbers rounded to what they mean (`DECIMALS`)."""
+    if isinstance(answer, dict):
+        return type(answer)({k: rounded(v, decimals if k in _BAND else DECIMALS.get(k)) for k, v in answer.items()})
+    if isinstance(answer, list):
+        return [rounded(v) for v in answer]
+    if decimals is not None and isinstance(answer, float):
+        return round(answer, decimals) if math.isfinite(answer) else answer
+    return answer

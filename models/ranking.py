@@ -10,16 +10,17 @@ import pandas as pd
 
 from microlift.models import features as F
 from microlift.models import workload
-from microlift.models.brief import OBJECTIVES, Brief
+from microlift.models.brief import Brief, resolve_objective
 from microlift.models.candidates import candidate_rows, conversion_bands, eligible, shared_matrices
 from microlift.models.economics import campaign_cost, unique_reach
-from microlift.models.errors import PlanningError
 from microlift.models.forecast import brief_slopes, budget_slopes
 from microlift.models.roster import Slopes
 
 # Campaign-level features are the same for every candidate: they never explain why one creator beats another.
 _CAMPAIGN_ONLY = {"log_product_price", "discount_code", "marketplace", "compensation", "sponsored", "format"}
 QUANTS = ("p10", "p50", "p90")
+# objectives that weigh what a creator brings against what it costs
+_VALUE_OBJECTIVES = ("profit", "net_revenue", "roas", "roi")
 # the creator fields that reasons put in words (see _describe)
 _DESCRIBED = ("niche", "platform", "followers", "country", "hist_log_er_mean", "hist_posts", "audience_quality",
               "sponsored_share", "track_posts", "track_units", "track_followers_k", "posts_per_week")
@@ -90,8 +91,9 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
     feature matrices, if already built."""
     X_e, X_c = matrices or (None, None)
     quantities, features, blocks = [], [], []
-    for quantity, kind, X, wanted in (("engagement", "engagement", X_e, ("engagement", "profit", "roi")),
-                                      ("conversions", "conversion", X_c, ("conversions", "profit", "roi"))):
+    for quantity, kind, X, wanted in (("engagement", "engagement", X_e, ("engagement", *_VALUE_OBJECTIVES)),
+                                      ("attributed units", "conversion", X_c,
+                                       ("attributed_units", *_VALUE_OBJECTIVES))):
         if objective in wanted:
             model = models[kind]
             keep = [j for j, f in enumerate(model.features_) if f not in _CAMPAIGN_ONLY]
@@ -103,7 +105,7 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
     price, tier, platform = (np.asarray(scored[c]) for c in ("price", "tier", "platform"))
     weights = np.where(np.abs(effects) >= 0.03, np.abs(effects), 0.0)
     price_ratio = np.ones(len(effects))
-    if brief.compensation == "paid" and objective in ("profit", "roi"):
+    if brief.compensation == "paid" and objective in _VALUE_OBJECTIVES:
         price_ratio = np.where(norms > 0, price / np.where(norms > 0, norms, 1.0), 1.0)
         weights = np.hstack([weights, np.where(np.abs(price_ratio - 1) > 0.15, np.abs(np.log(price_ratio)), 0.0)
                              [:, None]])
@@ -120,7 +122,7 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
             if j == len(features):  # the price against its tier's norm
                 ratio = price_ratio[pos]
                 texts.append(f"price {'above' if ratio > 1 else 'below'} {tier[pos]} {platform[pos]} norm: "
-                             f"{(1 / ratio - 1) * 100:+.0f}% ROI")
+                             f"{(1 / ratio - 1) * 100:+.0f}% return per dollar")
             else:
                 texts.append(f"{_describe(features[j], row, brief)}: {math.expm1(effects[pos, j]) * 100:+.0f}% "
                              f"{quantities[j]}")
@@ -138,60 +140,56 @@ def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
 
 
 def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray], slopes: Slopes,
-                   quantiles: tuple[str, ...] = QUANTS) -> dict[str, dict[str, np.ndarray]]:
-    """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, profit, ROI.
+                   bands: bool = True) -> dict[str, dict[str, np.ndarray] | None]:
+    """Per creator, over the campaign: engagements, attributed units, incremental revenue, cost, net revenue, ROAS,
+    and profit and ROI when the brief has a gross margin (None otherwise).
 
-    `scored`: a scored frame, or its columns as arrays. `quantiles=("p50",)` computes the medians alone (what the
-    ranking sorts on), with the same arithmetic.
+    Each is a band {mean, p10, p50, p90}: `mean` the expected value (what adds up across creators, and what the
+    ranking sorts on); p10/p50/p90 from the creator's own ranges. Attributed units are the units bought through the
+    creator's own code or link (the conversion model); incremental revenue is the creator's stand-alone share of the
+    campaign's sales lift (the lift model's slopes for engaged people and attributed units, so the halo is in it)
+    times the product's price, which is why it is not attributed units x price. `scored`: a scored frame, or its
+    columns as arrays. `bands=False` computes the means alone, with the same arithmetic.
     """
-    wanted = QUANTS if set(quantiles) != {"p50"} else ("p50",)
+    qs = ("mean", *QUANTS) if bands else ("mean",)
     column = lambda name: np.asarray(scored[name])  # noqa: E731
     posts = column("posts")
-    eng = {q: posts * column(f"engagements_per_post_{q}") for q in wanted}
+    mean_eng, mean_conv = column("engagements"), column("conversions")
+    eng = {q: mean_eng if q == "mean" else posts * column(f"engagements_per_post_{q}") for q in qs}
     # without conversion bands (see candidates.conversion_bands) every quantile is the mean
-    conv = {q: posts * column(f"conversions_per_post_{q}" if f"conversions_per_post_{q}" in scored
-                              else "conversions_per_post_mean") for q in wanted}
-    mean_conv = column("conversions")
-    if "p50" in conv:  # the middle value is the expectation, as for revenue below (what the ranking sorts on)
-        conv["p50"] = mean_conv
-        if len(wanted) > 1:
-            conv["p10"], conv["p90"] = np.minimum(conv["p10"], mean_conv), np.maximum(conv["p90"], mean_conv)
-    mean_eng = column("engagements")
+    conv = {q: mean_conv if q == "mean" else posts * column(f"conversions_per_post_{q}"
+                                                               if f"conversions_per_post_{q}" in scored
+                                                               else "conversions_per_post_mean") for q in qs}
     relevance = column("relevance")  # engaged people count for the halo as far as they care about the product
     platform = scored["platform"]
-    revenue = {}
-    for q in wanted:
-        # the middle value is the expectation (what the roster and the forecast count), not the product of medians
-        units = slopes.engagement * _engaged((mean_eng if q == "p50" else eng[q]) * relevance, platform) \
-            + slopes.conversion * (mean_conv if q == "p50" else conv[q])
-        revenue[q] = units * brief.months * brief.product_price
-    # a creator's cost at each quantile: a fee is paid only if they post (p10/p50/p90 of that chance), a commission
-    # follows the units sold (in the middle, the expected units: the same expected cost the ranking sorts on)
+    revenue = {q: (slopes.engagement * _engaged(eng[q] * relevance, platform) + slopes.conversion * conv[q])
+               * brief.months * brief.product_price for q in qs}
+    # a creator's cost: a fee is paid only if they post (expected: times that chance; at p10/p50/p90: paid or not at
+    # that level of the chance), a commission follows the units sold
     p, fee = column("posting"), column("cost_if_posting")
     invited = np.ones(len(p))
-    cost = {q: campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited,
-                             np.where(p > 1 - level, fee, 0.0), mean_conv if q == "p50" else conv[q])
-            for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True) if q in wanted}
-    margin = brief.margin_or_revenue
-    if wanted == ("p50",):
-        profit = {"p50": revenue["p50"] * margin - cost["p50"]}
-    else:
-        # a skewed count's mean can exceed its p90: keep every range ordered around its middle value
-        revenue = {"p10": np.minimum(revenue["p10"], revenue["p50"]), "p50": revenue["p50"],
-                   "p90": np.maximum(revenue["p90"], revenue["p50"])}
-        profit = {"p10": revenue["p10"] * margin - cost["p90"], "p50": revenue["p50"] * margin - cost["p50"],
-                  "p90": revenue["p90"] * margin - cost["p10"]}
-    base = np.maximum(cost["p50"], 1e-9)
-    roi = {q: profit[q] / base for q in wanted}
-    cost = {q: cost[q] for q in wanted}
-    return {"engagements": eng, "conversions": conv, "revenue": revenue, "cost": cost, "profit": profit, "roi": roi}
+    paid = {"mean": p * fee} | {q: np.where(p > 1 - level, fee, 0.0) for q, level in
+                                zip(QUANTS, (0.1, 0.5, 0.9), strict=True)}
+    cost = {q: campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited, paid[q], conv[q])
+            for q in qs}
+    base = np.maximum(cost["mean"], 1e-9)
+    high = {"p10": "p90", "p50": "p50", "p90": "p10", "mean": "mean"}  # the cost that goes with each revenue level
+    net = {q: revenue[q] - cost[high[q]] for q in qs}
+    roas = {q: revenue[q] / base for q in qs}
+    profit = roi = None
+    if brief.margin is not None:
+        profit = {q: revenue[q] * brief.margin - cost[high[q]] for q in qs}
+        roi = {q: profit[q] / base for q in qs}
+    return {"engagements": eng, "attributed_units": conv, "incremental_revenue": revenue, "cost": cost,
+            "net_revenue": net, "roas": roas, "profit": profit, "roi": roi}
 
 
 # the scored columns a ranked creator shows or its values are computed from
 _SHOWN = ("creator_id", "platform", "niche", "tier", "followers", "price", "posts", "posting", "relevance", "cost",
           "cost_if_posting", "engagements", "conversions", "conversions_per_post_mean",
           *(f"engagements_per_post_{q}" for q in QUANTS))
-SORT_KEY = {"profit": "profit", "roi": "roi", "conversions": "conversions", "engagement": "engagements"}
+SORT_KEY = {"profit": "profit", "net_revenue": "net_revenue", "roas": "roas", "roi": "roi",
+            "attributed_units": "attributed_units", "engagement": "engagements"}
 
 
 def _top(key: np.ndarray, ids: np.ndarray, among: np.ndarray, k: int) -> np.ndarray:
@@ -206,28 +204,25 @@ def _top(key: np.ndarray, ids: np.ndarray, among: np.ndarray, k: int) -> np.ndar
 def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dict, objective: str = "profit",
          top_k: int = 50, budget: float | None = None,
          matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
-    """The top_k eligible candidates by the objective's median, each with p10/p50/p90 values and reasons.
+    """The top_k eligible candidates by the objective's expected value, each with its bands and reasons.
 
-    `matrices`: the candidates' engagement and conversion feature matrices, when the caller has them
-    (`candidates.score_with_matrices`); otherwise the top rows' are built here.
+    `objective` is one of OBJECTIVES as `brief.resolve_objective` settles it. `matrices`: the candidates' engagement
+    and conversion feature matrices, when the caller has them (`candidates.score_with_matrices`); otherwise the top
+    rows' are built here.
 
     Incremental revenue is the creator's stand-alone share of the lift: the lift model's slopes at the roster
     `budget` buys from the brief's sequence (`forecast.budget_slopes`), or without a budget at the brief's reference
     roster (`forecast.brief_slopes`); ties break on creator_id, so renaming or reordering candidates changes nothing
     else.
     """
-    if objective not in OBJECTIVES:
-        raise PlanningError("objective", objective, "one of " + ", ".join(OBJECTIVES))
+    objective = resolve_objective(brief, objective)
     pool = eligible(brief, scored)
     if not pool.any():
         return []
     slopes = brief_slopes(brief, scored, models["lift"], None, pool) if budget is None else \
         budget_slopes(brief, scored, models["lift"], None, pool, budget)
     workload.check("taking the lift model's slopes")
-    if objective == "conversions":
-        key = scored["conversions"].to_numpy()  # expected units, not the (integer) median
-    else:
-        key = creator_values(brief, scored, slopes, ("p50",))[SORT_KEY[objective]]["p50"]
+    key = creator_values(brief, scored, slopes, bands=False)[SORT_KEY[objective]]["mean"]
     order = _top(key, scored["creator_id"].to_numpy(), np.flatnonzero(pool), top_k)
     rows = creators.iloc[order]
     matrices = shared_matrices(models, candidate_rows(brief, rows)) if matrices is None else \
@@ -237,7 +232,7 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
     values = creator_values(brief, top, slopes)
     norms = np.zeros(len(order))
-    if brief.compensation == "paid" and objective in ("profit", "roi"):  # prices against their tier's norm
+    if brief.compensation == "paid" and objective in _VALUE_OBJECTIVES:  # prices against their tier's norm
         medians = scored.groupby(["tier", "platform"])["price"].median()
         norms = medians.reindex(pd.MultiIndex.from_arrays([top["tier"], top["platform"]])).to_numpy()
     reasons = _reasons(models, rows, top, norms, brief, objective, matrices=matrices)
@@ -245,12 +240,12 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
                "niche": top["niche"].tolist(), "tier": top["tier"].tolist(),
                "followers": top["followers"].astype(np.int64).tolist(), "price_per_post": top["price"].tolist(),
                "expected_posts": top["posts"].astype(float).tolist()}
-    bands = {name: {q: values[name][q].tolist() for q in QUANTS} for name in values}
+    bands = {name: None if by_q is None else {q: by_q[q].tolist() for q in by_q} for name, by_q in values.items()}
     out = []
     for i, why in enumerate(reasons):
         record = {"rank": i + 1, **{name: column[i] for name, column in columns.items()}}
         for name, by_quantile in bands.items():
-            record[name] = {q: by_quantile[q][i] for q in QUANTS}
+            record[name] = None if by_quantile is None else {q: by_quantile[q][i] for q in ("mean", *QUANTS)}
         record["reasons"] = why
         out.append(record)
     return out

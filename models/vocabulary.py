@@ -30,6 +30,29 @@ NICHE_ALIASES: dict[str, str] = {
 }
 PLATFORM_ALIASES: dict[str, str] = {"ig": "instagram", "insta": "instagram", "yt": "youtube", "tt": "tiktok"}
 
+# Each vocabulary by the name of the field that holds one of its values, and the synonyms it accepts.
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "platform": PLATFORMS, "niche": NICHES, "tier": TIERS, "format": FORMATS, "compensation": COMPENSATIONS,
+    "marketplace": MARKETPLACES,
+}
+ALIASES: dict[str, dict[str, str]] = {"platform": PLATFORM_ALIASES, "niche": NICHE_ALIASES}
+
+
+def canonical(kind: str, value: object) -> str | None:
+    """The vocabulary `kind`'s own spelling of `value` ("platform", " IG " -> "instagram"; "niche", "Interior" ->
+    "home"), ignoring case, surrounding and repeated spaces, synonyms and platform aliases; None when it names
+    nothing of that vocabulary. The one reading of a categorical value: files, briefs, requests and queries."""
+    if not isinstance(value, str):
+        return None
+    spelled = " ".join(value.split()).lower()
+    spelled = ALIASES.get(kind, {}).get(spelled, spelled)
+    return spelled if spelled in VOCABULARIES[kind] else None
+
+
+def accepted(kind: str) -> str:
+    """What vocabulary `kind` accepts, in words, for error messages."""
+    return "one of " + ", ".join(VOCABULARIES[kind])
+
 
 def tier_index(followers: np.ndarray) -> np.ndarray:
     """Tier position (0=nano .. 3=mega) for an array of follower counts."""
@@ -42,9 +65,8 @@ def tier_of(followers: np.ndarray) -> np.ndarray:
 
 
 def normalize_niche(values: np.ndarray | list[str]) -> tuple[np.ndarray, int]:
-    """Map raw niche labels onto NICHES; unknown labels become `other`. Returns (niches, how many were unknown)."""
-    cleaned = np.array([str(v).strip().lower() for v in values], dtype=object)
-    mapped = np.array([NICHE_ALIASES.get(v, v) for v in cleaned], dtype=object)
-    unknown = ~np.isin(mapped, NICHES)
-    mapped[unknown] = "other"
-    return mapped, int(unknown.sum())
+    """Map raw niche labels onto NICHES (`canonical`); unknown labels become `other`. Returns (niches, how many were
+    unknown)."""
+    spelled = {v: canonical("niche", str(v)) for v in set(values)}
+    mapped = np.array([spelled[v] or "other" for v in values], dtype=object)
+    return mapped, sum(spelled[v] is None for v in values)

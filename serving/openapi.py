@@ -145,9 +145,7 @@ def document(version: str) -> dict:
     """The OpenAPI 3.1 document of every registered route."""
     models = [(schemas.Problem, "serialization")]
     for op in OPERATIONS:
-        models += [(m, "validation") for m in (op.body, op.query) if m is not None and op.media == (JSON,)]
-        if op.body is not None and op.media != (JSON,):
-            models.append((op.body, "validation"))
+        models += [(m, "validation") for m in (op.body, op.query) if m is not None]  # whatever the body's media
         if op.response is not None:
             models.append((op.response, "serialization"))
     keys, top = models_json_schema(list(dict.fromkeys(models)), ref_template="#/components/schemas/{model}")

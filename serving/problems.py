@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from microlift.models import workload
-from microlift.models.errors import PlanningError
+from microlift.models.errors import PlanningError, PlanningErrors
 
 log = logging.getLogger(__name__)
 MEDIA_TYPE = "application/problem+json"
@@ -47,12 +47,15 @@ def invalid(field: str, value: Any, accepted: str, message: str | None = None, s
 
 
 def from_planning(exc: PlanningError) -> Problem:
-    """The planning service's typed error: a wrong field, or a request no roster can satisfy."""
+    """The planning service's typed error: wrong fields (every one of them), or a request no roster can
+    satisfy."""
+    errors = [{"field": e.field, "value": echo(e.value), "accepted": e.accepted, "message": e.message}
+              for e in exc.errors[:50]]
+    detail = exc.message if not isinstance(exc, PlanningErrors) else \
+        errors[0]["message"] + (f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else "")
     if not exc.unplannable:
-        return invalid(exc.field, exc.value, exc.accepted, exc.message)
-    return Problem(422, "Cannot plan this campaign", exc.message,
-                   [{"field": exc.field, "value": echo(exc.value), "accepted": exc.accepted,
-                     "message": exc.message}], kind="unplannable")
+        return Problem(422, "Invalid request", detail, errors, kind="invalid-field")
+    return Problem(422, "Cannot plan this campaign", detail, errors, kind="unplannable")
 
 
 def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
@@ -64,6 +67,8 @@ def from_validation(exc: ValidationError, prefix: str = "") -> Problem:
         value = error.get("input") if error["type"] != "missing" else None
         got = "nothing (the field is missing)" if error["type"] == "missing" else _show(value)
         message = f"{field or 'body'}: got {got}; expected {accepted}"
+        if error["type"] == "unknown_column":  # the field is the unknown column: say so, with the closest one
+            message = f"{field}: {error['msg']}; expected {accepted}"
         errors.append({"field": field or "body", "value": echo(value), "accepted": accepted, "message": message})
     detail = errors[0]["message"] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
     return Problem(422, "Invalid request", detail, errors, kind="invalid-field")
@@ -74,8 +79,8 @@ def _path(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif str(part).startswith(("function-after", "literal[", "constrained-")):
-            continue
+        elif str(part).startswith(("function-after", "literal[", "constrained-")) or part == "[key]":
+            continue  # a mapping's key is named by the key itself: "limits.max_per_tier.giga"
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -83,8 +88,10 @@ def _path(loc: tuple) -> str:
 
 def _accepted(error: dict) -> str:
     ctx, kind = error.get("ctx") or {}, error["type"]
-    if kind == "literal_error":
-        return "one of " + str(ctx.get("expected", "")).replace("'", "")
+    if kind == "literal_error":  # as the contract and the brief list a vocabulary: "one of a, b, c"
+        return "one of " + str(ctx.get("expected", "")).replace("' or '", "', '").replace("'", "")
+    if kind == "unknown_column":
+        return str(ctx.get("accepted", ""))
     if kind == "missing":
         return "a value (required)"
     if kind == "extra_forbidden":

@@ -6,19 +6,30 @@ module), so the API accepts exactly what the engine and the catalog accept.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WrapValidator,
+    create_model,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
 from microlift.models import planning, workload
 from microlift.models.bounds import COUNTRY, TextRule
 from microlift.models.bounds import ID as ID_RULE
-from microlift.models.brief import LIMITS, OBJECTIVES, Brief
+from microlift.models.brief import LIMITS, OBJECTIVE_ALIASES, OBJECTIVES, Brief
 from microlift.models.contract import TABLES
 from microlift.models.economics import DEFAULT_COMMISSION
 from microlift.models.errors import PlanningError
-from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
+from microlift.models.vocabulary import NICHES, PLATFORMS, TIERS, VOCABULARIES, canonical
 
 MAX_CANDIDATES = 10_000
 MAX_TOP_K = 1_000
@@ -43,6 +54,52 @@ class Strict(BaseModel):
 
 def _literal(values: tuple[str, ...]) -> Any:
     return Literal[values]  # type: ignore[valid-type]
+
+
+def _spelled(kind: str, value: Any) -> Any:
+    """A value of vocabulary `kind` in its own spelling (`vocabulary.canonical`: case, spaces, synonyms, aliases);
+    anything else as given, for the literal to refuse naming the accepted values."""
+    found = canonical(kind, value)
+    return value if found is None else found
+
+
+def _speller(kind: str) -> Any:
+    """`_spelled` for one vocabulary, returning a value already in its own spelling at once: it runs on every
+    value of every inline candidate (10,000 of them), where the full reading would double the validation time."""
+    own = frozenset(VOCABULARIES[kind])
+
+    def spelled(value: Any) -> Any:
+        return value if value.__class__ is str and value in own else _spelled(kind, value)
+
+    return spelled
+
+
+def _vocabulary(kind: str) -> Any:
+    """One value of vocabulary `kind`, accepted in any spelling `vocabulary.canonical` reads; the schema (and the
+    OpenAPI document) lists the canonical values."""
+    return Annotated[_literal(VOCABULARIES[kind]), BeforeValidator(_speller(kind))]
+
+
+def _keys_spelled(kind: str, value: Any) -> Any:
+    """A mapping keyed by values of vocabulary `kind`, its keys in their own spelling; two keys naming the same
+    value are refused (one would silently replace the other)."""
+    if not isinstance(value, dict):
+        return value
+    out: dict = {}
+    for key, item in value.items():
+        spelled = _spelled(kind, key)
+        if spelled in out:
+            first = next(k for k in value if _spelled(kind, k) == spelled)
+            raise PydanticCustomError("duplicate_key", "each {kind} once ({first} and {key} both name {spelled})",
+                                      {"kind": kind, "first": repr(first), "key": repr(key), "spelled": repr(spelled)})
+        out[spelled] = item
+    return out
+
+
+def _limit_of(kind: str) -> Any:
+    """A limit per value of vocabulary `kind` (e.g. at most so many creators per tier)."""
+    return Annotated[dict[_vocabulary(kind), Annotated[int, Field(ge=0, le=10**6)]],
+                     BeforeValidator(partial(_keys_spelled, kind))]
 
 
 # --- the brief ------------------------------------------------------------------------------------------------
@@ -72,18 +129,14 @@ def _brief_model() -> type[Strict]:
         if name in LIMITS:
             low, high = LIMITS[name]
             kind: Any = Annotated[float, Field(ge=low, le=high)]
-        elif name == "niche":
-            kind = _literal(NICHES)
-        elif name == "compensation":
-            kind = _literal(COMPENSATIONS)
-        elif name == "marketplace":
-            kind = _literal(MARKETPLACES)
+        elif name in ("niche", "compensation", "marketplace"):
+            kind = _vocabulary(name)
         elif name == "discount_code":
             kind = bool
         elif name == "platforms":
-            kind = Annotated[list[_literal(PLATFORMS)], Field(min_length=1, max_length=len(PLATFORMS))]
+            kind = Annotated[list[_vocabulary("platform")], Field(min_length=1, max_length=len(PLATFORMS))]
         else:
-            kind = Annotated[list[_literal(TIERS)], Field(min_length=1, max_length=len(TIERS))]
+            kind = Annotated[list[_vocabulary("tier")], Field(min_length=1, max_length=len(TIERS))]
         if not required and default is None:
             kind = kind | None
         fields[name] = (kind, Field(default, description=doc))
@@ -102,7 +155,7 @@ def _creator_fields(strict: bool) -> dict[str, tuple[Any, str, bool]]:
     table = TABLES["creators"]
     for column in table.columns + table.when_given:
         if column.vocabulary:
-            kind: Any = _literal(column.vocabulary)
+            kind: Any = _vocabulary(column.name)
         elif column.text_rule:
             kind = _text(column.text_rule) if strict else str
         else:
@@ -137,6 +190,32 @@ CreatorIn = _creator_model("CreatorIn", "A creator: the data contract's creator 
                            Strict, strict=True)
 
 
+def _creator_columns(value: Any, handler: Any) -> Any:
+    """A list of creators read as rows of the contract's creators table: a field outside it is an unknown column,
+    named with the column it most likely means (`contract.Table.unknown_column`), as in a creators file; every
+    other error as found."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        table, details = TABLES["creators"], []
+        for error in exc.errors():
+            detail = InitErrorDetails(type=error["type"], loc=error["loc"], input=error["input"])
+            if "ctx" in error:
+                detail["ctx"] = error["ctx"]
+            if error["type"] == "extra_forbidden" and len(error["loc"]) == 2:
+                detail = InitErrorDetails(type=PydanticCustomError("unknown_column", "{words}", {
+                    "words": table.unknown_column(error["loc"][1]), "accepted": table.only_columns()}),
+                    loc=error["loc"], input=error["input"])
+            details.append(detail)
+        raise ValidationError.from_exception_data(exc.title, details) from None
+
+
+# Imported creators; inline candidates (up to 10,000 per request) are spared this wrapper, which reads the whole list
+# into Python objects first (about 65% more validation time for 10,000 of them) and would only improve the words for
+# an unknown key.
+CreatorRows = Annotated[list[CreatorIn], WrapValidator(_creator_columns)]  # type: ignore[valid-type]
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -147,9 +226,9 @@ Creator = _creator_model("Creator", "A creator of the catalog.", _Out, strict=Fa
 class CatalogFilters(Strict):
     """Which catalog creators are candidates (all of them when empty)."""
 
-    platforms: list[_literal(PLATFORMS)] | None = Field(None, min_length=1, max_length=len(PLATFORMS))
-    niches: list[_literal(NICHES)] | None = Field(None, min_length=1, max_length=len(NICHES))
-    tiers: list[_literal(TIERS)] | None = Field(None, min_length=1, max_length=len(TIERS))
+    platforms: list[_vocabulary("platform")] | None = Field(None, min_length=1, max_length=len(PLATFORMS))
+    niches: list[_vocabulary("niche")] | None = Field(None, min_length=1, max_length=len(NICHES))
+    tiers: list[_vocabulary("tier")] | None = Field(None, min_length=1, max_length=len(TIERS))
     min_followers: int | None = Field(None, ge=0, le=10**12)
     max_followers: int | None = Field(None, ge=0, le=10**12)
     max_price_per_post: float | None = Field(None, ge=0, le=1e9, description="USD per post")
@@ -169,7 +248,11 @@ class RankRequest(Strict):
     brief: BriefIn  # type: ignore[valid-type]
     candidates: Candidates | None = Field(None, description=f"At most {MAX_CANDIDATES:,} creators.")
     filters: CatalogFilters | None = None
-    objective: _literal(OBJECTIVES) = "profit"
+    objective: _literal(OBJECTIVES + tuple(OBJECTIVE_ALIASES)) | None = Field(
+        None, description="what the ranking sorts on (expected values): profit and roi need brief.margin (revenue is "
+        "not profit); net_revenue is incremental revenue less cost, roas incremental revenue per dollar; "
+        "attributed_units (also accepted as its older name, conversions) and engagement. Default: profit with a "
+        "margin, net_revenue without")
     top_k: int = Field(50, ge=1, le=MAX_TOP_K)
     budget: float | None = Field(None, ge=0, le=LIMITS["budget"][1],
                                  description="USD; each creator is valued by what it adds to the roster this "
@@ -177,6 +260,10 @@ class RankRequest(Strict):
 
 
 class Band(_Out):
+    """An uncertain quantity: `mean` is its expected value (what adds up across creators or campaigns; totals use
+    it), p10/p50/p90 its 10th, 50th and 90th percentiles (a skewed count's median can be 0 while its mean is not)."""
+
+    mean: float
     p10: float
     p50: float
     p90: float
@@ -202,28 +289,39 @@ class RankedCreator(_Out):
     followers: int
     price_per_post: float = Field(description="USD per post (asking price, or the tier norm when unknown)")
     expected_posts: float
-    engagements: Band
-    conversions: Band
-    revenue: Band
-    cost: Band
-    profit: Band
-    roi: Band
+    engagements: Band = Field(description="engagements with the creator's campaign posts, over the campaign")
+    attributed_units: Band = Field(description="units bought through the creator's own discount code or link over "
+                                   "the campaign (the conversion model): what a brand's codes and links would count")
+    incremental_revenue: Band = Field(description="USD: the creator's stand-alone share of the campaign's sales lift "
+                                      "(the lift model's value of its engaged audience and its attributed units, so "
+                                      "the marketplace halo and word of mouth are in it) times the product's price. "
+                                      "It is not attributed_units x price: most of a campaign's lift is not bought "
+                                      "through codes, and an audience that cares little about the product adds less")
+    cost: Band = Field(description="USD: gift and shipping, the fee if they post, commission on attributed units")
+    net_revenue: Band = Field(description="USD: incremental revenue less cost")
+    roas: Band = Field(description="return on ad spend: incremental revenue per dollar of expected cost")
+    profit: Band | None = Field(description="USD: incremental revenue x brief.margin less cost; null without a "
+                                "margin (revenue is not profit)")
+    roi: Band | None = Field(description="return on investment: profit per dollar of expected cost; null without a "
+                             "margin")
     reasons: list[str]
 
 
 class RankResponse(_Out):
-    objective: str
+    objective: str = Field(description="what the ranking sorted on (the default when none was asked)")
+    margin: float | None = Field(description="the brief's gross margin; null when not given")
     candidates: int
     models: ModelVersions
     creators: list[RankedCreator]
+    notes: list[str] = Field([], description="e.g. why profit and ROI are null, or why no creator is eligible")
 
 
 # --- forecast --------------------------------------------------------------------------------------------------
 
 class LimitsIn(Strict):
-    max_per_tier: dict[_literal(TIERS), Annotated[int, Field(ge=0, le=10**6)]] = {}
-    max_per_platform: dict[_literal(PLATFORMS), Annotated[int, Field(ge=0, le=10**6)]] = {}
-    max_per_niche: dict[_literal(NICHES), Annotated[int, Field(ge=0, le=10**6)]] = {}
+    max_per_tier: _limit_of("tier") = {}
+    max_per_platform: _limit_of("platform") = {}
+    max_per_niche: _limit_of("niche") = {}
     min_creators: int = Field(0, ge=0, le=workload.MAX_ROSTER)
     must_include: list[ID] = Field([], max_length=MAX_LIST)
     exclude: list[ID] = Field([], max_length=MAX_CANDIDATES)
@@ -244,8 +342,9 @@ class ForecastRequest(Strict):
     candidates: Candidates | None = Field(None, description=f"At most {MAX_CANDIDATES:,} creators.")
     filters: CatalogFilters | None = None
     limits: LimitsIn | None = None
-    target_roas: float = Field(1.0, gt=0, le=1000, description="suggest the budget where marginal revenue x "
-                                                               "margin per dollar falls to this")
+    target_roas: float | None = Field(None, gt=0, le=1000, description="suggest the budget where the marginal ROAS "
+                                      "(incremental revenue per extra dollar) falls to this; default 1 / margin "
+                                      "(break-even on profit) with a margin, 1 without")
     draws: int = Field(1000, ge=workload.MIN_DRAWS, le=workload.MAX_DRAWS, description="Monte Carlo draws")
     seed: int = Field(0, ge=0, le=2**32 - 1)
 
@@ -258,10 +357,10 @@ class RosterCreator(_Out):
     followers: float
     price: float
     cost: float
-    posting: float
-    posts: float
-    engagements: float
-    conversions: float
+    posting: float = Field(description="chance the creator posts when invited")
+    posts: float = Field(description="expected posts")
+    engagements: float = Field(description="expected engagements")
+    attributed_units: float = Field(description="expected units bought through the creator's code or link")
 
 
 class Split(_Out):
@@ -282,11 +381,16 @@ class Outlook(_Out):
     lift_multiple: Band | None = Field(description="units during / baseline; null for a new product (baseline 0), "
                                        "which has no sales to multiply (the answer's notes say so)")
     incremental_units_per_month: Band
-    incremental_units: Band
-    incremental_revenue: Band
+    incremental_units: Band = Field(description="over the campaign's weeks")
+    incremental_revenue: Band = Field(description="USD over the campaign: incremental units x product price")
     cost: Band
-    roi: Band | None
-    p_roi_positive: float
+    roas: Band | None = Field(description="return on ad spend: incremental revenue / cost; null if nothing is spent")
+    p_revenue_above_cost: float | None = Field(description="chance the incremental revenue exceeds the cost (ROAS > 1)")
+    roi: Band | None = Field(description="return on investment: (incremental revenue x margin - cost) / cost; null "
+                             "without brief.margin (revenue is not profit) or if nothing is spent")
+    p_roi_positive: float | None = Field(description="chance the campaign pays for itself in profit; null without "
+                                         "a margin")
+    margin: float | None = Field(description="the brief's gross margin; null when not given")
     creators_posting: Band
     draws: int
 
@@ -297,15 +401,27 @@ class CurvePoint(_Out):
     expected_cost: float
     incremental_units_per_month: Band
     incremental_revenue: Band
+    roas: Band | None
+    p_revenue_above_cost: float | None
     roi: Band | None
-    p_roi_positive: float
-    marginal_roas: float | None = None
+    p_roi_positive: float | None
+    marginal_roas: float | None = Field(None, description="expected incremental revenue per extra dollar of "
+                                        "expected cost, from the budget before")
 
 
 class SuggestedBudget(_Out):
     budget: float | None
     target_roas: float
     note: str
+
+
+class Cap(_Out):
+    """What, other than the budget, decided the roster: the eligible catalog (every creator worth adding is in) or
+    the most creators one plan may hold."""
+
+    by: Literal["catalog", "roster_size"]
+    spend: float = Field(description="USD the capped roster costs")
+    creators: int
 
 
 class ForecastResponse(_Out):
@@ -317,7 +433,10 @@ class ForecastResponse(_Out):
     budget_curve: list[CurvePoint]
     suggested_budget: SuggestedBudget
     slopes: dict[str, float] | None = None
-    notes: list[str] = Field([], description="When a cap or the candidates, not the budget, decided the roster")
+    cap: Cap | None = Field(None, description="set when the catalog or the roster cap, not the budget, decided "
+                            "the roster")
+    notes: list[str] = Field([], description="When a cap or the candidates, not the budget, decided the roster; "
+                             "why ROI is null; why no creator is eligible")
 
 
 ForecastRequest.__doc__ = ForecastRequest.__doc__.format(roster=workload.MAX_ROSTER, draws=workload.MAX_DRAWS,
@@ -331,9 +450,9 @@ class CreatorQuery(Strict):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)  # query values arrive as text
 
-    platform: list[_literal(PLATFORMS)] | None = Field(None, max_length=MAX_LIST)
-    niche: list[_literal(NICHES)] | None = Field(None, max_length=MAX_LIST)
-    tier: list[_literal(TIERS)] | None = Field(None, max_length=MAX_LIST)
+    platform: list[_vocabulary("platform")] | None = Field(None, max_length=MAX_LIST)
+    niche: list[_vocabulary("niche")] | None = Field(None, max_length=MAX_LIST)
+    tier: list[_vocabulary("tier")] | None = Field(None, max_length=MAX_LIST)
     min_followers: int | None = Field(None, ge=0, le=10**12)
     max_followers: int | None = Field(None, ge=0, le=10**12)
     max_price_per_post: float | None = Field(None, ge=0, le=1e9)
@@ -357,6 +476,36 @@ class CreatorPage(_Out):
     creators: list[Creator]  # type: ignore[valid-type]
 
 
+class ImportQuery(Strict):
+    """Query string of POST /v1/creators/import."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)  # query values arrive as text
+
+    replace_history: bool = Field(False, description=(
+        "A stored creator whose platform changes, or whose followers move by more than 2x either way, is likely "
+        "another account under the same id. false (default): its stored history (hist_*, track_* columns the file "
+        "does not give) is kept and the answer's `warnings` names the row. true: that history is replaced by the "
+        "file's history columns, or cleared when the file has none, and `warnings` says so per row."))
+
+
+class ProfileChange(_Out):
+    field: Literal["platform", "followers"]
+    old: str | int
+    new: str | int
+
+
+class ImportWarning(_Out):
+    """An imported creator that changed as if it were another account, and what became of its stored history."""
+
+    creator_id: str
+    changes: list[ProfileChange]
+    history: Literal["kept", "replaced", "cleared"] = Field(
+        description="kept: the stored history stays (replace_history=false); replaced: by the file's history "
+                    "columns; cleared: the file has none")
+    history_columns: list[str]
+    message: str
+
+
 class ImportResponse(_Out):
     received: int
     created: int
@@ -364,6 +513,8 @@ class ImportResponse(_Out):
     unchanged: int
     catalog_size: int
     revision: int
+    warnings: list[ImportWarning] = Field(description="one per stored creator whose platform changed or whose "
+                                                      "followers moved by more than 2x, with a stored history")
 
 
 # --- operations ------------------------------------------------------------------------------------------------
@@ -465,7 +616,7 @@ def campaign_body(data: Any) -> tuple[dict, list[str]]:
 def rank_request(body: RankRequest | CampaignFile) -> planning.RankRequest:  # type: ignore[valid-type]
     """The planning service's request from a validated HTTP body or campaign file."""
     return planning.RankRequest(planning.brief(body.brief.model_dump(exclude_none=True)), body.objective,
-                                body.top_k, body.budget)
+                                body.top_k, body.budget, _scope(body))
 
 
 def forecast_request(body: ForecastRequest | CampaignFile) -> planning.ForecastRequest:  # type: ignore[valid-type]
@@ -473,4 +624,16 @@ def forecast_request(body: ForecastRequest | CampaignFile) -> planning.ForecastR
         raise PlanningError("budget", None, "a number >= 0 (USD) beside the brief")
     limits = planning.limits(body.limits.model_dump()) if body.limits is not None else None
     return planning.ForecastRequest(planning.brief(body.brief.model_dump(exclude_none=True)), body.budget, limits,
-                                    body.draws, body.seed, body.target_roas)
+                                    body.draws, body.seed, body.target_roas, _scope(body))
+
+
+def _scope(body) -> str:
+    """The catalog filters of a request in words ("countries=[ZZ]"), for a note when they leave no one."""
+    filters = getattr(body, "filters", None)
+    if filters is None:
+        return ""
+    terms = []
+    for name, value in filters.model_dump(exclude_none=True).items():
+        terms.append(f"{name}=[{', '.join(map(str, value))}]" if isinstance(value, list) else f"{name}={value:g}"
+                     if isinstance(value, float) else f"{name}={value}")
+    return ", ".join(terms)

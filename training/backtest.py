@@ -242,8 +242,9 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
     would bring if it were the only creator hired (`ranking.ndcg50_alone`), with no roster around it.
     """
     scored = score(brief, candidates, models)
-    ranked = rank(brief, candidates, scored, models, "profit", top_k=len(candidates), budget=budget)
-    predicted = pd.Series({r["creator_id"]: r["profit"]["p50"] for r in ranked})
+    objective = brief.default_objective  # profit with a margin, else net revenue: what `_added_profit` counts
+    ranked = rank(brief, candidates, scored, models, objective, top_k=len(candidates), budget=budget)
+    predicted = pd.Series({r["creator_id"]: r[objective]["mean"] for r in ranked})
     truth = _truth_frame(brief, candidates, latents)
     roster = choose(truth, budget, _truth_slopes(brief, candidates, latents, truth, budget))
     true_profit = _added_profit(brief, truth, roster)
@@ -264,8 +265,8 @@ def ranking_backtest(brief: Brief, candidates: pd.DataFrame, latents: pd.DataFra
         as_known = scored.assign(engagements=known["engagements"].to_numpy(), relevance=1.0,  # already relevant
                                  conversions=known["conversions"].to_numpy())
         slopes = budget_slopes(brief, scored, models["lift"], None, eligible(brief, scored), budget)
-        out["ranking.ndcg50_knowable_engine"] = ndcg(creator_values(brief, as_known, slopes, ("p50",))["profit"]["p50"],
-                                                     true_profit)
+        valued = creator_values(brief, as_known, slopes, bands=False)[objective]["mean"]
+        out["ranking.ndcg50_knowable_engine"] = ndcg(valued, true_profit)
         mine = latents.set_index("creator_id").reindex(ids)
         for name, effect in conversion_effect_estimates(mine, evidence).items():
             informed = _truth_frame(brief, candidates, mine.assign(conv_effect=effect).reset_index())

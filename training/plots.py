@@ -137,10 +137,11 @@ def budget_curve_figure(result: dict, title: str = "") -> plt.Figure:
     suggested budgets marked."""
     curve = result["budget_curve"]
     budgets = np.array([point["budget"] for point in curve])
-    bands = {q: np.array([point["incremental_units_per_month"][q] for point in curve]) for q in ("p10", "p50", "p90")}
+    bands = {q: np.array([point["incremental_units_per_month"][q] for point in curve])
+             for q in ("mean", "p10", "p90")}
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6.5), sharex=True, height_ratios=(2, 1))
     top.fill_between(budgets, bands["p10"], bands["p90"], alpha=0.25, label="p10-p90")
-    top.plot(budgets, bands["p50"], marker="o", label="median")
+    top.plot(budgets, bands["mean"], marker="o", label="expected")
     top.set_ylabel("incremental units/month")
     top.set_title(title or "budget-response curve")
     suggested = result["suggested_budget"]
@@ -148,8 +149,8 @@ def budget_curve_figure(result: dict, title: str = "") -> plt.Figure:
     if steps:
         bottom.plot(*zip(*steps, strict=True), marker="o")
     bottom.axhline(suggested["target_roas"], color="black", lw=1, ls=":",
-                   label=f"target: {suggested['target_roas']:g} USD back per USD")
-    bottom.set_ylabel("marginal return\n(USD of revenue x margin per USD)")
+                   label=f"target ROAS: {suggested['target_roas']:g}")
+    bottom.set_ylabel("marginal ROAS\n(USD of revenue per extra USD)")
     bottom.set_xlabel("budget (USD)")
     top.set_ylim(bottom=0)
     for ax in (top, bottom):

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from microlift import report
 from microlift.models import planning, registry
 from microlift.models.datasets import load_candidates
+from microlift.models.errors import PlanningError, PlanningErrors
 from microlift.models.modelstore import Bundle, load_version_set
 from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.serving import schemas
@@ -33,7 +34,8 @@ def models_of(settings: Settings, version: str | None, kinds=MODEL_KINDS) -> Bun
 
 def read_campaign(path: Path):
     """A campaign file, validated by the same rules as an HTTP request body (serving.schemas.CampaignFile);
-    old spellings are accepted with a deprecation note on stderr."""
+    old spellings are accepted with a deprecation note on stderr. Every wrong field is named at once
+    (PlanningErrors: the command prints one per line)."""
     try:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as exc:
@@ -46,7 +48,9 @@ def read_campaign(path: Path):
     try:
         return schemas.CampaignFile.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"{path}: {from_validation(exc).detail}") from None
+        errors = [PlanningError(e["field"], e["value"], e["accepted"], e["message"])
+                  for e in from_validation(exc).errors]
+        raise PlanningErrors(errors, source=str(path)) from None
 
 
 def rank(args: argparse.Namespace) -> int:

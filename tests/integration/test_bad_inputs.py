@@ -146,6 +146,21 @@ CASES = {
                               "instagram"),
     "list model uri": ("GET", "/v1/creators?model_uri=models:/x/1", None, None, {}, 422, "model_uri",
                        "no such field"),
+    "list unknown tier": ("GET", "/v1/creators?tier=Micro,giga", None, None, {}, 422, "tier[1]",
+                          "one of nano, micro, macro, mega"),
+    "rank unknown tier in the brief": ("POST", "/v1/rank", JSON, rank(brief={**BRIEF, "tiers": ["Micro", "giga"]}),
+                                       {}, 422, "brief.tiers[1]", "one of nano, micro, macro, mega"),
+    "rank unknown niche in filters": ("POST", "/v1/rank", JSON, rank(filters={"niches": ["Interior", "cars"]}), {},
+                                      422, "filters.niches[1]", "one of beauty, fashion, fitness, food, home"),
+    "forecast unknown platform in limits": ("POST", "/v1/forecast", JSON,
+                                            forecast(limits={"max_per_platform": {"ig": 2, "myspace": 1}}), {}, 422,
+                                            "limits.max_per_platform.myspace", "one of instagram, tiktok, youtube"),
+    "forecast two names of one tier in limits": ("POST", "/v1/forecast", JSON,
+                                                 forecast(limits={"max_per_tier": {"Micro": 2, "micro": 3}}), {}, 422,
+                                                 "limits.max_per_tier", "each tier once"),
+    "import json unknown column": ("POST", IMPORT, JSON, json.dumps([{"creator_id": "u3", "platform": "ig",
+                                                                      "niche": "home", "follower_count": 5}]).encode(),
+                                   WITH_KEY, 422, "[0].follower_count", "did you mean 'followers'?"),
     "get unknown creator": ("GET", "/v1/creators/nobody", None, None, {}, 404, None, "nobody"),
     "import no key": ("POST", "/v1/creators/import", JSON, body(), {}, 401, None, "API key"),
     "import wrong key": ("POST", "/v1/creators/import", JSON, json.dumps([CREATOR]).encode(),
@@ -165,7 +180,7 @@ CASES = {
     "import empty list": ("POST", "/v1/creators/import", JSON, b"[]", WITH_KEY, 422, "body", "non-empty"),
     "import model path": ("POST", "/v1/creators/import", JSON,
                           json.dumps([{**CREATOR, "model_path": "/tmp/x"}]).encode(), WITH_KEY, 422,
-                          "[0].model_path", "no such field"),
+                          "[0].model_path", "unknown column 'model_path'"),  # as in a creators file
     "reload no key": ("POST", "/admin/reload", JSON, b"{}", {}, 401, None, "API key"),
     "reload model uri": ("POST", "/admin/reload", JSON, body(model_uri="models:/evil/1"), WITH_KEY, 422,
                          "model_uri", "no such field"),
@@ -195,6 +210,7 @@ def test_a_bad_input_gets_its_documented_status_and_changes_nothing(app, name):
     problem = answer.get_json()
     assert set(problem) == {"type", "title", "status", "detail", "instance", "errors"}
     assert problem["status"] == status and "Traceback" not in answer.get_data(as_text=True)
+    assert "::" not in answer.get_data(as_text=True)  # field and message are joined once
     text = problem["detail"] + " ".join(e["accepted"] + " " + e["message"] for e in problem["errors"])
     assert words in text, text
     if field is not None:

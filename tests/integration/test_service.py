@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.service, pytest.mark.slow]
 KEY = "test-" + uuid.uuid4().hex
 MAX_BODY = 200_000
 BRIEF = {"niche": "home", "product_price": 21.0, "baseline_units_per_month": 542.0, "marketplace": "amazon"}
-BANDS = ("engagements", "conversions", "revenue", "cost", "profit", "roi")
+BANDS = ("engagements", "attributed_units", "incremental_revenue", "cost", "net_revenue", "roas")
 KINDS = ("engagement", "conversion", "lift", "version_set")
 
 
@@ -113,8 +113,8 @@ def test_rank_over_catalog_filters_keeps_only_matching_creators_ordered_by_profi
         assert creator["reasons"], creator
         for band in BANDS:
             assert_bands_ordered(creator[band], f"{creator['creator_id']}.{band}")
-    profits = [c["profit"]["p50"] for c in body["creators"]]
-    assert all(a >= b - 1e-9 for a, b in zip(profits, profits[1:], strict=False)), profits
+    values = [c["net_revenue"]["mean"] for c in body["creators"]]  # no margin: ranked by net revenue
+    assert all(a >= b - 0.01 for a, b in zip(values, values[1:], strict=False)), values
     assert same_set(body["models"], serving_models(api))
 
 
@@ -126,7 +126,7 @@ def test_rank_of_inline_candidates_answers_for_exactly_those_creators(service, a
     # then
     assert response.status_code == 200, response.text[:500]
     body = response.json()
-    assert body["candidates"] == 3 and body["objective"] == "conversions"
+    assert body["candidates"] == 3 and body["objective"] == "attributed_units"  # its older name, still accepted
     assert {c["creator_id"] for c in body["creators"]} <= {c["creator_id"] for c in candidates}
     assert body["creators"], "no inline candidate was ranked"
     for creator in body["creators"]:
@@ -238,7 +238,7 @@ def test_the_validator_refuses_a_body_the_document_does_not_allow(api):
     # then an unknown field, a missing band and a string rank are all refused
     assert not validator.is_valid({**body, "surprise": 1})
     broken = json.loads(response.text)
-    del broken["creators"][0]["profit"]
+    del broken["creators"][0]["net_revenue"]
     assert not validator.is_valid(broken)
     broken = json.loads(response.text)
     broken["creators"][0]["rank"] = "1"

@@ -574,3 +574,63 @@ def test_campaigns_without_invitation_rows_are_not_checked_for_uninvited_posts(s
     # when / then
     assert check_references(tables, SOURCE) == []
     assert uninvited_posts(tables, SOURCE) == []
+
+
+def test_categorical_spellings_in_a_csv_map_as_they_do_in_a_brief_or_a_request():
+    # given a creators CSV written the way exports spell things
+    text = ("creator_id,platform,niche,followers\n"
+            "a1,ig,Interior,20000\n"
+            "a2, TikTok ,home,20000\n"
+            "a3,YT,  Pets ,20000\n")
+    # when
+    checked = validate("creators", pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                                               na_values=[""]), source="creators.csv")
+    # then each value is in its canonical spelling, with no warning (nothing unknown was mapped to `other`)
+    assert checked.frame["platform"].tolist() == ["instagram", "tiktok", "youtube"]
+    assert checked.frame["niche"].tolist() == ["home", "home", "pets"]
+    assert checked.warnings == []
+
+
+def test_a_junk_platform_in_a_file_is_refused_with_the_vocabulary_listed(simulated):
+    # given
+    frame = with_cell(simulated["creators"], "platform", 0, "myspace")
+    # when
+    failures = failures_of("creators", frame)
+    # then the same accepted words as a brief or a request
+    assert [(f.row, f.column, f.value, f.accepted) for f in failures] == [
+        (1, "platform", "myspace", "one of instagram, tiktok, youtube")]
+
+
+def test_an_unknown_creators_column_is_named_with_the_column_it_likely_means(simulated):
+    # given a creators table whose followers column is misspelt
+    frame = simulated["creators"].rename(columns={"followers": "follower_count"})
+    # when
+    with pytest.raises(ContractError) as caught:
+        validate("creators", frame, source="creators.csv")
+    # then the message names the unknown column, the closest known one, and the missing one
+    message = str(caught.value)
+    assert "creators.csv: unknown column 'follower_count' (did you mean 'followers'?)" in message
+    assert "creators.csv: column followers missing" in message
+    assert "::" not in message
+
+
+@pytest.mark.parametrize(("column", "hint"), [("Followers", "followers"), ("plat", "platform"),
+                                              ("avg_view", "avg_views"), ("handle", None)])
+def test_the_suggested_column_is_the_closest_known_one_or_none(simulated, column, hint):
+    # given a creators table with one extra column
+    frame = simulated["creators"].assign(**{column: 1})
+    # when
+    failures = failures_of("creators", frame)
+    # then
+    assert [f.column for f in failures] == [column]
+    suggestion = f" (did you mean {hint!r}?)" if hint else ""
+    assert failures[0].message == f"unknown column {column!r}{suggestion}"
+
+
+def test_an_ignored_posts_column_is_named_with_the_column_it_likely_means(simulated):
+    # given posts with a misspelt optional column
+    frame = simulated["posts"].assign(like=3)
+    # when
+    checked = validate("posts", frame, source="posts.csv")
+    # then
+    assert checked.warnings == ["posts.csv: column(s) not in the contract, ignored: like (did you mean 'likes'?)"]

@@ -357,3 +357,54 @@ def test_write_failing_midway_leaves_previous_files_untouched(simulated, tmp_pat
     assert staging_folders(tmp_path) == []
     monkeypatch.undo()
     assert len(load_dataset(tmp_path).creators) == len(simulated["creators"])
+
+
+def test_checks_across_tables_run_even_when_a_table_has_wrong_values(simulated, tmp_path, capsys):
+    # given a wrong platform in creators (row 1) and, in posts, a wrong value (row 3) and a creator nobody knows
+    # (row 6); post 3 also names an unknown creator, and post 5 the creator whose row is wrong
+    creators = with_cells(simulated["creators"], "platform", {0: "myspace"})
+    posts = with_cells(simulated["posts"], "sponsored", {2: "maybe"})
+    posts = with_cells(posts, "creator_id", {2: "cr-ghost-2", 4: creators.loc[0, "creator_id"], 5: "cr-ghost"})
+    write_tables(contract_tables(simulated, creators=creators, posts=posts), tmp_path, "csv")
+    # when
+    with pytest.raises(ContractError) as caught:
+        load_dataset(tmp_path)
+    # then the values and the reference are all reported: the row with a wrong value is left out of the checks
+    # across tables, and the creator with a wrong value is still known to posts
+    assert [(f.file, f.row, f.column, f.value) for f in caught.value.failures] == [
+        ("creators.csv", 1, "platform", "myspace"),
+        ("posts.csv", 3, "sponsored", "maybe"),
+        ("posts.csv", 6, "creator_id", "cr-ghost"),
+    ]
+    # and `microlift validate` reports the same, exit code 1
+    from microlift.cli import main
+
+    assert main(["validate", "--data", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "3 problem(s)" in err and "posts.csv row 6, column creator_id: got 'cr-ghost'" in err
+
+
+def test_invitations_are_checked_against_campaigns_when_posts_have_wrong_values(simulated, tmp_path):
+    # given posts missing a required column, and an invitation to a campaign that does not exist
+    invitations = with_cells(invitations_of(simulated), "campaign_id", {1: "cmp-ghost"})
+    posts = simulated["posts"].drop(columns="sponsored")
+    write_tables({**contract_tables(simulated, posts=posts), "invitations": invitations}, tmp_path, "csv")
+    # when
+    with pytest.raises(ContractError) as caught:
+        load_dataset(tmp_path)
+    # then both
+    assert [(f.file, f.row, f.column, f.value) for f in caught.value.failures] == [
+        ("posts.csv", None, "sponsored", "(column missing)"),
+        ("invitations.csv", 2, "campaign_id", "cmp-ghost"),
+    ]
+
+
+def test_a_table_without_its_key_column_does_not_make_every_id_naming_it_a_failure(simulated, tmp_path):
+    # given creators without creator_id: every post names a creator that cannot be looked up
+    creators = simulated["creators"].drop(columns="creator_id")
+    write_tables(contract_tables(simulated, creators=creators), tmp_path, "csv")
+    # when
+    with pytest.raises(ContractError) as caught:
+        load_dataset(tmp_path)
+    # then one failure: the missing column, not one per post
+    assert [(f.file, f.column) for f in caught.value.failures] == [("creators.csv", "creator_id")]

@@ -62,8 +62,8 @@ def test_a_ranking_budget_of_zero_is_taken_as_zero_not_as_the_fifty_cheapest(wor
     brief, scored = world.brief("gifting"), world.scored("gifting")
     cheapest = float(scored["cost"].min())
     # when the budget is 0, the smallest roster's budget, or not given (the cost of the 50 cheapest creators)
-    revenue = {name: [row["revenue"]["p50"] for row in rank(brief, world.creators, scored, world.models, "profit",
-                                                             top_k=10, budget=budget)]
+    revenue = {name: [row["incremental_revenue"]["mean"] for row in rank(brief, world.creators, scored, world.models,
+                                                                         None, top_k=10, budget=budget)]
                for name, budget in (("zero", 0.0), ("one", cheapest), ("unset", None))}
     # then 0 answers as the smallest roster does (a single creator), not as the default
     assert revenue["zero"] == revenue["one"]
@@ -81,10 +81,12 @@ def test_scoring_ranking_and_forecast_cost_what_each_once_wrote_out_for_itself(w
                "paid": posting * scored["price"].to_numpy() * scored["posts_if_posting"].to_numpy(),
                "affiliate": brief.gift + per_unit * scored["conversions"].to_numpy()}
     assert np.allclose(scored["cost"].to_numpy(), written[kind], rtol=1e-12, atol=0)
-    # and ranking: a fee at each quantile of the chance to post, a commission on each quantile's units
+    # and ranking: a fee at each quantile of the chance to post, a commission on each quantile's units; in
+    # expectation, the scored cost
     values = creator_values(brief, scored, SLOPES)
+    assert np.allclose(values["cost"]["mean"], scored["cost"].to_numpy(), rtol=1e-12, atol=0)
     for q, level in zip(QUANTS, (0.1, 0.5, 0.9), strict=True):
-        units = scored["conversions"].to_numpy() if q == "p50" else values["conversions"][q]
+        units = values["attributed_units"][q]
         written = {"gifting": scored["cost"].to_numpy(), "paid": np.where(posting > 1 - level, fee, 0.0),
                    "affiliate": brief.gift + per_unit * units}
         assert np.allclose(values["cost"][q], written[kind], rtol=1e-12, atol=0), q
@@ -100,9 +102,16 @@ def test_scoring_ranking_and_forecast_cost_what_each_once_wrote_out_for_itself(w
     written = {"gifting": np.full(200, brief.gift * chosen.sum()), "paid": posted @ fee[chosen],
                "affiliate": brief.gift * chosen.sum() + per_unit * conversions}
     assert np.allclose(draws["cost"], written[kind], rtol=1e-12, atol=0)
-    # and ROI: profit per dollar, as the forecast's summary wrote it
+    # and ROAS (revenue per dollar) always, ROI (profit per dollar) only with a gross margin
     revenue = draws["incremental"] * brief.months * brief.product_price
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roi = np.where(draws["cost"] > 0, (revenue * brief.margin_or_revenue - draws["cost"]) / draws["cost"], 0.0)
-    assert summarise(brief, draws)["roi"] == pytest.approx(
-        dict(zip(QUANTS, np.percentile(roi, [10, 50, 90]), strict=True)), rel=1e-12)
+    summary = summarise(brief, draws)
+    roas = revenue / draws["cost"]
+    assert summary["roas"] == pytest.approx(
+        {"mean": roas.mean(), **dict(zip(QUANTS, np.percentile(roas, [10, 50, 90]), strict=True))}, rel=1e-12)
+    if brief.margin is None:
+        assert summary["roi"] is None and summary["p_roi_positive"] is None
+    else:
+        roi = (revenue * brief.margin - draws["cost"]) / draws["cost"]
+        assert summary["roi"] == pytest.approx(
+            {"mean": roi.mean(), **dict(zip(QUANTS, np.percentile(roi, [10, 50, 90]), strict=True))}, rel=1e-12)
+        assert summary["p_roi_positive"] == pytest.approx(np.mean(roi > 0))

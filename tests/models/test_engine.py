@@ -17,6 +17,7 @@ from microlift.models.brief import OBJECTIVES, Brief, BriefError
 from microlift.models.candidates import candidate_rows, offer_ratio, score, score_with_matrices
 from microlift.models.datasets import Dataset
 from microlift.models.economics import ENGAGED_POOL
+from microlift.models.errors import PlanningError
 from microlift.models.forecast import forecast
 from microlift.models.ranking import SORT_KEY, creator_values, rank
 from microlift.models.roster import Limits, Slopes, aggregates, choose, lift_slopes, value
@@ -28,13 +29,14 @@ from microlift.training.train import train_all
 
 BRIEFS = {
     "gifting": {"niche": "beauty", "product_price": 30.0, "baseline_units_per_month": 500.0},
-    "paid": {"niche": "fitness", "product_price": 45.0, "baseline_units_per_month": 300.0, "compensation": "paid"},
+    "paid": {"niche": "fitness", "product_price": 45.0, "baseline_units_per_month": 300.0, "compensation": "paid",
+             "margin": 0.5},
     "affiliate": {"niche": "home", "product_price": 40.0, "baseline_units_per_month": 800.0,
-                  "compensation": "affiliate"},
+                  "compensation": "affiliate", "margin": 0.4},
 }
 # Both terms of the roster objective matter at these slopes (lift_slopes gives 1e-4..1e-3 and 0.2..5 here).
 SLOPES = Slopes(engagement=5e-4, conversion=1.0)
-BANDED = ("engagements", "conversions", "revenue")
+BANDED = ("engagements", "attributed_units", "incremental_revenue")
 
 
 @dataclass
@@ -374,10 +376,12 @@ def test_zero_budget_forecasts_no_creators_and_no_lift(world):
     result = forecast(brief, scored, world.models["lift"], 0.0, draws=300, seed=0)
     # then
     assert result["roster"]["creators"] == [] and result["roster"]["total_cost"] == 0.0
-    zero = {"p10": 0.0, "p50": 0.0, "p90": 0.0}
+    zero = {"mean": 0.0, "p10": 0.0, "p50": 0.0, "p90": 0.0}
     for band in ("incremental_units_per_month", "incremental_units", "incremental_revenue", "cost"):
         assert result["forecast"][band] == zero
-    assert result["forecast"]["p_roi_positive"] == 0.0
+    # nothing spent: no return to speak of
+    assert result["forecast"]["roas"] is None and result["forecast"]["p_revenue_above_cost"] is None
+    assert result["forecast"]["roi"] is None and result["forecast"]["p_roi_positive"] is None
     assert result["budget_curve"] == []
 
 
@@ -393,6 +397,73 @@ def test_the_suggested_budget_stops_where_the_candidates_run_out(world):
     assert curve[-1]["creators"] == curve[-2]["creators"] == 40
     assert "run out" in suggested["note"]
     assert suggested["budget"] <= curve[-1]["expected_cost"] + 1e-6
+
+
+def test_a_budget_far_above_the_catalog_says_the_catalog_caps_it_and_suggests_no_larger_budget(world):
+    # given 40 candidates and a budget 1,000 times what they all cost, so every budget of the curve buys them all
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    few = scored.iloc[:40].reset_index(drop=True)
+    budget = 1000 * 40 * brief.gift
+    # when
+    result = forecast(brief, few, world.models["lift"], budget, draws=300, seed=0)
+    # then the answer says what capped the roster and what it costs, and the suggestion says why there is none
+    spend = result["roster"]["total_cost"]
+    assert result["cap"] == {"by": "catalog", "spend": pytest.approx(spend), "creators": 40}
+    assert any("eligible catalog caps the roster" in note for note in result["notes"])
+    suggested = result["suggested_budget"]
+    assert suggested["budget"] is None
+    assert "caps every budget" in suggested["note"] and f"{spend:,.0f}" in suggested["note"]
+    # and a budget the catalog does not cap has no cap
+    assert forecast(brief, few, world.models["lift"], 0.3 * spend, draws=300, seed=0)["cap"] is None
+
+
+def test_a_forecast_gives_roas_always_and_roi_only_with_a_margin(world):
+    # given a gifting brief without a margin, and the same brief with a gross margin of 40%
+    plain_brief, scored = world.brief("gifting"), world.scored("gifting")
+    margin_brief = Brief.from_mapping({**BRIEFS["gifting"], "margin": 0.4})
+    # when
+    plain = forecast(plain_brief, scored, world.models["lift"], 1500.0, draws=300, seed=1)
+    priced = forecast(margin_brief, scored, world.models["lift"], 1500.0, draws=300, seed=1)
+    # then without a margin there is no ROI (revenue is not profit), with one ROI = margin x ROAS - 1, draw by draw
+    f, g = plain["forecast"], priced["forecast"]
+    assert f["roi"] is None and f["p_roi_positive"] is None and f["margin"] is None
+    assert all(point["roi"] is None and point["p_roi_positive"] is None for point in plain["budget_curve"])
+    cost = f["cost"]["mean"]  # a gifting roster's cost is fixed: its ROAS bands are its revenue bands over it
+    assert f["cost"]["p10"] == f["cost"]["p90"] == pytest.approx(cost)
+    for q in ("mean", "p10", "p50", "p90"):
+        assert f["roas"][q] == pytest.approx(f["incremental_revenue"][q] / cost)
+        assert g["roi"][q] == pytest.approx(0.4 * f["roas"][q] - 1)
+    assert g["roas"] == f["roas"] and g["margin"] == 0.4
+    assert g["p_roi_positive"] <= f["p_revenue_above_cost"]  # paying back in profit is harder than in revenue
+    # the suggested budget stops where an extra dollar stops paying for itself: ROAS 1, or 1 / margin in profit
+    assert plain["suggested_budget"]["target_roas"] == 1.0
+    assert priced["suggested_budget"]["target_roas"] == pytest.approx(2.5)
+    assert "gross margin of 40%" in priced["suggested_budget"]["note"]
+    # the marginal ROAS of each step is expected incremental revenue per extra dollar, with no margin in it
+    curve = plain["budget_curve"]
+    for before, after in zip(curve, curve[1:], strict=False):
+        if after.get("marginal_roas") is not None:
+            step = after["expected_cost"] - before["expected_cost"]
+            gain = after["incremental_revenue"]["mean"] - before["incremental_revenue"]["mean"]
+            assert after["marginal_roas"] == pytest.approx(gain / step)
+    assert [p.get("marginal_roas") for p in priced["budget_curve"]] == [p.get("marginal_roas") for p in curve]
+
+
+def test_every_band_carries_the_expected_value_that_totals_add_up(world):
+    # given
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    # when
+    result = forecast(brief, scored, world.models["lift"], 1500.0, draws=300, seed=1)
+    # then each band's mean is the mean of its draws: the monthly mean times the months is the campaign's
+    f = result["forecast"]
+    assert f["incremental_units"]["mean"] == pytest.approx(f["incremental_units_per_month"]["mean"] * brief.months)
+    assert f["units_per_month_during"]["mean"] == pytest.approx(brief.baseline_units_per_month
+                                                                + f["incremental_units_per_month"]["mean"])
+    assert f["incremental_revenue"]["mean"] == pytest.approx(f["incremental_units"]["mean"] * brief.product_price)
+    # and the roster's expected cost adds up to its total
+    roster = result["roster"]
+    assert sum(c["cost"] for c in roster["creators"]) == pytest.approx(roster["total_cost"])
+    assert all("attributed_units" in c and "conversions" not in c for c in roster["creators"])
 
 
 briefs = st.fixed_dictionaries({
@@ -528,7 +599,7 @@ def test_reordering_candidates_changes_no_forecast_band(world, kind):
     usual = forecast(brief, world.scored(kind), world.models["lift"], 1500.0, draws=300, seed=1)
     moved = forecast(brief, score(brief, shuffled, world.models), world.models["lift"], 1500.0, draws=300, seed=1)
     # then
-    for band in ("incremental_units_per_month", "incremental_revenue", "cost", "roi", "creators_posting"):
+    for band in ("incremental_units_per_month", "incremental_revenue", "cost", "roas", "creators_posting"):
         assert moved["forecast"][band] == pytest.approx(usual["forecast"][band], rel=1e-9), band
 
 
@@ -541,18 +612,18 @@ def test_renaming_and_reordering_candidates_keeps_the_ranking(world, objective):
     # when
     usual = rank(brief, world.creators, world.scored("paid"), world.models, objective, top_k=30)
     moved = rank(brief, shuffled, score(brief, shuffled, world.models), world.models, objective, top_k=30)
-    # then: the same medians in the same order; ties break on creator_id, so tied creators may change places
-    assert [r[key]["p50"] for r in moved] == pytest.approx([r[key]["p50"] for r in usual], rel=1e-9)
-    cut = usual[-1][key]["p50"]  # creators tied at the cut-off may be in one list and not the other
-    kept = [{mapping[r["creator_id"]] for r in usual if r[key]["p50"] > cut * (1 + 1e-9)},
-            {r["creator_id"] for r in moved if r[key]["p50"] > cut * (1 + 1e-9)}]
+    # then: the same expected values in the same order; ties break on creator_id, so tied creators may change places
+    assert [r[key]["mean"] for r in moved] == pytest.approx([r[key]["mean"] for r in usual], rel=1e-9)
+    cut = usual[-1][key]["mean"]  # creators tied at the cut-off may be in one list and not the other
+    kept = [{mapping[r["creator_id"]] for r in usual if r[key]["mean"] > cut * (1 + 1e-9)},
+            {r["creator_id"] for r in moved if r[key]["mean"] > cut * (1 + 1e-9)}]
     assert kept[0] == kept[1]
     by_id = {r["creator_id"]: r for r in moved}
     for before in usual:
         if mapping[before["creator_id"]] in kept[1]:
             after = by_id[mapping[before["creator_id"]]]
-            assert after["rank"] == before["rank"] or after[key]["p50"] == pytest.approx(before[key]["p50"])
-            for name in (*BANDED, "cost", "profit", "roi"):
+            assert after["rank"] == before["rank"] or after[key]["mean"] == pytest.approx(before[key]["mean"])
+            for name in (*BANDED, "cost", "net_revenue", "roas", "profit", "roi"):
                 assert after[name] == pytest.approx(before[name], rel=1e-9)
 
 
@@ -565,7 +636,7 @@ RANK_CASES = [pytest.param(kind, objective, id=f"{kind}-{objective}")
 
 
 @pytest.mark.parametrize(("kind", "objective"), RANK_CASES)
-def test_rank_sorts_by_the_objective_median_with_ordered_bands_and_reasons(world, kind, objective):
+def test_rank_sorts_by_the_objective_expected_value_with_ordered_bands_and_reasons(world, kind, objective):
     # given
     brief, scored = world.brief(kind), world.scored(kind)
     key = SORT_KEY[objective]
@@ -573,8 +644,8 @@ def test_rank_sorts_by_the_objective_median_with_ordered_bands_and_reasons(world
     ranked = rank(brief, world.creators, scored, world.models, objective, top_k=40)
     # then
     assert len(ranked) == 40 and [r["rank"] for r in ranked] == list(range(1, 41))
-    medians = [r[key]["p50"] for r in ranked]
-    assert medians == sorted(medians, reverse=True)
+    expected = [r[key]["mean"] for r in ranked]
+    assert expected == sorted(expected, reverse=True)
     for row in ranked:
         for name in BANDED:
             assert row[name]["p10"] <= row[name]["p50"] <= row[name]["p90"], (row["creator_id"], name, row[name])
@@ -587,17 +658,18 @@ def test_rank_answers_the_same_with_the_scoring_matrices_as_without(world, kind)
     brief = world.brief(kind)
     scored, matrices = score_with_matrices(brief, world.creators, world.models)
     # when / then: the top rows' slices of them explain exactly what rebuilding the top rows does
-    assert rank(brief, world.creators, scored, world.models, "profit", 30, matrices=matrices) == \
-        rank(brief, world.creators, scored, world.models, "profit", 30)
+    assert rank(brief, world.creators, scored, world.models, None, 30, matrices=matrices) == \
+        rank(brief, world.creators, scored, world.models, None, 30)
 
 
-def test_ranking_a_gifting_brief_by_profit_credits_the_top_creators_with_revenue(world):
+def test_ranking_a_gifting_brief_by_net_revenue_credits_the_top_creators_with_revenue(world):
     # given
     brief, scored = world.brief("gifting"), world.scored("gifting")
     # when
-    ranked = rank(brief, world.creators, scored, world.models, "profit", top_k=5)
+    ranked = rank(brief, world.creators, scored, world.models, "net_revenue", top_k=5)
     # then: a gifted creator worth ranking first sells at least one dollar of product over the campaign
-    assert all(row["revenue"]["p50"] > 1.0 for row in ranked), [row["revenue"]["p50"] for row in ranked]
+    assert all(row["incremental_revenue"]["p50"] > 1.0 for row in ranked), \
+        [row["incremental_revenue"]["p50"] for row in ranked]
 
 
 def test_every_candidate_has_ordered_revenue_bands(world):
@@ -605,18 +677,67 @@ def test_every_candidate_has_ordered_revenue_bands(world):
     brief = world.brief("paid")
     scored = score(brief, world.creators, world.models, bands=True)
     # when
-    revenue = creator_values(brief, scored, SLOPES)["revenue"]
+    revenue = creator_values(brief, scored, SLOPES)["incremental_revenue"]
     # then
     crossed = scored.loc[(revenue["p50"] > revenue["p90"]) | (revenue["p10"] > revenue["p50"]), "creator_id"]
     assert crossed.empty, f"{len(crossed)} candidates, e.g. {crossed.iloc[0]}"
+
+
+def test_profit_and_roi_need_a_margin_and_the_default_ranks_by_net_revenue(world):
+    # given a brief without a gross margin
+    brief, scored = world.brief("gifting"), world.scored("gifting")
+    # when / then: profit and ROI are refused, naming the objective and the margin they need
+    for objective in ("profit", "roi"):
+        with pytest.raises(PlanningError) as caught:
+            rank(brief, world.creators, scored, world.models, objective, top_k=10)
+        assert caught.value.field == "objective" and "brief.margin" in str(caught.value)
+    ranked = rank(brief, world.creators, scored, world.models, None, top_k=10)
+    assert ranked == rank(brief, world.creators, scored, world.models, "net_revenue", top_k=10)
+    for row in ranked:
+        assert row["profit"] is None and row["roi"] is None
+        revenue, cost = row["incremental_revenue"]["mean"], row["cost"]["mean"]
+        assert row["net_revenue"]["mean"] == pytest.approx(revenue - cost)
+        assert row["roas"]["mean"] == pytest.approx(revenue / cost)
+    # the older name of attributed units ranks the same
+    assert rank(brief, world.creators, scored, world.models, "conversions", top_k=10) == \
+        rank(brief, world.creators, scored, world.models, "attributed_units", top_k=10)
+
+
+def test_with_a_margin_profit_is_revenue_times_margin_less_cost_and_roi_is_profit_per_dollar(world):
+    # given a paid brief with a gross margin of 50%
+    brief, scored = world.brief("paid"), world.scored("paid")
+    # when
+    ranked = rank(brief, world.creators, scored, world.models, None, top_k=20)
+    # then the default objective is profit, and the money words say what they are
+    profits = [row["profit"]["mean"] for row in ranked]
+    assert profits == sorted(profits, reverse=True)
+    for row in ranked:
+        revenue, cost = row["incremental_revenue"]["mean"], row["cost"]["mean"]
+        assert row["profit"]["mean"] == pytest.approx(0.5 * revenue - cost)
+        assert row["roi"]["mean"] == pytest.approx((0.5 * revenue - cost) / cost)
+        assert row["roi"]["mean"] == pytest.approx(0.5 * row["roas"]["mean"] - 1)
+
+
+def test_a_creators_attributed_units_band_has_its_expectation_beside_a_true_median(world):
+    # given a paid brief (fees paid only on posting), ranked by attributed units
+    brief, scored = world.brief("paid"), world.scored("paid")
+    # when
+    ranked = rank(brief, world.creators, scored, world.models, "attributed_units", top_k=30)
+    # then the mean is the scored expectation, and the median is the count's own (an integer, often below it)
+    expected = scored.set_index("creator_id")["conversions"]
+    for row in ranked:
+        units = row["attributed_units"]
+        assert units["mean"] == pytest.approx(expected[row["creator_id"]])
+        assert units["p10"] <= units["p50"] <= units["p90"]
+    assert any(row["attributed_units"]["p50"] != pytest.approx(row["attributed_units"]["mean"]) for row in ranked)
 
 
 def test_unknown_objective_is_refused_naming_the_accepted_ones(world):
     # given
     brief, scored = world.brief("gifting"), world.scored("gifting")
     # when / then
-    with pytest.raises(ValueError, match="objective: got 'reach'; expected one of profit, roi, conversions, "
-                                         "engagement"):
+    with pytest.raises(ValueError, match="objective: got 'reach'; expected one of profit, net_revenue, roas, roi, "
+                                         "attributed_units, engagement"):
         rank(brief, world.creators, scored, world.models, "reach")
 
 
@@ -632,7 +753,7 @@ VALID = {"niche": "beauty", "product_price": 30, "baseline_units_per_month": 500
     ({"budget": 1000}, "budget", "one of the fields baseline_units_per_month, commission_rate"),
     ({"niche": "astrology"}, "niche", "one of beauty, fashion, fitness"),
     ({"product_price": -5}, "product_price", "a number between 0.01 and 1e+06"),
-    ({"margin": float("nan")}, "margin", "a number between 0 and 1"),
+    ({"margin": float("nan")}, "margin", "a number between 0.01 and 1"),
     ({"platforms": "instagram"}, "platforms", "a non-empty list of instagram, tiktok, youtube"),
     ({"platforms": ["instagram", "myspace"]}, "platforms", "one of instagram, tiktok, youtube"),
     ({"compensation": "barter"}, "compensation", "one of gifting, paid, affiliate"),

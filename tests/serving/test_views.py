@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from microlift.bootstrap import bootstrap
+from microlift.models.planning import DECIMALS
 from microlift.serving.app import create_app
 from microlift.serving.auth import digest
 from microlift.training import pipeline
@@ -41,13 +42,60 @@ def test_readiness_names_the_models_and_the_catalog(client):
     assert body["catalog_creators"] == 800
 
 
-def test_rank_over_the_catalog_orders_by_profit_with_reasons(client):
+def test_rank_over_the_catalog_orders_by_net_revenue_without_a_margin_with_reasons(client):
     answer = client.post("/v1/rank", json={"brief": BRIEF, "filters": {"platforms": ["instagram"]}, "top_k": 5})
     assert answer.status_code == 200, answer.get_json()
     creators = answer.get_json()["creators"]
     assert len(creators) == 5 and all(row["platform"] == "instagram" and row["reasons"] for row in creators)
-    profits = [row["profit"]["p50"] for row in creators]
-    assert profits == sorted(profits, reverse=True)
+    body = answer.get_json()
+    assert body["objective"] == "net_revenue" and body["margin"] is None
+    assert any("no gross margin" in note for note in body["notes"])
+    values = [row["net_revenue"]["mean"] for row in creators]
+    assert values == sorted(values, reverse=True)
+    assert all(row["profit"] is None and row["roi"] is None for row in creators)
+
+
+def test_filters_that_match_no_creator_answer_an_empty_roster_saying_which_filters(client):
+    # when: the catalog has no creator whose audience is in country ZZ
+    answer = client.post("/v1/forecast", json={"brief": BRIEF, "budget": 2000, "draws": 200,
+                                               "filters": {"countries": ["ZZ"], "platforms": ["instagram"]}})
+    ranked = client.post("/v1/rank", json={"brief": BRIEF, "filters": {"countries": ["ZZ"]}})
+    # then an empty roster and ranking, with the reason, not a silent zero forecast
+    assert answer.status_code == 200 and ranked.status_code == 200, (answer.get_json(), ranked.get_json())
+    body = answer.get_json()
+    assert body["roster"]["creators"] == [] and body["candidates"] == 0
+    assert body["notes"][0] == "no eligible creator: platforms=[instagram], countries=[ZZ]"
+    assert ranked.get_json()["creators"] == []
+    assert ranked.get_json()["notes"][0] == "no eligible creator: countries=[ZZ]"
+
+
+def _decimals(value: float) -> int:
+    text = repr(value)
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
+def test_answers_round_units_to_a_tenth_money_to_cents_and_ratios_to_a_thousandth(client):
+    # when
+    forecast = client.post("/v1/forecast", json={"brief": {**BRIEF, "margin": 0.45}, "budget": 2000, "draws": 200})
+    rank = client.post("/v1/rank", json={"brief": {**BRIEF, "margin": 0.45}, "top_k": 10})
+    assert forecast.status_code == 200 and rank.status_code == 200
+    # then every number of a named field has no more decimals than the field means
+    seen = {1: 0, 2: 0, 3: 0}
+
+    def walk(value, decimals=None):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, decimals if key in ("mean", "p10", "p50", "p90") else DECIMALS.get(key))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, float) and decimals is not None:
+            assert _decimals(value) <= decimals, (value, decimals)
+            seen[decimals] += 1
+
+    walk(forecast.get_json())
+    walk(rank.get_json())
+    assert all(count > 20 for count in seen.values()), seen  # each kind of number was there to check
 
 
 def test_forecast_fits_the_budget_and_draws_a_curve(client):
@@ -91,6 +139,38 @@ def test_creators_page_and_one_creator(client):
     one = client.get(f"/v1/creators/{rows[0]['creator_id']}")
     assert one.status_code == 200 and one.get_json()["creator_id"] == rows[0]["creator_id"]
     assert client.get("/v1/creators/nobody00").status_code == 404
+
+
+SPELT = {"niche": "Interior", "platforms": ["ig", " TikTok "], "tiers": ["Micro"], "compensation": " Gifting",
+         "marketplace": "Amazon"}
+PLAIN = {"niche": "home", "platforms": ["instagram", "tiktok"], "tiers": ["micro"], "compensation": "gifting",
+         "marketplace": "amazon"}
+
+
+def test_spellings_of_a_vocabulary_plan_exactly_as_its_canonical_values(client):
+    # given the same requests in canonical values and in the spellings exports use
+    requests = [("/v1/rank", {"brief": {**BRIEF, **{k: PLAIN[k] for k in ("niche", "compensation", "marketplace")}},
+                              "filters": {"platforms": ["instagram", "tiktok"], "niches": ["home"],
+                                          "tiers": ["micro"]}, "top_k": 5},
+                 {"brief": {**BRIEF, **{k: SPELT[k] for k in ("niche", "compensation", "marketplace")}},
+                  "filters": {"platforms": ["ig", " TikTok "], "niches": ["Interior"], "tiers": ["Micro"]},
+                  "top_k": 5}),
+                ("/v1/rank", {"brief": {**BRIEF, **PLAIN}, "top_k": 5}, {"brief": {**BRIEF, **SPELT}, "top_k": 5}),
+                ("/v1/forecast", {"brief": {**BRIEF, **PLAIN}, "budget": 1500, "draws": 100,
+                                  "limits": {"max_per_tier": {"micro": 4}, "max_per_platform": {"instagram": 3}}},
+                 {"brief": {**BRIEF, **SPELT}, "budget": 1500, "draws": 100,
+                  "limits": {"max_per_tier": {"Micro": 4}, "max_per_platform": {"ig": 3}}})]
+    for path, plain, spelt in requests:
+        # when
+        answers = [client.post(path, json=body) for body in (plain, spelt)]
+        # then the same answer
+        assert [a.status_code for a in answers] == [200, 200], [a.get_json() for a in answers]
+        assert answers[0].get_json() == answers[1].get_json(), path
+    # and the creators query reads them too
+    pages = [client.get(f"/v1/creators?{query}").get_json()
+             for query in ("platform=instagram,tiktok&niche=home&tier=micro",
+                           "platform=ig,%20TikTok%20&niche=Interior&tier=Micro")]
+    assert pages[0] == pages[1] and pages[0]["total"] > 0
 
 
 def test_writes_need_the_key_and_a_reload_with_it_answers(client):
