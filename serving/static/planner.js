@@ -6,34 +6,53 @@
   const form = document.getElementById("brief");
   const results = document.getElementById("results");
   const NUMBERS = ["product_price", "baseline_units_per_month", "weeks", "budget", "max_price_per_post", "gift_value",
-    "margin"];
-  const OPTIONAL = new Set(["max_price_per_post", "gift_value", "margin"]);
+    "margin", "commission_rate"];
+  const OPTIONAL = new Set(["max_price_per_post", "gift_value", "margin", "commission_rate", "objective"]);
   const CHOICES = ["niche", "marketplace", "compensation", "objective"];
   const LISTS = ["platforms", "tiers"];
+  const BRIEF_NUMBERS = ["product_price", "baseline_units_per_month", "weeks", "gift_value", "margin",
+    "commission_rate"];
+  const PARTS = ["forecast", "curve", "roster", "ranking"];
   const TOP_K = 50;
   let inflight = null;
   let ranked = [];
   let roster = [];
   let sortKey = "rank";
   let sortAscending = true;
+  // Values from a shared address that the form cannot hold (a word in a number field, an unknown choice): sent to
+  // the API as they were, so its answer names the field and the value in the link, until the field is edited.
+  const linked = new Map();
+  // The plan on show: the query it answered, and why it no longer matches the brief (null while it does).
+  let plannedQuery = null;
+  let failure = null;
 
   const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+  const cents = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 2 });
   const whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
   const fine = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
   const pct = new Intl.NumberFormat("en-US", { style: "percent", maximumFractionDigits: 0 });
+  const money = (x) => (Math.abs(x) < 100 ? cents.format(x) : usd.format(x));
   const times = (x) => `${fine.format(x)}×`;
   const show = (format, x) => (x === null || x === undefined ? "–" : format(x));
   const band = (format, b) => (b ? `${format(b.p10)} – ${format(b.p90)}` : "");
+  // The expected value: what adds up across creators and what every total on the page shows.
+  const mean = (b) => (b && typeof b === "object" ? b.mean : b);
 
   // --- the brief: form <-> URL <-> request bodies ------------------------------------------------------------
 
   function queryFromForm() {
     const query = new URLSearchParams();
     for (const name of [...CHOICES, ...NUMBERS]) {
-      const value = form.elements[name].value.trim();
+      const control = form.elements[name];
+      if (control.disabled) continue;
+      const value = linked.has(name) ? linked.get(name)[0] : control.value.trim();
       if (value !== "" || !OPTIONAL.has(name)) query.set(name, value);
     }
     for (const name of LISTS) {
+      if (linked.has(name)) {
+        for (const value of linked.get(name)) query.append(name, value);
+        continue;
+      }
       const boxes = form.querySelectorAll(`input[name="${name}"]:checked`);
       for (const box of boxes) query.append(name, box.value);
       if (!boxes.length) query.set(name, ""); // none ticked: any, and kept so a reload does not tick the defaults
@@ -43,12 +62,34 @@
 
   function fillForm(query) {
     for (const name of [...CHOICES, ...NUMBERS]) {
-      if (query.has(name)) form.elements[name].value = query.get(name);
+      if (!query.has(name)) continue;
+      const control = form.elements[name];
+      control.value = query.get(name);
+      // a number input drops what is not a number, a select what it does not offer
+      if (control.value !== query.get(name) && query.get(name).trim() !== control.value) {
+        linked.set(name, [query.get(name)]);
+      }
     }
     for (const name of LISTS) {
       if (!query.has(name)) continue;
       const chosen = new Set(query.getAll(name));
-      for (const box of form.querySelectorAll(`input[name="${name}"]`)) box.checked = chosen.has(box.value);
+      const boxes = [...form.querySelectorAll(`input[name="${name}"]`)];
+      for (const box of boxes) box.checked = chosen.has(box.value);
+      const offered = new Set(boxes.map((box) => box.value));
+      if (query.getAll(name).some((value) => value !== "" && !offered.has(value))) {
+        linked.set(name, query.getAll(name));
+      }
+    }
+    showCompensation();
+  }
+
+  // The commission field belongs to affiliate campaigns only: hidden and left out of the brief otherwise.
+  function showCompensation() {
+    const compensation = form.elements.compensation.value;
+    for (const field of form.querySelectorAll("[data-when]")) {
+      const on = field.dataset.when === compensation;
+      field.hidden = !on;
+      field.querySelector("input").disabled = !on;
     }
   }
 
@@ -62,7 +103,7 @@
   function bodies(query) {
     const brief = { niche: query.get("niche"), marketplace: query.get("marketplace"),
       compensation: query.get("compensation") };
-    for (const name of ["product_price", "baseline_units_per_month", "weeks", "gift_value", "margin"]) {
+    for (const name of BRIEF_NUMBERS) {
       const value = number(query.get(name) ?? "");
       if (value !== null || !OPTIONAL.has(name)) brief[name] = value;
     }
@@ -75,7 +116,9 @@
     if (maxPrice !== null) filters.max_price_per_post = maxPrice;
     const budget = number(query.get("budget") ?? "");
     const common = { brief, budget, filters };
-    return { rank: { ...common, objective: query.get("objective"), top_k: TOP_K }, forecast: common };
+    const rank = { ...common, top_k: TOP_K };
+    if (query.get("objective")) rank.objective = query.get("objective"); // none chosen: the API's default
+    return { rank, forecast: common };
   }
 
   // --- talking to the API -------------------------------------------------------------------------------------
@@ -105,14 +148,23 @@
       if (controller.signal.aborted) return;
       const problems = [rank, forecast].filter((answer) => !answer.ok).map((answer) => answer.payload);
       if (problems.length) {
-        showProblems(problems);
+        failure = showProblems(problems).join("; ");
+        showStale();
         return;
       }
       document.getElementById("empty").hidden = true;
       showRanking(rank.payload);
       showForecast(forecast.payload);
+      // the ranking's notes that the forecast card above does not already say
+      fillList("rank-notes", (rank.payload.notes || []).filter((note) => !forecast.payload.notes.includes(note)));
+      plannedQuery = query.toString();
+      failure = null;
+      showStale();
     } catch (error) {
-      if (error.name !== "AbortError") showGeneral(`The service could not be reached: ${error.message}`);
+      if (error.name === "AbortError") return;
+      failure = `the service could not be reached: ${error.message}`;
+      showGeneral(`The service could not be reached: ${error.message}`);
+      showStale();
     } finally {
       if (inflight === controller) {
         inflight = null;
@@ -127,12 +179,33 @@
     document.getElementById("plan").setAttribute("aria-disabled", String(on));
   }
 
+  // A plan on show that no longer answers the brief (an error, or an edit not yet planned) is greyed under a
+  // banner saying why, so it is never read as the answer to what the form now says.
+  function showStale() {
+    const banner = document.getElementById("stale");
+    let why = null;
+    if (plannedQuery !== null) {
+      if (failure) why = failure;
+      else if (queryFromForm().toString() !== plannedQuery) {
+        why = "the brief has changed; press Plan the campaign to update it";
+      }
+    }
+    banner.textContent = why ? `This plan is out of date: ${why}` : "";
+    banner.hidden = !why;
+    for (const id of PARTS) {
+      const part = document.getElementById(id);
+      part.classList.toggle("stale", Boolean(why));
+      if (why) part.setAttribute("aria-describedby", "stale");
+      else part.removeAttribute("aria-describedby");
+    }
+  }
+
   // --- errors next to their fields ----------------------------------------------------------------------------
 
   function inputFor(field) {
     const name = field.replace(/^(brief|filters)\./, "").replace(/\[\d+\]$/, "");
     const container = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
-    if (!container) return null;
+    if (!container || container.hidden) return null;
     return { container, control: container.matches("fieldset") ? container : container.querySelector("input, select") };
   }
 
@@ -143,7 +216,9 @@
     }
     for (const node of form.querySelectorAll("[aria-invalid]")) {
       node.removeAttribute("aria-invalid");
-      node.removeAttribute("aria-describedby");
+      const hint = document.getElementById(`${node.id}-hint`);
+      if (hint) node.setAttribute("aria-describedby", hint.id);
+      else node.removeAttribute("aria-describedby");
     }
   }
 
@@ -153,14 +228,15 @@
     box.hidden = false;
   }
 
+  // Each problem's errors by their fields (the rest under the form); returns the texts shown.
   function showProblems(problems) {
     const seen = new Set();
     let first = null;
     for (const problem of problems) {
       const errors = problem.errors && problem.errors.length ? problem.errors : [null];
       for (const error of errors) {
-        const text = error ? `${error.field}: got ${JSON.stringify(error.value)}; expected ${error.accepted}`
-          : `${problem.title || "Error"}: ${problem.detail || ""}`;
+        const text = !error ? `${problem.title || "Error"}: ${problem.detail || ""}`
+          : error.message || `${error.field}: got ${JSON.stringify(error.value)}; expected ${error.accepted}`;
         if (seen.has(text)) continue;
         seen.add(text);
         const target = error ? inputFor(error.field) : null;
@@ -168,15 +244,19 @@
           showGeneral(text);
           continue;
         }
+        const closed = target.container.closest("details");
+        if (closed) closed.open = true;
         const message = target.container.querySelector(".error");
         message.textContent = message.textContent ? `${message.textContent} ${text}` : text;
         message.hidden = false;
         target.control.setAttribute("aria-invalid", "true");
-        target.control.setAttribute("aria-describedby", message.id);
+        const hint = target.container.querySelector(".field-hint");
+        target.control.setAttribute("aria-describedby", hint ? `${message.id} ${hint.id}` : message.id);
         first = first || target.control;
       }
     }
     if (first) (first.matches("fieldset") ? first.querySelector("input") : first).focus();
+    return [...seen];
   }
 
   // --- results ------------------------------------------------------------------------------------------------
@@ -190,23 +270,45 @@
   }
 
   function banded(row, b, format) {
-    const td = cell(row, show(format, b && b.p50), true);
+    const td = cell(row, show(format, mean(b)), true);
     const range = document.createElement("small");
     range.textContent = band(format, b);
     td.append(document.createElement("br"), range);
   }
 
+  function fillList(name, items) {
+    const list = document.querySelector(`[data-out="${name}"]`);
+    list.replaceChildren(...items.map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }));
+  }
+
+  function showMargin(scope, margin) {
+    for (const node of scope.querySelectorAll('[data-margin="with"]')) node.hidden = margin === null;
+    for (const node of scope.querySelectorAll('[data-margin="without"]')) node.hidden = margin !== null;
+  }
+
+  let rankedMargin = null;
+
   function showRanking(answer) {
     ranked = answer.creators;
-    document.querySelector('[data-out="ranked-of"]').textContent =
-      `Top ${ranked.length} of ${whole.format(answer.candidates)} candidates by ${answer.objective}.`;
+    rankedMargin = answer.margin ?? null;
+    const name = (answer.objective || "").replaceAll("_", " ");
+    out("ranked-of", `Top ${ranked.length} of ${whole.format(answer.candidates)} candidates by ${name}.`);
+    out("rank-margin", rankedMargin === null ? "" : ` Profit uses a gross margin of ${pct.format(rankedMargin)}.`);
+    showMargin(document.getElementById("rank-table"), rankedMargin);
+    if (rankedMargin === null && ["profit", "roi"].includes(sortKey)) {
+      sortKey = "rank";
+      sortAscending = true;
+    }
     drawRanking();
     document.getElementById("ranking").hidden = false;
   }
 
   function sortValue(row, key) {
-    const value = row[key];
-    return value && typeof value === "object" ? value.p50 : value;
+    return mean(row[key]);
   }
 
   function drawRanking() {
@@ -226,11 +328,15 @@
       cell(row, c.tier);
       cell(row, whole.format(c.followers), true);
       banded(row, c.engagements, whole.format);
-      banded(row, c.conversions, fine.format);
-      banded(row, c.revenue, usd.format);
-      banded(row, c.cost, usd.format);
-      banded(row, c.profit, usd.format);
-      banded(row, c.roi, times);
+      banded(row, c.attributed_units, fine.format);
+      banded(row, c.incremental_revenue, money);
+      banded(row, c.cost, money);
+      banded(row, c.net_revenue, money);
+      banded(row, c.roas, times);
+      if (rankedMargin !== null) {
+        banded(row, c.profit, money);
+        banded(row, c.roi, pct.format);
+      }
       const reasons = document.createElement("ul");
       for (const reason of c.reasons) {
         const item = document.createElement("li");
@@ -252,27 +358,47 @@
     document.querySelector(`[data-out="${name}"]`).textContent = text;
   }
 
+  // What decided the roster: the budget, or (when `cap` says so) the eligible catalog or the roster-size cap.
+  function heading(answer) {
+    const cap = answer.cap;
+    if (!cap) return `Forecast for a budget of ${usd.format(answer.budget)}`;
+    const why = cap.by === "catalog" ? `the eligible catalog (${whole.format(cap.creators)} creators) caps the roster`
+      : `the ${whole.format(cap.creators)}-creator cap limits the roster`;
+    return `Forecast for ${usd.format(cap.spend)} of a ${usd.format(answer.budget)} budget: ${why}`;
+  }
+
   function showForecast(answer) {
     const f = answer.forecast;
-    out("budget", usd.format(answer.budget));
-    out("units", whole.format(f.units_per_month_during.p50));
+    const card = document.getElementById("forecast");
+    document.getElementById("forecast-title").textContent = heading(answer);
+    out("units", whole.format(mean(f.units_per_month_during)));
     out("units-band", `p10–p90 ${band(whole.format, f.units_per_month_during)}`);
-    out("lift", show(times, f.lift_multiple && f.lift_multiple.p50));
+    out("lift", show(times, mean(f.lift_multiple)));
     out("lift-band", f.lift_multiple ? `p10–p90 ${band(times, f.lift_multiple)}`
       : "none: a new product has no sales to multiply");
-    out("revenue", usd.format(f.incremental_revenue.p50));
+    out("revenue", usd.format(mean(f.incremental_revenue)));
     out("revenue-band", `p10–p90 ${band(usd.format, f.incremental_revenue)}`);
-    out("roi", show(times, f.roi && f.roi.p50));
-    out("roi-band", f.roi ? `p10–p90 ${band(times, f.roi)}` : "nothing spent");
-    out("p-roi", pct.format(f.p_roi_positive));
+    out("cost", usd.format(mean(f.cost)));
+    out("cost-band", `p10–p90 ${band(usd.format, f.cost)}`);
+    out("roas", show(times, mean(f.roas)));
+    out("roas-band", f.roas ? `p10–p90 ${band(times, f.roas)}` : "nothing spent");
+    out("p-revenue", show(pct.format, f.p_revenue_above_cost));
+    const margin = f.margin ?? null;
+    showMargin(card, margin);
+    if (margin !== null) {
+      out("roi", show(pct.format, mean(f.roi)));
+      out("roi-band", f.roi ? `p10–p90 ${band(pct.format, f.roi)}` : "nothing spent");
+      out("p-roi", show(pct.format, f.p_roi_positive));
+    }
     out("baseline", whole.format(f.baseline_units_per_month));
     const suggested = answer.suggested_budget;
-    out("suggested", suggested.budget === null ? `No suggested budget: ${suggested.note}.`
-      : `Suggested budget ${usd.format(suggested.budget)}: ${suggested.note}.`);
-    out("notes", (answer.notes || []).join(" "));
-    document.getElementById("forecast").hidden = false;
+    const note = suggested.note.replace(/[^.]$/, "$&.");
+    out("suggested", suggested.budget === null ? `No suggested budget: ${note}`
+      : `Suggested budget ${usd.format(suggested.budget)}: ${note}`);
+    fillList("notes", answer.notes || []);
+    card.hidden = false;
     showRoster(answer.roster);
-    showCurve(answer);
+    showCurve(answer, margin);
   }
 
   function fillSplit(id, split) {
@@ -282,7 +408,7 @@
       const row = document.createElement("tr");
       cell(row, name);
       cell(row, whole.format(part.creators), true);
-      cell(row, usd.format(part.cost), true);
+      cell(row, usd.format(mean(part.cost)), true);
       body.append(row);
     }
   }
@@ -290,7 +416,8 @@
   function showRoster(chosen) {
     roster = chosen.creators;
     out("roster-count", whole.format(roster.length));
-    out("roster-cost", usd.format(chosen.total_cost));
+    out("roster-cost", usd.format(mean(chosen.total_cost)));
+    out("roster-units", fine.format(roster.reduce((sum, c) => sum + mean(c.attributed_units), 0)));
     fillSplit("by-tier", chosen.by_tier);
     fillSplit("by-platform", chosen.by_platform);
     const body = document.querySelector("#roster-table tbody");
@@ -302,17 +429,20 @@
       cell(row, c.niche);
       cell(row, c.tier);
       cell(row, whole.format(c.followers), true);
-      cell(row, usd.format(c.cost), true);
-      cell(row, fine.format(c.posts), true);
-      cell(row, fine.format(c.conversions), true);
+      cell(row, money(mean(c.cost)), true);
+      cell(row, fine.format(mean(c.posts)), true);
+      cell(row, fine.format(mean(c.attributed_units)), true);
       body.append(row);
     }
     document.getElementById("download").disabled = roster.length === 0;
     document.getElementById("roster").hidden = false;
   }
 
-  function showCurve(answer) {
+  function showCurve(answer, margin) {
     const chart = document.getElementById("curve-chart");
+    out("curve-note", "Incremental revenue over the campaign (expected, with p10–p90) against the budget; the "
+      + "dashed line is the budget itself (revenue = cost)"
+      + (margin === null ? "." : `; the dotted one is break-even on profit at a ${pct.format(margin)} margin.`));
     document.getElementById("curve").hidden = false;
     if (!window.Plotly) {
       chart.textContent = "The chart library did not load.";
@@ -325,23 +455,30 @@
       { x, y: revenue("p90"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
       { x, y: revenue("p10"), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.2)",
         name: "p10–p90" },
-      { x, y: revenue("p50"), mode: "lines+markers", line: { color: "#1f77b4" }, name: "median" },
-      { x, y: x, mode: "lines", line: { color: "#888", dash: "dash" }, name: "budget (break-even)" },
+      { x, y: revenue("mean"), mode: "lines+markers", line: { color: "#1f77b4" }, name: "expected" },
+      { x, y: x, mode: "lines", line: { color: "#888", dash: "dash" }, name: "revenue = cost" },
     ];
+    if (margin !== null) {
+      traces.push({ x, y: x.map((budget) => budget / margin), mode: "lines", line: { color: "#8c564b", dash: "dot" },
+        name: "break-even on profit" });
+    }
     const shapes = [];
     const annotations = [];
-    const mark = (value, label, color) => {
+    // Marks are labelled inside the plot's top edge, leaving the space above the plot to the legend.
+    const mark = (value, label, color, side) => {
       shapes.push({ type: "line", xref: "x", yref: "paper", x0: value, x1: value, y0: 0, y1: 1,
         line: { color, width: 2, dash: "dot" } });
-      annotations.push({ x: value, y: 1, xref: "x", yref: "paper", text: label, showarrow: false, yanchor: "bottom",
-        font: { color } });
+      annotations.push({ x: value, y: 1, xref: "x", yref: "paper", text: label, showarrow: false, yanchor: "top",
+        xanchor: side, xshift: side === "left" ? 3 : -3, font: { color }, bgcolor: "rgba(255,255,255,0.8)" });
     };
-    if (answer.suggested_budget.budget !== null) mark(answer.suggested_budget.budget, "suggested", "#d62728");
-    mark(answer.budget, "this budget", "#2ca02c");
-    const layout = { margin: { l: 70, r: 20, t: 30, b: 50 }, shapes, annotations, hovermode: "x unified",
+    const suggested = answer.suggested_budget.budget;
+    if (suggested !== null) mark(suggested, "suggested", "#d62728", suggested > answer.budget ? "left" : "right");
+    mark(answer.budget, "this budget", "#2ca02c", suggested !== null && suggested > answer.budget ? "right" : "left");
+    // The legend sits above the plot (wrapping on a narrow screen), never over the axis titles below and beside it.
+    const layout = { margin: { l: 70, r: 20, t: 20, b: 50 }, shapes, annotations, hovermode: "x unified",
       xaxis: { title: { text: "budget (USD)" }, tickprefix: "$", rangemode: "tozero" },
       yaxis: { title: { text: "incremental revenue (USD)" }, tickprefix: "$", rangemode: "tozero" },
-      legend: { orientation: "h", y: -0.25 } };
+      legend: { orientation: "h", traceorder: "normal", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" } };
     window.Plotly.react(chart, traces, layout, { responsive: true, displaylogo: false });
   }
 
@@ -356,8 +493,8 @@
 
   function downloadRoster() {
     const columns = ["creator_id", "platform", "niche", "tier", "followers", "price", "cost", "posting", "posts",
-      "engagements", "conversions"];
-    const lines = [columns.join(","), ...roster.map((c) => columns.map((k) => csvField(c[k])).join(","))];
+      "engagements", "attributed_units"];
+    const lines = [columns.join(","), ...roster.map((c) => columns.map((k) => csvField(mean(c[k]))).join(","))];
     const blob = new Blob([`${lines.join("\r\n")}\r\n`], { type: "text/csv" });
     const link = document.createElement("a");
     link.href = URL.createObjectURL(blob);
@@ -370,16 +507,33 @@
 
   // --- wiring -------------------------------------------------------------------------------------------------
 
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
+  function planForm() {
     const query = queryFromForm();
     const url = `${location.pathname}?${query}`;
     if (`${location.pathname}${location.search}` !== url) history.pushState(null, "", url);
     plan(query);
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    planForm();
   });
+  const edited = (event) => {
+    if (event.target.name) linked.delete(event.target.name);
+    if (event.target.name === "compensation") showCompensation();
+    showStale();
+  };
+  form.addEventListener("input", edited);
+  form.addEventListener("change", edited);
   document.getElementById("reference").addEventListener("click", () => {
     form.reset();
-    clearErrors();
+    linked.clear();
+    showCompensation();
+    planForm();
+  });
+  document.querySelector(".to-margin").addEventListener("click", (event) => {
+    event.preventDefault(); // a #fragment would add a history entry, and going back would plan again
+    form.elements.margin.focus();
   });
   document.getElementById("download").addEventListener("click", downloadRoster);
   for (const button of document.querySelectorAll("#rank-table th button")) {
@@ -393,8 +547,13 @@
   // A shared address may name only some fields: the form's defaults fill in the rest, and the address then says all.
   function planFromAddress() {
     form.reset();
+    linked.clear();
+    showCompensation();
     clearErrors();
-    if (!location.search) return;
+    if (!location.search) {
+      showStale();
+      return;
+    }
     fillForm(new URLSearchParams(location.search));
     const query = queryFromForm();
     history.replaceState(null, "", `${location.pathname}?${query}`);

@@ -1,12 +1,13 @@
-"""Operations: liveness, readiness, version, Prometheus metrics, the OpenAPI document and its docs page."""
+"""Operations: liveness, readiness, version, Prometheus metrics, the OpenAPI document and its docs page (Swagger UI)."""
 
 from __future__ import annotations
 
-import html
 import json
+from functools import cache
 from importlib import metadata
+from importlib.resources import files
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, abort, current_app, render_template
 
 from microlift.models.features import FEATURE_VERSION
 from microlift.serving import metrics, schemas
@@ -60,26 +61,28 @@ def openapi_document():
 
 @route(bp, "/docs", "GET", "The API reference as a page", raw_response="text/html")
 def docs():
+    """Swagger UI drawing /openapi.json: every operation with its parameters and its bodies' schemas (without
+    scripts, a list of the operations)."""
     doc = current_app.extensions["microlift.openapi"]
-    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>microlift API</title>"
-             "<meta name='viewport' content='width=device-width, initial-scale=1'><style>body{font-family:system-ui,"
-             "sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.4}code,pre{background:#f4f4f4}"
-             "pre{padding:.5rem;overflow:auto;max-height:24rem}h2{border-top:1px solid #ddd;padding-top:1rem}</style>"
-             f"</head><body><h1>microlift API {html.escape(doc['info']['version'])}</h1>"
-             f"<p>{html.escape(doc['info']['description'])} The machine-readable document is "
-             "<a href='/openapi.json'>/openapi.json</a>. Errors are RFC 9457 problem details "
-             "(<code>application/problem+json</code>) naming the field, the value and what is accepted.</p>"]
-    for path, methods in doc["paths"].items():
-        for method, op in methods.items():
-            parts.append(f"<h2><code>{method.upper()} {html.escape(path)}</code></h2><p>"
-                         f"{html.escape(op['summary'])}{' <strong>(API key)</strong>' if 'security' in op else ''}</p>")
-            for p in op.get("parameters", []):
-                parts.append(f"<div><code>{html.escape(p['name'])}</code> ({p['in']})</div>")
-            body = op.get("requestBody", {}).get("content", {})
-            for media, content in body.items():
-                parts.append(f"<p>Body ({html.escape(media)}):</p><pre>{html.escape(json.dumps(content['schema']))}"
-                             "</pre>")
-            codes = ", ".join(sorted(op["responses"]))
-            parts.append(f"<p>Responses: {codes}</p>")
-    parts.append("</body></html>")
-    return page("".join(parts))
+    operations = [(method.upper(), path, op["summary"]) for path, methods in doc["paths"].items()
+                  for method, op in methods.items()]
+    return page(render_template("docs.html", version=doc["info"]["version"], operations=operations))
+
+
+# The files of Swagger UI's dist that /docs loads, and their media types.
+SWAGGER_UI = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
+
+
+@cache
+def swagger_ui_file(name: str) -> bytes:
+    """A file of Swagger UI as shipped inside the installed `flask-swagger-ui` package (never a copy in this
+    repository; only its files are used, not its blueprint, whose page has an inline script)."""
+    return files("flask_swagger_ui").joinpath("dist", name).read_bytes()
+
+
+@bp.route("/vendor/swagger-ui/<name>", methods=["GET"])
+def swagger_ui(name: str):
+    if name not in SWAGGER_UI:
+        abort(404)
+    return Response(swagger_ui_file(name), mimetype=SWAGGER_UI[name],
+                    headers={"Cache-Control": "public, max-age=86400"})

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, render_template, request
 
-from microlift.models.brief import LIMITS, OBJECTIVES
+from microlift.models.brief import LIMITS, NEEDS_MARGIN, OBJECTIVES
+from microlift.models.economics import DEFAULT_COMMISSION
 from microlift.models.vocabulary import COMPENSATIONS, MARKETPLACES, NICHES, PLATFORMS, TIERS
 
 bp = Blueprint("web", __name__)
@@ -20,7 +21,11 @@ bp = Blueprint("web", __name__)
 # The reference campaign (data/sample/reference_campaign.json): what the form shows before a planner changes it.
 DEFAULTS = {"niche": "home", "platforms": ["instagram"], "product_price": 21, "marketplace": "amazon",
             "compensation": "gifting", "baseline_units_per_month": 542, "weeks": 13, "budget": 9917,
-            "tiers": ["micro"], "max_price_per_post": "", "objective": "profit", "gift_value": 39, "margin": ""}
+            "tiers": ["micro"], "max_price_per_post": "", "objective": "", "gift_value": 39, "margin": "",
+            "commission_rate": ""}
+# How the objective select names each ranking objective; an empty choice lets the API decide (profit with a margin,
+# net revenue without).
+OBJECTIVE_NAMES = {"net_revenue": "net revenue", "roas": "ROAS", "roi": "ROI", "attributed_units": "attributed units"}
 # Scripts only from this origin; plotly injects its own <style> elements, hence 'unsafe-inline' for styles.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -49,11 +54,21 @@ def plotly_bundle() -> bytes:
     return files("plotly").joinpath("package_data", "plotly.min.js").read_bytes()
 
 
+def objective_labels() -> dict[str, str]:
+    """Each objective's option text, saying which need the brief's gross margin; "" is the API's own choice."""
+    labels = {"": "automatic"}
+    for name in OBJECTIVES:
+        text = OBJECTIVE_NAMES.get(name, name)
+        labels[name] = f"{text} (needs a gross margin)" if name in NEEDS_MARGIN else text
+    return labels
+
+
 @bp.route("/", methods=["GET"])
 def planner():
     vocab = {"niches": NICHES, "platforms": PLATFORMS, "tiers": TIERS, "compensations": COMPENSATIONS,
-             "marketplaces": MARKETPLACES, "objectives": OBJECTIVES}
-    return page(render_template("planner.html", defaults=DEFAULTS, limits=LIMITS, **vocab))
+             "marketplaces": MARKETPLACES, "objectives": objective_labels()}
+    return page(render_template("planner.html", defaults=DEFAULTS, limits=LIMITS,
+                                default_commission=DEFAULT_COMMISSION, **vocab))
 
 
 @bp.route("/vendor/plotly.min.js", methods=["GET"])
