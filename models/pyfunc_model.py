@@ -7,21 +7,25 @@ Output: a frame with the model's mean (where it has one) and p10/p50/p90.
 
 import json
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc import PythonModel, PythonModelContext
 
 from microlift.models.estimators import MODELS, SPEC_FILE
 
 
 class MicroliftModel(PythonModel):
-    def load_context(self, context):
+    def load_context(self, context: PythonModelContext) -> None:
         folder = Path(context.artifacts["model"])
         kind = json.loads((folder / SPEC_FILE).read_text())["kind"]
         self.model = MODELS[kind].load(folder)
 
-    def predict(self, context, model_input, params=None):
+    # Typed so MLflow knows the input is a frame: it then checks requests against the logged signature, as
+    # before, instead of warning at every load that `predict` has no type hints.
+    def predict(self, context: PythonModelContext | None, model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None) -> pd.DataFrame:
         out = self.model.predict(pd.DataFrame(model_input))
         return pd.DataFrame(out if isinstance(out, dict) else {"probability": out})  # posting: one probability
 

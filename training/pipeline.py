@@ -5,11 +5,10 @@ The `microlift` command and `serve --bootstrap` both call these; they print, the
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import mlflow
 
 from microlift.models import registry
 from microlift.models.contract import TABLES, validate
@@ -20,8 +19,17 @@ from microlift.training.evaluate import evaluate
 from microlift.training.prepare import prepare
 from microlift.training.simulation.generator import simulate
 from microlift.training.simulation.partitioned import simulate_partitioned
-from microlift.training.tracking import configure, log_training, project_run_tags
+from microlift.training.tracking import (
+    EarlierTraining,
+    configure,
+    fingerprint,
+    log_training,
+    same_training,
+    training_run,
+)
 from microlift.training.train import train_all
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,23 +63,29 @@ class TrainingRun:
     versions: dict[str, str]
     trained: object
     seconds: float
+    same_as: EarlierTraining | None = None  # an earlier run of the same data and parameters
 
 
 def train_models(data: Path, settings: Settings, experiment: str | None = None, params: dict | None = None,
                  seed: int = 0, register: bool = False, progress: bool = True) -> TrainingRun:
-    """Train the four models in this process, log the run to MLflow and, if asked, register the models."""
+    """Train the four models in this process, log the run to MLflow and, if asked, register the models.
+
+    Ctrl-C marks the run KILLED, registers nothing and raises `tracking.TrainingInterrupted`."""
     params = params or {}
     dataset = load_dataset(data)  # a malformed dataset fails here, before any run exists
     prep = prepare(dataset)
     experiment_id = configure(settings, experiment)
+    data_print = fingerprint(dataset)
+    run_params = {"data": str(Path(data).resolve()), "seed": seed, "register": register,
+                  **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}
+    same_as = same_training(experiment_id, {**run_params, **data_print})
+    if same_as is not None:
+        log.info("same data and parameters as run %s; training again", same_as.run_id)
     started = time.perf_counter()
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train {Path(data).name}",
-                          tags=project_run_tags()):
+    with training_run(experiment_id, f"train {Path(data).name}"):
         trained = train_all(prep, params, seed=seed, progress=progress)
-        run_params = {"data": str(Path(data).resolve()), "seed": seed, "register": register,
-                      **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}
-        run_id, versions = log_training(trained, dataset, settings, run_params, register)
-    return TrainingRun(run_id, versions, trained, time.perf_counter() - started)
+        run_id, versions = log_training(trained, dataset, settings, run_params, register, data_print=data_print)
+    return TrainingRun(run_id, versions, trained, time.perf_counter() - started, same_as)
 
 
 @dataclass

@@ -6,14 +6,20 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import tempfile
-import warnings
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities import Run
 from mlflow.models import infer_signature
 
 import microlift
@@ -105,11 +111,9 @@ def log_models(trained, folder: Path) -> dict[str, str]:
         path = model.save(folder / kind)
         example = _example(kind, trained.evaluation[kind])
         output = pd.DataFrame(model.predict(example))
-        with warnings.catch_warnings():  # the wrapper takes frames; MLflow's type-hint advice does not apply
-            warnings.filterwarnings("ignore", message=".*type hints.*")
-            info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
-                                           signature=infer_signature(example, output), input_example=example,
-                                           pip_requirements=requirements(), code_paths=[str(code)])
+        info = mlflow.pyfunc.log_model(name=kind, python_model=str(PYFUNC_CODE), artifacts={"model": str(path)},
+                                       signature=infer_signature(example, output), input_example=example,
+                                       pip_requirements=requirements(), code_paths=[str(code)])
         uris[kind] = info.model_uri
     return uris
 
@@ -126,11 +130,12 @@ def register(uris: dict[str, str], settings: Settings, run_id: str, metrics: dic
 
 
 def log_training(trained, dataset: Dataset, settings: Settings, params: dict, do_register: bool,
-                 plots: bool = True) -> tuple[str, dict[str, str]]:
-    """Everything a training run records (call inside an active run). Returns (run id, registered versions)."""
+                 plots: bool = True, data_print: dict[str, str | int] | None = None) -> tuple[str, dict[str, str]]:
+    """Everything a training run records (call inside an active run). Returns (run id, registered versions).
+    `data_print` is the dataset's `fingerprint` when the caller has it already."""
     run = mlflow.active_run()
     mlflow.log_params(params)
-    mlflow.log_params({k: v for k, v in fingerprint(dataset).items()})
+    mlflow.log_params(data_print or fingerprint(dataset))
     mlflow.log_params({f"rows.{k}": v for k, v in trained.rows.items()})
     for kind, reason in trained.skipped.items():
         mlflow.set_tag(f"skipped.{kind}", reason)
@@ -143,3 +148,89 @@ def log_training(trained, dataset: Dataset, settings: Settings, params: dict, do
         uris = log_models(trained, Path(tmp))
     versions = register(uris, settings, run.info.run_id, trained.metrics) if do_register else {}
     return run.info.run_id, versions
+
+
+# --- a training run: Ctrl-C, and the same training done before ---------------------------------------------------
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a training: its run is marked KILLED and nothing it registered is left in the registry."""
+
+    def __init__(self, run_id: str):
+        super().__init__(f"run {run_id} marked KILLED; nothing was registered")
+        self.run_id = run_id
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ctrl-C pressed again while a run is being closed would leave it RUNNING, or a version registered."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def unregister(run_id: str) -> None:
+    """Delete every registry version made from the run (and a registered model left without versions)."""
+    client = MlflowClient()
+    for made in client.search_model_versions(f"run_id = '{run_id}'"):
+        client.delete_model_version(made.name, made.version)
+        if not client.search_model_versions(f"name = '{made.name}'"):
+            client.delete_registered_model(made.name)
+
+
+@contextmanager
+def training_run(experiment_id: str, run_name: str) -> Iterator[mlflow.ActiveRun]:
+    """`mlflow.start_run` for a training. Ctrl-C inside marks the run KILLED (MLflow alone would say FAILED),
+    removes what it registered, then raises `TrainingInterrupted`."""
+    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=project_run_tags()) as run:
+        try:
+            yield run
+        except KeyboardInterrupt:
+            with _sigint_ignored():
+                try:
+                    unregister(run.info.run_id)
+                finally:
+                    mlflow.end_run(status="KILLED")
+            raise TrainingInterrupted(run.info.run_id) from None
+
+
+# Logged parameters that do not change what a training makes: where the data lies, whether it was registered,
+# and the row counts (they follow from the data).
+_NOT_IDENTITY = ("data", "register")
+_DERIVED = ("rows.", "data.rows.")
+
+
+def _identity(params: dict) -> dict[str, str]:
+    """The parameters that decide a training's models, as MLflow stores them (strings)."""
+    return {key: str(value) for key, value in params.items()
+            if key not in _NOT_IDENTITY and not key.startswith(_DERIVED)}
+
+
+@dataclass
+class EarlierTraining:
+    """A finished run of the same data and parameters, and the registry versions made from it."""
+
+    run_id: str
+    versions: dict[str, str] = field(default_factory=dict)  # registered model name -> version
+
+
+def same_training(experiment_id: str, params: dict) -> EarlierTraining | None:
+    """The newest finished run of the experiment with the same data fingerprint and parameters (`params` as a
+    training logs them, `data.sha256` included), preferring one that was registered; None when there is none."""
+    sha = params["data.sha256"]
+    wanted = _identity(params)
+    client = MlflowClient()
+    runs: list[Run] = client.search_runs(
+        [experiment_id], f"params.`data.sha256` = '{sha}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"], max_results=50)
+    matches = [EarlierTraining(run.info.run_id) for run in runs if _identity(run.data.params) == wanted]
+    for match in matches:
+        made = client.search_model_versions(f"run_id = '{match.run_id}'")
+        match.versions = {version.name: str(version.version) for version in sorted(made, key=lambda v: v.name)}
+        if match.versions:
+            return match
+    return matches[0] if matches else None

@@ -23,9 +23,15 @@ from microlift.training.prepare import prepare
 from microlift.training.simulation import calibration
 
 
+def _progress(args: argparse.Namespace) -> bool:
+    """Progress bars redraw one line with carriage returns: only for a person at a terminal, never in a log file,
+    a pipe or CI (there the stages' log lines say how far a command got)."""
+    return not args.quiet and sys.stderr.isatty()
+
+
 def simulate(args: argparse.Namespace) -> int:
     done = pipeline.simulate_dataset(args.out, args.creators, args.campaigns, seed=args.seed, fmt=args.format,
-                                     partitions=args.partitions, progress=not args.quiet)
+                                     partitions=args.partitions, progress=_progress(args))
     counts = ", ".join(f"{name} {n:,}" for name, n in done.counts.items())
     what = f"{args.partitions} part(s) per table" if args.partitions else f"{done.written} tables"
     print(f"wrote {what} to {args.out} in {done.seconds:.1f} s ({counts})")
@@ -87,16 +93,20 @@ def train(args: argparse.Namespace) -> int:
         from microlift.training.distributed import pipeline as dask_pipeline  # the optional 'dask' extra
 
         run = dask_pipeline.train_models(args.data, settings, args.scheduler, args.workers, args.experiment,
-                                         params, args.seed, args.register, progress=not args.quiet)
+                                         params, args.seed, args.register, progress=_progress(args))
     else:
         run = pipeline.train_models(args.data, settings, args.experiment, params, args.seed, args.register,
-                                    progress=not args.quiet)
+                                    progress=_progress(args))
     print(f"run {run.run_id} in {run.seconds:.1f} s ({settings.tracking_uri})")
     _print_metrics(run.trained.metrics)
     for kind, reason in run.trained.skipped.items():
         print(f"  {kind} model skipped: {reason}")
     if run.versions:
         print("registered: " + ", ".join(f"{settings.model_name(k)} v{v}" for k, v in run.versions.items()))
+    if run.same_as is not None:
+        earlier = ", ".join(f"{name} v{v}" for name, v in run.same_as.versions.items())
+        print(f"same data and parameters as run {run.same_as.run_id} "
+              f"({'registered as ' + earlier if earlier else 'not registered'})")
     return 0
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import mlflow
-
 from microlift.models.settings import Settings
 from microlift.training.distributed.cluster import connect
 from microlift.training.distributed.data import load_partitioned
 from microlift.training.distributed.train import train_all
 from microlift.training.pipeline import TrainingRun
-from microlift.training.tracking import configure, log_training, project_run_tags
+from microlift.training.tracking import configure, log_training, training_run
 
 
 def train_models(data: Path, settings: Settings, scheduler: str | None = None, workers: int = 2,
@@ -24,8 +22,8 @@ def train_models(data: Path, settings: Settings, scheduler: str | None = None, w
     frames = load_partitioned(data)  # creators, campaigns and invitations are checked here; posts as they are read
     experiment_id = configure(settings, experiment)
     started = time.perf_counter()
-    with connect(scheduler, workers=workers) as client, mlflow.start_run(
-            experiment_id=experiment_id, run_name=f"train {Path(data).name}", tags=project_run_tags()):
+    # Ctrl-C marks the run KILLED and removes what it registered, as in process (`tracking.training_run`)
+    with connect(scheduler, workers=workers) as client, training_run(experiment_id, f"train {Path(data).name}"):
         trained = train_all(client, frames, params, seed=seed, progress=progress)
         run_params = {"data": str(Path(data).resolve()), "seed": seed, "register": register,
                       **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()},
