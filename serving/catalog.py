@@ -133,6 +133,35 @@ def record_reload(engine: Engine, last_reload: str) -> None:
 
 # --- imports ---------------------------------------------------------------------------------------------------
 
+# A real account grows a few percent a month; followers doubling or halving between two imports of one id, or a
+# move to another platform, more likely means another account under the same id, whose stored history (computed
+# from the old account's posts) no longer describes it.
+FOLLOWERS_JUMP = 2.0
+HISTORY = list(CREATOR_HISTORY)
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """A stored creator's platform or followers as the import found them (`old`) and as the file gives them."""
+
+    field: str
+    old: str | int
+    new: str | int
+
+
+@dataclass(frozen=True)
+class HistoryWarning:
+    """An imported creator that looks like another account than the stored one, and what became of its stored
+    history: `kept` (the file does not give it and the import was not asked to replace it), `replaced` (by the
+    file's history columns) or `cleared` (the file has none)."""
+
+    creator_id: str
+    changes: tuple[ProfileChange, ...]
+    history: str
+    history_columns: tuple[str, ...]
+    message: str
+
+
 @dataclass(frozen=True)
 class ImportResult:
     received: int
@@ -141,6 +170,7 @@ class ImportResult:
     unchanged: int
     catalog_size: int
     revision: int
+    warnings: tuple[HistoryWarning, ...] = ()
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
@@ -155,45 +185,97 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return records
 
 
-def import_creators(engine: Engine, frame: pd.DataFrame, chunk: int = 2000) -> ImportResult:
+def profile_changes(old, record: dict) -> list[ProfileChange]:
+    """What says that `record` is another account than the stored row `old`: a new platform, or followers moved
+    by more than FOLLOWERS_JUMP times either way."""
+    changes = []
+    if record["platform"] is not None and old.platform != record["platform"]:
+        changes.append(ProfileChange("platform", old.platform, record["platform"]))
+    if record["followers"] is not None:  # a required value missing is the database's NOT NULL error to raise
+        before, after = int(old.followers), int(record["followers"])
+        if max(before, after) > FOLLOWERS_JUMP * min(before, after):
+            changes.append(ProfileChange("followers", before, after))
+    return changes
+
+
+def _history_warning(creator_id: str, changes: list[ProfileChange], stale: list[str], replace: bool,
+                     record: dict) -> HistoryWarning:
+    said = "; ".join(f"platform {c.old} -> {c.new}" if c.field == "platform"
+                     else f"followers {c.old:,} -> {c.new:,} ({c.new / c.old:.3g}x)" for c in changes)
+    if not replace:
+        return HistoryWarning(creator_id, tuple(changes), "kept", tuple(stale),
+                              f"{creator_id}: {said}; its stored history ({', '.join(stale)}) was kept. If this is "
+                              "another account, clear it by importing the row in a creators file with empty "
+                              "hist_*/track_* columns, or pass --replace-history (replace_history=true) with the "
+                              "import that brings such a change")
+    from_file = [c for c in HISTORY if record.get(c) is not None]
+    cleared = [c for c in HISTORY if c not in from_file]
+    if from_file:
+        return HistoryWarning(creator_id, tuple(changes), "replaced", tuple(HISTORY),
+                              f"{creator_id}: {said}; its stored history was replaced by the file's "
+                              f"({', '.join(from_file)}" + (", the other history columns cleared)" if cleared else ")"))
+    return HistoryWarning(creator_id, tuple(changes), "cleared", tuple(HISTORY),
+                          f"{creator_id}: {said}; its stored history was cleared (the file gives none)")
+
+
+def import_creators(engine: Engine, frame: pd.DataFrame, chunk: int = 2000,
+                    replace_history: bool = False) -> ImportResult:
     """Upsert validated creators in one transaction: all rows or none. Columns absent from `frame` keep what is
-    stored (so re-importing a plain creators file keeps each creator's history)."""
+    stored (so re-importing a plain creators file keeps each creator's history).
+
+    A stored creator whose platform or followers change as if it were another account (`profile_changes`) while
+    it keeps a stored history the file does not give is reported in `warnings`; with `replace_history`, that
+    history is cleared instead (the file's history columns, when it has them, are stored as for every row). The
+    comparison is with what is stored, so importing the same file again changes nothing and warns of nothing."""
     frame = frame.sort_values("creator_id", kind="stable")  # one lock order for concurrent imports
     given = [c for c in COLUMNS if c in frame.columns]
+    absent = [c for c in HISTORY if c not in given]
     records = _records(frame, given)
     dialect = engine.dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if insert is None:
         raise ValueError(f"catalog database {dialect!r} is not supported; use SQLite or PostgreSQL")
     created = updated = 0
+    warnings: list[HistoryWarning] = []
     with engine.begin() as conn:
         _one_import_at_a_time(conn)
         for start in range(0, len(records), chunk):
             part = records[start:start + chunk]
             ids = [r["creator_id"] for r in part]
             existing = {row.creator_id: row for row in conn.execute(
-                select(*[creators.c[c] for c in given]).where(creators.c.creator_id.in_(ids)))}
-            changed = []
+                select(*[creators.c[c] for c in dict.fromkeys(given + ["platform", "followers"] + absent)])
+                .where(creators.c.creator_id.in_(ids)))}
+            changed, cleared = [], []
             for record in part:
                 old = existing.get(record["creator_id"])
                 if old is None:
                     created += 1
                     changed.append(record)
+                    continue
+                stale = [c for c in absent if getattr(old, c) is not None]
+                changes = profile_changes(old, record) if stale else []
+                if changes:
+                    warnings.append(_history_warning(record["creator_id"], changes, stale, replace_history, record))
+                if changes and replace_history:
+                    updated += 1
+                    cleared.append({**record, **dict.fromkeys(absent)})
                 elif any(not _same(getattr(old, c), record[c]) for c in given):
                     updated += 1
                     changed.append(record)
-            if changed:
-                statement = insert(creators)
-                statement = statement.on_conflict_do_update(
-                    index_elements=[creators.c.creator_id],
-                    set_={c: statement.excluded[c] for c in given if c != "creator_id"})
-                conn.execute(statement, changed)
+            for rows, columns in ((changed, given), (cleared, given + absent)):
+                if rows:
+                    statement = insert(creators)
+                    statement = statement.on_conflict_do_update(
+                        index_elements=[creators.c.creator_id],
+                        set_={c: statement.excluded[c] for c in columns if c != "creator_id"})
+                    conn.execute(statement, rows)
         if created or updated:
             conn.execute(update(service_state).where(service_state.c.id == 1).values(
                 catalog_revision=service_state.c.catalog_revision + 1))
         size = int(conn.execute(select(func.count()).select_from(creators)).scalar_one())
         revision = int(conn.execute(select(service_state.c.catalog_revision)).scalar_one())
-    return ImportResult(len(records), created, updated, len(records) - created - updated, size, revision)
+    return ImportResult(len(records), created, updated, len(records) - created - updated, size, revision,
+                        tuple(warnings))
 
 
 def _one_import_at_a_time(conn) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -24,7 +25,7 @@ INT_COLUMNS = [c.name for c in TABLES["creators"].columns if c.kind == "int"]
 class CreatorList(RootModel):
     """A JSON list of creators."""
 
-    root: list[schemas.CreatorIn]  # type: ignore[valid-type]
+    root: schemas.CreatorRows  # type: ignore[valid-type]
 
 
 def runtime():
@@ -72,14 +73,15 @@ def frame_from_table(raw: pd.DataFrame, source: str) -> pd.DataFrame:
     except ContractError as exc:
         errors = [{"field": f"row {f.row}.{f.column}" if f.row else f.column, "value": echo(f.value),
                    "accepted": f.accepted, "message": str(f)} for f in exc.failures[:50]]
-        raise Problem(422, "Invalid creators file", str(exc).splitlines()[0] + ": " + errors[0]["message"],
-                      errors, kind="invalid-field") from None
+        raise Problem(422, "Invalid creators file", f"{exc.headline}: {errors[0]['message']}", errors,
+                      kind="invalid-field") from None
 
 
 @route(bp, "/import", "POST", "Upsert creators from a contract creators file (CSV, Parquet) or a JSON list; "
-       "all rows or none", body=CreatorList, response=schemas.ImportResponse, auth=True,
+       "all rows or none; warns of stored creators that look like another account (replace_history)",
+       body=CreatorList, query=schemas.ImportQuery, response=schemas.ImportResponse, auth=True,
        media=("application/json", CSV, PARQUET))
-def import_creators(body):
+def import_creators(body, query: schemas.ImportQuery):
     if isinstance(body, bytes):
         try:
             raw = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_values=[""]) \
@@ -100,6 +102,6 @@ def import_creators(body):
             raise invalid(f"[{i}].creator_id", frame["creator_id"].iloc[i], "creator ids that appear once")
         history = [n for n in CREATOR_HISTORY if frame[n].isna().all()]
         frame = frame.drop(columns=history)  # history not given: the stored history stays
-    result = catalog.import_creators(runtime().engine, frame)
+    result = catalog.import_creators(runtime().engine, frame, replace_history=query.replace_history)
     runtime().sync_now()
-    return result.__dict__
+    return dataclasses.asdict(result)

@@ -114,6 +114,99 @@ def test_an_upsert_updates_changed_creators_and_keeps_history_it_was_not_given(e
     np.testing.assert_allclose(stored["hist_log_er_mean"].astype(float), creators(100)["hist_log_er_mean"])
 
 
+def another_account(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same ids, the first three looking like other accounts: a new platform, followers x3, followers / 2.5;
+    the fourth grows 1.9x (a real account's growth). No history columns."""
+    other = frame.drop(columns=[c for c in catalog.HISTORY if c in frame.columns]).copy()
+    other.loc[0, "platform"] = "youtube" if other.loc[0, "platform"] != "youtube" else "tiktok"
+    other.loc[1, "followers"] = other.loc[1, "followers"] * 3
+    other.loc[2, "followers"] = int(other.loc[2, "followers"] / 2.5)
+    other.loc[3, "followers"] = int(other.loc[3, "followers"] * 1.9)
+    return other
+
+
+def test_a_creator_that_looks_like_another_account_keeps_its_history_with_a_warning_given_once(engine):
+    # given stored creators with a history
+    stored = creators(6, hist_posts=[5.0, 6.0, 7.0, 8.0, 9.0, 10.0])
+    catalog.import_creators(engine, stored)
+    # when a creators file without history gives three of them another platform or a follower count out of scale
+    other = another_account(stored)
+    result = catalog.import_creators(engine, other)
+    # then each of the three is reported with its old and new value, its profile is stored, its history kept
+    assert (result.created, result.updated, result.unchanged) == (0, 4, 2)
+    assert [w.creator_id for w in result.warnings] == list(stored["creator_id"][:3])
+    first, second, third = result.warnings
+    assert [(c.field, c.old, c.new) for c in first.changes] == [("platform", stored.loc[0, "platform"],
+                                                                 other.loc[0, "platform"])]
+    assert [(c.field, c.old, c.new) for c in second.changes] == [("followers", stored.loc[1, "followers"],
+                                                                  other.loc[1, "followers"])]
+    assert third.changes[0].new < third.changes[0].old / 2
+    assert {w.history for w in result.warnings} == {"kept"}
+    assert first.history_columns == ("hist_posts", "hist_log_er_mean")
+    assert f"{stored.loc[1, 'followers']:,} -> {other.loc[1, 'followers']:,}" in second.message
+    assert "stored history" in first.message and "kept" in first.message and "--replace-history" in first.message
+    after = rows(engine)
+    np.testing.assert_array_equal(after["platform"], other["platform"])
+    np.testing.assert_array_equal(after["followers"], other["followers"])
+    np.testing.assert_allclose(after["hist_posts"].astype(float), stored["hist_posts"])
+    # and importing the same file again changes nothing and warns of nothing: it matches what is stored
+    again = catalog.import_creators(engine, other)
+    assert (again.updated, again.unchanged, again.warnings, again.revision) == (0, 6, (), result.revision)
+
+
+def test_no_warning_when_the_file_gives_the_history_or_none_is_stored(engine):
+    # given creators stored without history, and some with
+    catalog.import_creators(engine, creators(4).drop(columns=["hist_posts", "hist_log_er_mean"]))
+    catalog.import_creators(engine, creators(4, start=100))
+    # when both change platform, the second with a file that gives every history column they had
+    bare = catalog.import_creators(engine, another_account(creators(4)))
+    full = catalog.import_creators(engine, another_account(creators(4, start=100)).assign(
+        hist_posts=1.0, hist_log_er_mean=-3.0))
+    # then nothing stale is kept and nothing is reported
+    assert bare.updated == full.updated == 4 and bare.warnings == full.warnings == ()
+    assert (rows(engine).set_index("creator_id").loc[creators(4, start=100)["creator_id"], "hist_posts"] == 1).all()
+
+
+def test_replace_history_clears_or_replaces_the_history_of_those_rows_only(engine):
+    # given stored creators with a history of two columns
+    stored = creators(6)
+    catalog.import_creators(engine, stored)
+    # when a file gives three of them as other accounts, with a new hist_posts for the second only
+    other = another_account(stored).assign(hist_posts=[np.nan, 2.0, np.nan, 40.0, np.nan, np.nan])
+    result = catalog.import_creators(engine, other, replace_history=True)
+    # then the first and third are cleared, the second has the file's history, each reported as such
+    assert [(w.creator_id, w.history) for w in result.warnings] == [
+        (stored.loc[0, "creator_id"], "cleared"), (stored.loc[1, "creator_id"], "replaced"),
+        (stored.loc[2, "creator_id"], "cleared")]
+    assert "cleared" in result.warnings[0].message and "replaced by the file's (hist_posts" in \
+        result.warnings[1].message
+    after = rows(engine)
+    assert after["hist_log_er_mean"][:3].isna().all() and after["hist_posts"][[0, 2]].isna().all()
+    assert after["hist_posts"][1] == 2.0
+    # and the other rows keep the stored history the file does not give, and take the one it gives
+    np.testing.assert_allclose(after["hist_log_er_mean"][3:].astype(float), stored["hist_log_er_mean"][3:])
+    assert after["hist_posts"][3] == 40.0 and after["hist_posts"][4:].isna().all()
+    np.testing.assert_array_equal(after["followers"], other["followers"])
+    # and the same import again changes nothing and reports nothing
+    again = catalog.import_creators(engine, other, replace_history=True)
+    assert (again.updated, again.warnings) == (0, ())
+    pd.testing.assert_frame_equal(after, rows(engine))
+
+
+def test_an_import_replacing_history_that_fails_halfway_changes_nothing(engine):
+    # given stored creators with a history
+    catalog.import_creators(engine, creators(20))
+    before, state = rows(engine), catalog.read_state(engine)
+    # when a file whose first chunk replaces histories fails in a later chunk
+    bad = pd.concat([another_account(creators(20)), creators(1, start=2000, platform=None).drop(
+        columns=["hist_posts", "hist_log_er_mean"])], ignore_index=True)
+    with pytest.raises(IntegrityError):
+        catalog.import_creators(engine, bad, chunk=5, replace_history=True)
+    # then no history was cleared and no profile changed
+    pd.testing.assert_frame_equal(before, rows(engine))
+    assert catalog.read_state(engine) == state
+
+
 def test_an_import_that_fails_halfway_leaves_the_catalog_as_it_was(engine):
     catalog.import_creators(engine, creators(50))
     before, state = rows(engine), catalog.read_state(engine)
@@ -207,13 +300,59 @@ def test_snapshot_filters_match_the_rows_they_describe(engine):
 
 # --- `microlift import-creators PATH`: as strict as the import route ------------------------------------------
 
-def import_command(database_url, monkeypatch, tmp_path, capsys, path) -> tuple[int, str]:
+def import_command(database_url, monkeypatch, tmp_path, capsys, path, *flags: str) -> tuple[int, str]:
+    """`microlift import-creators PATH FLAGS`: its exit code and stderr."""
+    code, _, err = import_command_output(database_url, monkeypatch, tmp_path, capsys, path, *flags)
+    return code, err
+
+
+def import_command_output(database_url, monkeypatch, tmp_path, capsys, path, *flags: str) -> tuple[int, str, str]:
     from microlift.cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("MICROLIFT_HOME", str(tmp_path / "home"))
-    code = main(["import-creators", str(path)])
-    return code, capsys.readouterr().err
+    code = main(["import-creators", str(path), *flags])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_import_command_prints_each_kept_history_and_replaces_it_when_asked(engine, database_url, monkeypatch,
+                                                                               tmp_path, capsys):
+    # given a catalog whose creators have a history, and a creators file in which three look like other accounts
+    stored = creators(5)
+    catalog.import_creators(engine, stored)
+    other = another_account(stored)
+    path = tmp_path / "creators.csv"
+    other.to_csv(path, index=False)
+    ids = list(stored["creator_id"])
+    # when it is imported
+    code, out, err = import_command_output(database_url, monkeypatch, tmp_path, capsys, path)
+    # then a line per such creator names it, the old and new value, and that its stored history was kept
+    assert code == 0, err
+    warned = [line for line in out.splitlines() if line.startswith("warning: ")]
+    assert [line.split()[1] for line in warned] == [f"{i}:" for i in ids[:3]]
+    assert f"platform {stored.loc[0, 'platform']} -> {other.loc[0, 'platform']}" in warned[0]
+    assert f"followers {stored.loc[1, 'followers']:,} -> {other.loc[1, 'followers']:,}" in warned[1]
+    assert all("stored history (hist_posts, hist_log_er_mean) was kept" in line and "--replace-history" in line
+               for line in warned)
+    assert rows(engine)["hist_posts"].notna().all()
+    # and the way the warning gives clears the first one's history: its row with empty history columns
+    emptied = tmp_path / "emptied.csv"
+    other.iloc[:1].assign(hist_posts=np.nan, hist_log_er_mean=np.nan).to_csv(emptied, index=False)
+    code, out, err = import_command_output(database_url, monkeypatch, tmp_path, capsys, emptied)
+    assert code == 0 and "warning:" not in out, err
+    assert rows(engine)[["hist_posts", "hist_log_er_mean"]].iloc[0].isna().all()
+    # when the catalog is reset and the file imported with --replace-history
+    catalog.import_creators(engine, stored)
+    code, out, err = import_command_output(database_url, monkeypatch, tmp_path, capsys, path, "--replace-history")
+    # then the same three rows say their history was cleared, and it is
+    assert code == 0, err
+    assert "warning:" not in out
+    cleared = [line for line in out.splitlines() if line.startswith("history: ")]
+    assert [line.split()[1] for line in cleared] == [f"{i}:" for i in ids[:3]]
+    assert all("stored history was cleared" in line for line in cleared)
+    after = rows(engine)
+    assert after["hist_posts"][:3].isna().all() and after["hist_posts"][3:].notna().all()
 
 
 def test_the_import_command_refuses_a_creators_file_out_of_range_naming_each_value(engine, database_url, monkeypatch,
@@ -226,7 +365,7 @@ def test_the_import_command_refuses_a_creators_file_out_of_range_naming_each_val
     code, err = import_command(database_url, monkeypatch, tmp_path, capsys, path)
     # then every problem is named and nothing is stored
     assert code == 1
-    assert "column follower_count: got '(not a column of the contract)'" in err
+    assert "unknown column 'follower_count' (did you mean 'followers'?)" in err
     assert "row 1, column followers: got '1e30'; expected a whole number between 1 and 1e+10" in err
     assert "row 1, column hist_log_er_mean: got '1e308'" in err
     assert len(rows(engine)) == 0
@@ -255,7 +394,8 @@ def test_the_import_command_refuses_a_history_computed_out_of_range(engine, data
     for name in ("creators", "posts", "campaigns"):
         (data / f"{name}.csv").write_bytes((SAMPLE.parent / f"{name}.csv").read_bytes())
     posts = pd.read_csv(data / "posts.csv", dtype=str, keep_default_na=False)
-    posts.loc[(posts["creator_id"] == "cr0000039") & (posts["campaign_id"] == ""), "engagements"] = str(10**15)
+    organic = posts["campaign_id"] == ""
+    posts.loc[organic & (posts["creator_id"] == posts.loc[organic, "creator_id"].iloc[0]), "engagements"] = str(10**15)
     posts.to_csv(data / "posts.csv", index=False)
     # when
     code, err = import_command(database_url, monkeypatch, tmp_path, capsys, data)
@@ -304,9 +444,59 @@ def test_the_import_route_takes_a_contract_csv_and_is_idempotent(client):
     second = client.post("/v1/creators/import", data=body, headers=headers)
     assert first.status_code == 200 and first.json["created"] == 300
     assert second.status_code == 200 and second.json["unchanged"] == 300 and second.json["created"] == 0
+    assert first.json["warnings"] == second.json["warnings"] == []
     assert total(client) == 300
-    found = client.get("/v1/creators/cr0000001")
-    assert found.status_code == 200 and found.json["platform"] == "youtube"
+    one = pd.read_csv(SAMPLE, dtype=str).iloc[1]
+    found = client.get(f"/v1/creators/{one['creator_id']}")
+    assert found.status_code == 200 and found.json["platform"] == one["platform"]
+
+
+def test_the_import_route_warns_of_kept_history_and_replaces_it_with_replace_history(client):
+    # given a catalog whose creators have a history
+    headers = {"X-API-Key": KEY}
+    stored = creators(5)
+    assert client.post("/v1/creators/import", json=_plain_json(stored), headers=headers).status_code == 200
+    other = another_account(stored)
+    body = other.to_csv(index=False).encode()
+    csv = {**headers, "Content-Type": "text/csv"}
+    # when a file without history in which three look like other accounts is imported
+    kept = client.post("/v1/creators/import", data=body, headers=csv)
+    # then the answer's warnings name each, with the old and new values, and say the history was kept
+    assert kept.status_code == 200, kept.json
+    warnings = kept.json["warnings"]
+    assert [(w["creator_id"], w["history"]) for w in warnings] == [(i, "kept") for i in stored["creator_id"][:3]]
+    assert warnings[0]["changes"] == [{"field": "platform", "old": stored.loc[0, "platform"],
+                                       "new": other.loc[0, "platform"]}]
+    assert warnings[1]["changes"] == [{"field": "followers", "old": int(stored.loc[1, "followers"]),
+                                       "new": int(other.loc[1, "followers"])}]
+    assert warnings[0]["history_columns"] == ["hist_posts", "hist_log_er_mean"]
+    assert "replace_history=true" in warnings[0]["message"]
+    assert client.get(f"/v1/creators/{stored.loc[0, 'creator_id']}").json["hist_posts"] == stored.loc[0, "hist_posts"]
+    # when the stored creators are restored and the file sent again with replace_history=true
+    client.post("/v1/creators/import", json=_plain_json(stored), headers=headers)
+    replaced = client.post("/v1/creators/import?replace_history=true", data=body, headers=csv)
+    # then the same rows say their history was cleared, and it is; sent once more, nothing changes
+    assert [(w["creator_id"], w["history"]) for w in replaced.json["warnings"]] == [
+        (i, "cleared") for i in stored["creator_id"][:3]]
+    assert client.get(f"/v1/creators/{stored.loc[0, 'creator_id']}").json["hist_posts"] is None
+    again = client.post("/v1/creators/import?replace_history=true", data=body, headers=csv).json
+    assert (again["updated"], again["warnings"]) == (0, [])
+
+
+def test_a_replace_history_that_is_not_a_boolean_is_a_422_naming_it_and_changes_nothing(client):
+    good = [{"creator_id": "a", "platform": "tiktok", "niche": "pets", "followers": 12000}]
+    answer = client.post("/v1/creators/import?replace_history=maybe", json=good, headers={"X-API-Key": KEY})
+    assert answer.status_code == 422 and answer.json["errors"][0]["field"] == "replace_history"
+    assert total(client) == 0
+    parameters = client.get("/openapi.json").json["paths"]["/v1/creators/import"]["post"]["parameters"]
+    documented = {p["name"]: p["schema"] for p in parameters}
+    assert "cleared when the file has none" in documented["replace_history"]["description"]
+
+
+def _plain_json(frame: pd.DataFrame) -> list[dict]:
+    """Creators as a JSON import body (no NaN: missing values left out)."""
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items() if pd.notna(v)}
+            for row in frame.to_dict("records")]
 
 
 def test_a_csv_with_one_bad_row_is_refused_whole_naming_row_column_and_value(client):

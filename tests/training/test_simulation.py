@@ -1,5 +1,8 @@
 """The simulator: deterministic, honours the contract, matches its calibration targets and the reference campaign."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +18,10 @@ from microlift.training.simulation.calibration import (
     simulate_reference,
 )
 from microlift.training.simulation.generator import sample_creators, simulate
+from microlift.training.simulation.partitioned import simulate_partitioned
+
+REPO = Path(__file__).resolve().parents[2]
+ID_COLUMNS = {"creators": "creator_id", "campaigns": "campaign_id", "posts": "post_id"}
 
 
 def test_same_seed_gives_identical_tables_and_another_seed_does_not():
@@ -25,6 +32,56 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not():
     for name in first:
         pd.testing.assert_frame_equal(first[name], second[name])
     assert not first["posts"]["engagements"].equals(other["posts"]["engagements"])
+
+
+def test_ids_carry_the_seed_so_datasets_of_different_seeds_share_none():
+    # given / when
+    first, again, other = (simulate(60, 3, seed=s, progress=False) for s in (22, 22, 23))
+    # then the same seed names the same rows alike; another seed names none of them
+    for table, column in ID_COLUMNS.items():
+        ids = first[table][column]
+        assert ids.str.startswith("s22-").all() and ids.is_unique
+        pd.testing.assert_series_equal(ids, again[table][column])
+        assert not set(ids) & set(other[table][column]), table
+    assert first["posts"]["creator_id"].isin(first["creators"]["creator_id"]).all()
+    assert first["invitations"]["campaign_id"].isin(first["campaigns"]["campaign_id"]).all()
+
+
+def _ids(folder: Path) -> dict[str, set[str]]:
+    """A partitioned dataset's ids, per table (creators and posts are folders of parts)."""
+    return {table: set(pd.read_parquet(folder / (table if table != "campaigns" else "campaigns.parquet"))[column])
+            for table, column in ID_COLUMNS.items()}
+
+
+def test_partitioned_ids_carry_the_seed_and_the_number_of_slices(tmp_path):
+    # given datasets simulated in slices: twice alike, with another seed, in another number of slices
+    for name, seed, parts in (("a", 3, 2), ("again", 3, 2), ("seed", 4, 2), ("parts", 3, 4)):
+        simulate_partitioned(80, 4, parts, tmp_path / name, seed=seed, progress=False)
+    first = _ids(tmp_path / "a")
+    whole = simulate(80, 4, seed=3, progress=False)
+    # then the same seed and slices give the same ids; no other dataset (nor the same seed simulated whole) shares one
+    assert first == _ids(tmp_path / "again")
+    assert all(i.startswith("s3p2-") for ids in first.values() for i in ids)
+    for other in (_ids(tmp_path / "seed"), _ids(tmp_path / "parts"),
+                  {table: set(whole[table][column]) for table, column in ID_COLUMNS.items()}):
+        assert all(not first[table] & other[table] for table in ID_COLUMNS)
+
+
+def test_the_committed_sample_is_what_its_recorded_command_writes():
+    # given the command data/README.md records for data/sample
+    command = re.search(r"microlift simulate --creators (\d+) --campaigns (\d+) --seed (\d+) --out data/sample",
+                        (REPO / "data" / "README.md").read_text(encoding="utf-8"))
+    creators, campaigns, seed = map(int, command.groups())
+    # when it is simulated again
+    tables = simulate(creators, campaigns, seed=seed, progress=False)
+    # then the committed tables have its ids (which carry its seed) and its values
+    for table, column in ID_COLUMNS.items():
+        committed = pd.read_csv(REPO / "data" / "sample" / f"{table}.csv", dtype={column: str})
+        assert committed[column].tolist() == tables[table][column].tolist(), table
+        assert committed[column].str.startswith(f"s{seed}-").all()
+    committed = pd.read_csv(REPO / "data" / "sample" / "creators.csv")
+    np.testing.assert_array_equal(committed["followers"], tables["creators"]["followers"])
+    np.testing.assert_array_equal(committed["platform"], tables["creators"]["platform"])
 
 
 def test_simulated_tables_pass_the_contract():

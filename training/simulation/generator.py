@@ -1,7 +1,8 @@
 """The campaign simulator: samples creators, their organic history, campaigns, rosters, posts and sales.
 
 Every expectation comes from `expectations.py`; this module only adds the documented noise around it.
-Deterministic for a seed.
+Deterministic for a seed. Every id carries the seed (`s7-cr0000012`, `s7-cmp00003`, `s7-p00000042`), so datasets
+simulated with different seeds never name two different people, campaigns or posts alike.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from microlift.models import economics
 from microlift.models.vocabulary import PLATFORMS, tier_index
 from microlift.training.simulation import expectations as ex
 from microlift.training.simulation.config import DEFAULT, SimulationConfig
+
+
+def id_namespace(seed: int) -> str:
+    """The prefix of every id in a dataset simulated with `seed` ("s7-"). Sizes are not in it: one seed simulated
+    at two sizes names different creators alike, so datasets meant to live in one catalog need their own seeds."""
+    return f"s{seed}-"
 
 
 def _choice(rng: np.random.Generator, shares: dict, size: int) -> np.ndarray:
@@ -40,8 +47,10 @@ def _formats(rng: np.random.Generator, platform: np.ndarray, cfg: SimulationConf
     return out
 
 
-def sample_creators(n: int, rng: np.random.Generator, cfg: SimulationConfig = DEFAULT) -> pd.DataFrame:
-    """Creators-table rows plus the latent effects (er_effect, conv_effect) the truth needs."""
+def sample_creators(n: int, rng: np.random.Generator, cfg: SimulationConfig = DEFAULT,
+                    namespace: str = "") -> pd.DataFrame:
+    """Creators-table rows plus the latent effects (er_effect, conv_effect) the truth needs; ids start with
+    `namespace`."""
     platform = _choice(rng, cfg.platform_shares, n)
     log10 = np.empty(n)
     floor = np.log10(cfg.min_followers)
@@ -66,7 +75,7 @@ def sample_creators(n: int, rng: np.random.Generator, cfg: SimulationConfig = DE
                                              + cfg.price_engagement_elasticity * er_effect)
     price = np.maximum(5.0, np.round(price / 5) * 5)
     creators = pd.DataFrame({
-        "creator_id": [f"cr{i:07d}" for i in range(n)],
+        "creator_id": [f"{namespace}cr{i:07d}" for i in range(n)],
         "platform": platform,
         "niche": _choice(rng, cfg.niche_shares, n),
         "followers": followers,
@@ -125,8 +134,8 @@ def _observe(rows: pd.DataFrame, rng: np.random.Generator, cfg: SimulationConfig
     return rows
 
 
-def sample_campaign(j: int, rng: np.random.Generator, cfg: SimulationConfig) -> dict:
-    """One campaign brief as a simulated brand would set it."""
+def sample_campaign(j: int, rng: np.random.Generator, cfg: SimulationConfig, namespace: str = "") -> dict:
+    """One campaign brief as a simulated brand would set it; its id starts with `namespace`."""
     compensation = _choice(rng, cfg.compensation_shares, 1)[0]
     price = float(np.clip(np.round(cfg.product_price_median * np.exp(rng.normal(0, cfg.product_price_sd)), 2),
                           5, 500))
@@ -137,7 +146,7 @@ def sample_campaign(j: int, rng: np.random.Generator, cfg: SimulationConfig) -> 
     budget = cfg.budget_median[compensation] * np.exp(rng.normal(0, cfg.budget_sd))
     gifted = compensation in ("gifting", "affiliate")
     return {
-        "campaign_id": f"cmp{j:05d}",
+        "campaign_id": f"{namespace}cmp{j:05d}",
         "niche": _choice(rng, cfg.niche_shares, 1)[0],
         "product_price": price,
         "start_date": pd.Timestamp(start),
@@ -237,19 +246,21 @@ def _costs(campaigns: pd.DataFrame, posts: pd.DataFrame, rosters: pd.DataFrame,
 
 
 def simulate(n_creators: int, n_campaigns: int, seed: int = 0, cfg: SimulationConfig = DEFAULT,
-             progress: bool = True) -> dict[str, pd.DataFrame]:
-    """Simulate a full dataset: the contract tables and the truth tables, keyed by table name."""
+             progress: bool = True, namespace: str | None = None) -> dict[str, pd.DataFrame]:
+    """Simulate a full dataset: the contract tables and the truth tables, keyed by table name. Every id starts with
+    `namespace` (default: `id_namespace(seed)`)."""
     if n_creators < 1 or n_campaigns < 0:
         raise ValueError("need at least 1 creator and 0 or more campaigns")
     rng = np.random.default_rng(seed)
+    namespace = id_namespace(seed) if namespace is None else namespace
     steps = tqdm(total=3 + n_campaigns, desc="simulate", unit="step", disable=not progress)
-    creators = sample_creators(n_creators, rng, cfg)
+    creators = sample_creators(n_creators, rng, cfg, namespace)
     steps.update(1)
     history = sample_history(creators, rng, cfg)
     steps.update(1)
     briefs, campaign_rows, roster_tables, ex_ante = [], [], [], []
     for j in range(n_campaigns):
-        campaign = sample_campaign(j, rng, cfg)
+        campaign = sample_campaign(j, rng, cfg, namespace)
         roster = pick_roster(campaign, creators, rng, cfg)
         rows, roster_table = run_campaign(campaign, creators, roster, rng, cfg)
         ex_ante.append(ex.expected_campaign_outcome(campaign, creators.iloc[roster], cfg))
@@ -261,7 +272,7 @@ def simulate(n_creators: int, n_campaigns: int, seed: int = 0, cfg: SimulationCo
     rosters = pd.concat(roster_tables, ignore_index=True) if roster_tables else pd.DataFrame(
         columns=["campaign_id", "creator_id", "posted", "posts", "posting_probability", "fee"])
     in_campaigns = _observe(pd.concat(campaign_rows, ignore_index=True), rng, cfg) if campaign_rows else None
-    tables = _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng, cfg)
+    tables = _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng, cfg, namespace)
     steps.update(1)
     steps.close()
     return tables
@@ -294,7 +305,8 @@ def _outcomes(campaigns: pd.DataFrame, posts: pd.DataFrame | None, ex_ante: list
     return truth
 
 
-def _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng, cfg) -> dict[str, pd.DataFrame]:
+def _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng, cfg,
+              namespace: str) -> dict[str, pd.DataFrame]:
     truth_campaigns = None
     if in_campaigns is not None:
         cost, spent = _costs(campaigns, in_campaigns, rosters, cfg)
@@ -307,7 +319,7 @@ def _assemble(creators, history, campaigns, in_campaigns, rosters, ex_ante, rng,
             campaigns["campaign_id"]).to_numpy()
     posts = pd.concat([history, in_campaigns], ignore_index=True) if in_campaigns is not None else history
     posts = posts.sort_values(["posted_at", "creator_id"], kind="stable").reset_index(drop=True)
-    posts["post_id"] = [f"p{i:08d}" for i in range(len(posts))]
+    posts["post_id"] = [f"{namespace}p{i:08d}" for i in range(len(posts))]
     post_columns = ["post_id", "creator_id", "posted_at", "engagements", "sponsored", "format", "campaign_id",
                     "impressions", "clicks", "conversions", "cost"]
     for name in ("clicks", "conversions", "cost"):

@@ -3,8 +3,9 @@ creators, posts and per-post truth are written as one Parquet part file (a folde
 
 Each slice is an independent market of `creators / partitions` creators with its share of the campaigns: its
 campaigns invite creators of that slice only. Ids are numbered across slices, so the parts together form one
-contract dataset. Only one slice's posts are in memory at a time; campaigns, invitations, rosters and the campaign
-truth (one row per campaign or invited creator) are collected and written whole.
+contract dataset; they carry the seed and the number of slices (`s7p4-cr0000012`), which together decide the data.
+Only one slice's posts are in memory at a time; campaigns, invitations, rosters and the campaign truth (one row per
+campaign or invited creator) are collected and written whole.
 """
 
 from __future__ import annotations
@@ -26,13 +27,21 @@ from microlift.training.simulation.generator import simulate
 
 PARTED = ("creators", "posts", "truth_creators", "truth_posts")  # one part file per slice
 WHOLE = ("campaigns", "invitations", "truth_campaigns", "truth_rosters")  # small: written once, at the end
-# id column -> (prefix, digits) as the generator writes them
+# id column -> (prefix, digits) as the generator writes them, after the dataset's namespace
 IDS = {"creator_id": ("cr", 7), "campaign_id": ("cmp", 5), "post_id": ("p", 8)}
 
 
-def _renumber(values: pd.Series, column: str, offset: int) -> pd.Series:
-    """Shift a slice's ids (cr0000012 in slice 3) to their place in the whole dataset; missing ids stay missing."""
+def id_namespace(seed: int, partitions: int) -> str:
+    """The prefix of every id in a dataset simulated with `seed` in `partitions` slices ("s7p4-"): not that of
+    the same seed simulated whole, whose people differ."""
+    return f"s{seed}p{partitions}-"
+
+
+def _renumber(values: pd.Series, column: str, offset: int, namespace: str) -> pd.Series:
+    """Shift a slice's ids (s7p4-cr0000012 in slice 3) to their place in the whole dataset; missing ids stay
+    missing."""
     prefix, digits = IDS[column]
+    prefix = namespace + prefix
     present = values.notna()
     number = values[present].astype(str).str.slice(len(prefix)).astype(np.int64) + offset
     out = values.astype(object).copy()
@@ -40,13 +49,13 @@ def _renumber(values: pd.Series, column: str, offset: int) -> pd.Series:
     return out
 
 
-def _place(tables: dict[str, pd.DataFrame], offsets: dict[str, int]) -> dict[str, pd.DataFrame]:
+def _place(tables: dict[str, pd.DataFrame], offsets: dict[str, int], namespace: str) -> dict[str, pd.DataFrame]:
     placed = {}
     for name, frame in tables.items():
         frame = frame.copy()
         for column, offset in offsets.items():
             if column in frame.columns:
-                frame[column] = _renumber(frame[column], column, offset)
+                frame[column] = _renumber(frame[column], column, offset, namespace)
         placed[name] = frame
     return placed
 
@@ -72,6 +81,7 @@ def simulate_partitioned(n_creators: int, n_campaigns: int, partitions: int, out
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     seeds = np.random.SeedSequence(seed).spawn(partitions)
+    namespace = id_namespace(seed, partitions)
     schemas: dict[str, pa.Schema] = {}
     whole: dict[str, list[pd.DataFrame]] = {name: [] for name in WHOLE}
     counts = {"creators": 0, "posts": 0, "campaigns": 0, "invitations": 0}
@@ -81,7 +91,8 @@ def simulate_partitioned(n_creators: int, n_campaigns: int, partitions: int, out
         for k, (creators, campaigns) in enumerate(tqdm(list(sizes), desc="simulate", unit="part",
                                                        disable=not progress)):
             part_seed = int(seeds[k].generate_state(1)[0])
-            tables = _place(simulate(creators, campaigns, seed=part_seed, cfg=cfg, progress=False), offsets)
+            tables = _place(simulate(creators, campaigns, seed=part_seed, cfg=cfg, progress=False,
+                                     namespace=namespace), offsets, namespace)
             for name in ("creators", "posts"):  # the simulator must honour the contract it feeds
                 validate(name, tables[name], source=f"simulated {name}, part {k}")
             for name in PARTED:
