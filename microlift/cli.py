@@ -165,16 +165,24 @@ def build_parser() -> argparse.ArgumentParser:
                                          "under gunicorn. Settings come from environment variables (README: "
                                          "Service). With --bootstrap DIR, first make whatever is missing: a "
                                          "simulated dataset in DIR, models trained and registered under the "
-                                         "serving alias, the catalog imported from DIR, an API key.")
+                                         "serving alias, the catalog imported from DIR, an API key. When "
+                                         "MICROLIFT_BIND's address is in use it says so and exits, first.")
     sv.add_argument("--bootstrap", type=Path, metavar="DIR", help="dataset folder to simulate into / import from")
     sv.set_defaults(run="service:serve")
-    kg = commands.add_parser("keygen", help="make an API key for write and admin routes (only its hash is kept)")
+    kg = commands.add_parser("keygen", help="make an API key for write and admin routes (only its hash is kept)",
+                             description="Make an API key for write and admin routes and add its sha256 digest to "
+                                         "MICROLIFT_API_KEYS_FILE. The key is printed once, alone on stdout "
+                                         "(export KEY=$(microlift keygen)); a running service reads its keys when "
+                                         "it starts.")
     kg.set_defaults(run="service:keygen")
     ic = commands.add_parser("import-creators", help="upsert creators into the service's catalog database",
                              description="Validate and upsert a creators file, or a dataset folder whose posts "
                                          "give each creator a history and track record, into DATABASE_URL; all "
                                          "rows or none. Running workers pick the change up on their next request.")
     ic.add_argument("path", type=_existing, help="creators file (CSV/Parquet) or dataset folder")
+    ic.add_argument("--replace-history", action="store_true",
+                    help="a stored creator whose platform changes or whose followers move by more than 2x gets the "
+                         "file's history columns, or none, instead of keeping its stored history (reported per row)")
     ic.set_defaults(run="service:import_creators")
     mg = commands.add_parser("migrate", help="bring the catalog database to the newest schema (Alembic)")
     mg.set_defaults(run="service:migrate")
@@ -215,5 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, LookupError, ImportError) as exc:  # PlanningError, ModelRefused too
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C: one line, no traceback; training says what became of its run
+        print(f"interrupted: {exc}" if str(exc) else "interrupted", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report it
 
 
