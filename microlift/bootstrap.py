@@ -112,8 +112,11 @@ def bootstrap(data: Path, creators: int = CREATORS, campaigns: int = CAMPAIGNS, 
         print(f"  run {run.run_id} in {run.seconds:.1f} s; held-out figures:")
         report(summarize(run.trained.metrics))
         promotion = pipeline.promote(settings, "latest")  # no champion yet: promoted, saying so
-        if not promotion.moved:  # an incomplete champion: the bootstrap replaces it
+        if not promotion.moved and not promotion.refused:  # an incomplete champion: the bootstrap replaces it
             promotion = pipeline.promote(settings, "latest", force=True)
+        if promotion.refused:  # serving them would answer every plan with 503: stop here, saying why
+            raise SystemExit("error: the trained models were not promoted: " + "; ".join(promotion.lines)
+                             + "\n  train on a larger world instead:\n" + "\n".join("    " + c for c in BETTER_WORLD))
         for line in promotion.lines:
             print("  " + line)
     else:

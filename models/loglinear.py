@@ -59,7 +59,10 @@ class LogLinear:
                 sd = sd if sd > 0 else 1.0  # a constant column: any scale will do, 0 would divide by zero
                 z = (x[finite] - mean) / sd
                 knots = np.unique(np.quantile(z, KNOTS)) if finite.sum() >= 50 else np.zeros(0)
-                terms.append({"kind": "number", "mean": mean, "sd": sd,
+                # a feature of two values (a flag) is a line: its square is a line through the same two points, so
+                # with the intercept the design would be singular and the two coefficients meaningless (one of
+                # ln rate 68 per unit was seen, cancelled by the other)
+                terms.append({"kind": "number", "mean": mean, "sd": sd, "linear": bool(np.unique(z).size <= 2),
                               "low": float(z.min()) if finite.any() else 0.0,
                               "high": float(z.max()) if finite.any() else 0.0, "missing": bool((~finite).any()),
                               "knots": knots[(knots > z.min()) & (knots < z.max())].tolist() if len(knots) else []})
@@ -99,7 +102,8 @@ class LogLinear:
                 finite = np.isfinite(x)
                 z = np.clip(np.where(finite, (x - term["mean"]) / term["sd"], 0.0), term["low"], term["high"])
                 z = np.where(finite, z, 0.0)
-                block = [z, z**2] + ([(~finite).astype(float)] if term["missing"] else []) \
+                square = np.zeros_like(z) if term.get("linear") else z**2  # a zero column: its coefficient is 0
+                block = [z, square] + ([(~finite).astype(float)] if term["missing"] else []) \
                     + [np.maximum(z - knot, 0.0) for knot in term.get("knots", [])]
                 out.append(np.column_stack(block))
         return out

@@ -13,7 +13,7 @@ from pathlib import Path
 from microlift.models import registry
 from microlift.models.contract import TABLES, validate
 from microlift.models.datasets import load_dataset, write_tables
-from microlift.models.modelstore import load_version_set
+from microlift.models.modelstore import ModelRefused, load_version_set
 from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.training.evaluate import evaluate
 from microlift.training.prepare import prepare
@@ -96,6 +96,7 @@ class Promotion:
     lines: list[str] = field(default_factory=list)
     needs_data: bool = False
     already: bool = False  # the candidate already holds the alias
+    refused: bool = False  # the candidate fails the checks the service loads models under
 
 
 def promote(settings: Settings, version: str, data: Path | None = None, force: bool = False) -> Promotion:
@@ -113,6 +114,10 @@ def promote(settings: Settings, version: str, data: Path | None = None, force: b
     if set(candidate.versions) != set(MODEL_KINDS) and not force:
         return Promotion(False, [f"not moved: candidate {candidate.versions} lacks some of the four models; use "
                                  "--force to promote it anyway"])
+    try:  # what the service would refuse to load is never promoted, --force or not
+        load_version_set(settings, candidate.versions, candidate.label, tuple(candidate.versions), compile=False)
+    except ModelRefused as exc:
+        return Promotion(False, [f"not moved: the service would refuse it: {exc}"], refused=True)
     if force or champion is None:
         reason = "--force" if force else f"there is no {alias!r} yet"
         registry.set_alias(settings, candidate, alias)

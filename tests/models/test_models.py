@@ -285,6 +285,27 @@ def test_the_base_rate_weighs_overdispersed_counts_so_that_a_few_large_exposures
     assert errors[0] < errors[1] / 2
 
 
+def test_a_flag_entered_as_a_number_gets_one_plausible_coefficient_not_two_that_cancel():
+    # given: a flag (0 or 1, as `niche_match` is) that sells x2, set on half the rows, and a number beside it
+    rng = np.random.default_rng(3)
+    n = 20_000
+    flag = rng.integers(0, 2, n).astype(float)
+    number = rng.normal(0.0, 1.0, n)
+    exposure = np.exp(rng.normal(0.0, 1.0, n))
+    units = rng.poisson(exposure * 0.3 * np.where(flag == 1, 2.0, 1.0) * np.exp(0.2 * number) * rng.gamma(0.5, 2.0, n))
+    # when
+    base = LogLinear.fit(["flag", "number"], set(), np.column_stack([flag, number]), units, exposure)
+    # then: the flag is a line (its square would be a line through the same two points: a singular design whose
+    # two coefficients grow apart, as a ln rate of 68 per unit once did), the effect comes back, and every
+    # number of the term is within the bounds the service loads a model under
+    term = base.terms[0]
+    assert term["linear"] and term["coef"][1] == 0.0
+    rate = base(np.array([[0.0, 0.0], [1.0, 0.0]]))
+    assert np.exp(rate[1] - rate[0]) == pytest.approx(2.0, rel=0.08)
+    assert all(abs(v) < 5 for v in term["coef"])
+    assert not base.terms[1]["linear"]  # a number of many values keeps its curve
+
+
 def test_a_numbers_term_bends_where_the_law_does():
     # given: a rate flat in x, then rising with slope 1, then flat again (as a creator's rate per follower bends
     # between tiers): no straight line or parabola follows it

@@ -27,6 +27,7 @@ from mlflow import MlflowClient
 from mlflow.models import Model
 
 from microlift.cli import main
+from microlift.models import plausible
 from microlift.models.datasets import load_dataset, write_tables
 from microlift.models.settings import MODEL_KINDS, Settings
 from microlift.training import tracking
@@ -389,6 +390,22 @@ def test_promote_force_moves_the_alias_without_comparing(two_trainings, use, cap
     assert code == 0
     assert "--force" in out
     assert champion_versions(client, two_trainings.settings) == {kind: "2" for kind in MODEL_KINDS}
+
+
+def test_promote_never_moves_the_alias_to_models_the_service_would_refuse(two_trainings, use, capsys, monkeypatch):
+    # given a champion, and checks under which the latest conversion model's base rate is implausible (as a base
+    # rate with a ln rate of 68 per unit once was under the real bounds)
+    client = use(two_trainings)
+    set_champion(client, two_trainings.settings, "1")
+    monkeypatch.setitem(plausible.TERM, "coef", plausible.Bound(-1e-6, 1e-6, "a term's ln rate per unit"))
+
+    # when promoted, even with --force
+    code, out, _ = cli(capsys, "promote", "--force")
+
+    # then it is refused, saying which model and why, and the champion keeps serving
+    assert code == 1
+    assert "not moved: the service would refuse it" in out and "conversion model of version 2" in out
+    assert champion_versions(client, two_trainings.settings) == {kind: "1" for kind in MODEL_KINDS}
 
 
 def test_models_lists_every_version_with_its_alias(two_trainings, use, capsys):
