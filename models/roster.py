@@ -194,6 +194,15 @@ class _Roster:
         return all(self.counts.get((kind, self.c.groups[kind][i]), 0) < caps[self.c.groups[kind][i]]
                    for kind, caps in self.caps.items() if self.c.groups[kind][i] in caps)
 
+    def remove(self, i: int) -> None:
+        if i in self.order:  # a swap (`_improve`) does not keep the order
+            self.order.remove(i)
+        self.chosen[i] = False
+        self.spent -= self.c.cost[i]
+        self.cell_eng[self.c.cell[i]] -= self.c.eng[i]
+        for kind in self.caps:
+            self.counts[(kind, self.c.groups[kind][i])] -= 1
+
     def add(self, i: int) -> None:
         self.order.append(i)
         self.chosen[i] = True
@@ -245,6 +254,7 @@ def choose(scored: pd.DataFrame, budget: float, slopes: Slopes, limits: Limits |
             state.add(first)
         _greedy(state, queue, usable, budget, limits, most)
         _improve(state, usable & ~kept, budget)
+        state = _insert(state, queue, usable, usable & ~kept, budget, limits, most)
         found = c.value(state.chosen, slopes)
         if found > best_value + 1e-12 * max(abs(found), 1.0):
             best, best_value = state, found
@@ -465,6 +475,50 @@ def _greedy(state: _Roster, queue: _Queue, usable: np.ndarray, budget: float, li
                 stale |= (creator >= 0) & (c.groups[kind][np.maximum(creator, 0)] == group)
         for k in np.flatnonzero(stale).tolist():
             look(k)
+
+
+def _insert(state: _Roster, queue: _Queue, usable: np.ndarray, movable: np.ndarray, budget: float, limits: Limits,
+            most: int, rounds: int = 3, width: int = 20) -> _Roster:
+    """Each of the strongest outsiders joins, making room for itself: in each full group it would join, the member
+    worth least leaves, then members worth least per dollar leave until it fits the budget, and the
+    greedy fills what is left. The best such roster is kept while it raises the objective: several out for one in,
+    or across two full groups at once, which single swaps (`_improve`) cannot make.
+
+    Only creators in `movable` leave or join."""
+    c, slopes = state.c, state.slopes
+    standalone = slopes.engagement * c.eng + slopes.conversion * c.conv
+    per_dollar = standalone / np.maximum(c.cost, 1e-9)
+    current = c.value(state.chosen, slopes)
+    for _ in range(rounds):
+        workload.check("choosing the roster")
+        outside = np.flatnonzero(movable & ~state.chosen & (c.cost <= budget + 1e-9))
+        weakest = np.flatnonzero(state.chosen & movable)
+        weakest = weakest[np.argsort(per_dollar[weakest], kind="stable")]
+        best, best_value = None, current + 1e-9 * max(abs(current), 1.0)
+        for j in largest(standalone, outside, width):
+            trial = state.copy()
+            for kind, caps in trial.caps.items():
+                group = c.groups[kind][j]
+                if group in caps and trial.counts.get((kind, group), 0) >= caps[group]:
+                    members = weakest[trial.chosen[weakest] & (c.groups[kind][weakest] == group)]
+                    if len(members):  # the member worth least leaves (the budget, if short, is seen to below)
+                        trial.remove(int(members[np.argmin(standalone[members])]))
+            for i in weakest.tolist():
+                if trial.spent + c.cost[j] <= budget + 1e-9:
+                    break
+                if trial.chosen[i]:
+                    trial.remove(i)
+            if not trial.allowed(j, budget):
+                continue
+            trial.add(j)
+            _greedy(trial, queue, usable, budget, limits, most)
+            found = c.value(trial.chosen, slopes)
+            if found > best_value:
+                best, best_value = trial, found
+        if best is None:
+            return state
+        state, current = best, best_value
+    return state
 
 
 def _improve(state: _Roster, movable: np.ndarray, budget: float, rounds: int = 5, width: int = 40) -> None:
