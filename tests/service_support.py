@@ -56,6 +56,18 @@ OPENAPI_URI = "urn:microlift:openapi"
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")
 
 
+@contextlib.contextmanager
+def headless_chromium(executable: str):
+    """A headless Chromium (the system one at `executable`) driven by Playwright, closed on leaving."""
+    from playwright.sync_api import sync_playwright  # the browser tests' tool only
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, headless=True,
+                                              args=["--no-sandbox", "--disable-background-networking"])
+        yield launched
+        launched.close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

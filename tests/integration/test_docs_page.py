@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
-from tests.service_support import free_port, service_env, started, unavailable
+from tests.service_support import free_port, headless_chromium, service_env, started, unavailable
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -51,11 +51,8 @@ def browser(base):
     if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
         unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as "
                     "`make test` does with root) or point MICROLIFT_CHROMIUM at one")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=["--no-sandbox", "--disable-background-networking"])
+    with headless_chromium(CHROMIUM) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.service_support import free_port, prepare_home, service_env, serving, unavailable
+from tests.service_support import free_port, headless_chromium, prepare_home, service_env, serving, unavailable
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -70,11 +70,8 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def browser(chromium, base):
     """Chromium, closed before the server stops (gunicorn would wait out the browser's open connections)."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, headless=True,
-                                              args=["--no-sandbox", "--disable-background-networking"])
+    with headless_chromium(chromium) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
