@@ -306,12 +306,15 @@ def suggest(curve: list[dict], target_roas: float, margin: float | None = None) 
     if margin is not None and np.isclose(target_roas, economics.break_even_roas(margin)):
         note += f": where it stops paying for itself at a gross margin of {margin:.0%}"
     if curve and curve[0]["creators"] == curve[-1]["creators"] and curve[0]["creators"] > 0:
-        spend = curve[0]["expected_cost"]
+        spend, n = curve[0]["expected_cost"], curve[0]["creators"]
+        what = (f"the most creators one plan may hold ({n:,}) caps every budget of the curve: they cost"
+                if n >= workload.MAX_ROSTER else
+                f"the eligible catalog caps every budget of the curve: all {n:,} creators worth adding cost")
+        wider = "" if n >= workload.MAX_ROSTER else \
+            "; widen the brief's platforms, tiers or filters to give a larger budget somewhere to go"
         return {"budget": None, "target_roas": target_roas,
-                "note": f"the eligible catalog caps every budget of the curve: all {curve[0]['creators']:,} creators "
-                        f"worth adding cost about {spend:,.0f} USD, less than the smallest budget tried "
-                        f"({curve[0]['budget']:,.0f} USD), so no budget above {spend:,.0f} USD buys more; widen the "
-                        "brief's platforms, tiers or filters to give a larger budget somewhere to go"}
+                "note": f"{what} about {spend:,.0f} USD, less than the smallest budget tried "
+                        f"({curve[0]['budget']:,.0f} USD), so no budget above {spend:,.0f} USD buys more{wider}"}
     steps = [(c["budget"], c["marginal_roas"]) for c in curve[1:] if c.get("marginal_roas") is not None]
     if not steps:
         return {"budget": None, "target_roas": target_roas, "note": "not enough budgets to tell"}

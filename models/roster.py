@@ -508,6 +508,11 @@ def _insert(state: _Roster, queue: _Queue, usable: np.ndarray, movable: np.ndarr
                     break
                 if trial.chosen[i]:
                     trial.remove(i)
+            if int(trial.chosen.sum()) >= most:  # a full roster: the member worth least leaves
+                members = weakest[trial.chosen[weakest]]
+                if not len(members):
+                    continue
+                trial.remove(int(members[np.argmin(standalone[members])]))
             if not trial.allowed(j, budget):
                 continue
             trial.add(j)

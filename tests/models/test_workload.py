@@ -81,6 +81,10 @@ def test_no_roster_holds_more_creators_than_the_cap_and_the_answer_says_so(world
     assert len(out["roster"]["creators"]) == 25
     assert max(point["creators"] for point in out["budget_curve"]) == 25
     assert "most creators one plan may hold (25)" in out["notes"][0]
+    assert out["cap"] == {"by": "roster_size", "spend": pytest.approx(out["roster"]["total_cost"]), "creators": 25}
+    # and the suggested budget names the cap, not the catalog, as what stops a larger budget
+    assert out["suggested_budget"]["budget"] is None
+    assert out["suggested_budget"]["note"].startswith("the most creators one plan may hold (25) caps every budget")
     assert choose(scored, 1e9, SLOPES, max_creators=25).sum() == 25
 
 
