@@ -238,7 +238,7 @@ def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
         "incremental_units": _bands(incremental * brief.months),
         "incremental_revenue": _bands(revenue),
         "cost": _bands(cost),
-        **_returns(brief, revenue[:, None], cost[:, None], lambda v: _bands(v[:, 0]))[0],
+        **_returns(brief, revenue[:, None], cost[:, None])[0],
         "margin": brief.margin,
         "creators_posting": _bands(draws["posted"]),
         "draws": int(len(incremental)),
@@ -246,19 +246,18 @@ def summarise(brief: Brief, draws: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def _returns(brief: Brief, revenue: np.ndarray, cost: np.ndarray, bands) -> list[dict]:
+def _returns(brief: Brief, revenue: np.ndarray, cost: np.ndarray) -> list[dict]:
     """ROAS, P(revenue > cost), and ROI with P(ROI > 0) when the brief has a margin (None where it has not, or
-    where nothing was spent), per column of (draws x budgets) arrays; `bands` summarises one column's draws."""
-    out = []
-    for j in range(revenue.shape[1]):
-        rev, spent = revenue[:, j:j + 1], cost[:, j:j + 1]
-        paid = bool(spent.any())
-        roi = economics.roi(rev, spent, brief.margin) if paid and brief.margin is not None else None
-        out.append({"roas": bands(economics.roas(rev, spent)) if paid else None,
-                    "p_revenue_above_cost": float(np.mean(rev > spent)) if paid else None,
-                    "roi": None if roi is None else bands(roi),
-                    "p_roi_positive": None if roi is None else float(np.mean(roi > 0))})
-    return out
+    where nothing was spent), per column of (draws x budgets) arrays."""
+    paid = cost.any(axis=0)
+    roas, above = _percentiles(economics.roas(revenue, cost)), (revenue > cost).mean(axis=0)
+    roi = None if brief.margin is None else economics.roi(revenue, cost, brief.margin)
+    roi_bands, paying = (None, None) if roi is None else (_percentiles(roi), (roi > 0).mean(axis=0))
+    return [{"roas": roas[j] if paid[j] else None,
+             "p_revenue_above_cost": float(above[j]) if paid[j] else None,
+             "roi": roi_bands[j] if paid[j] and roi is not None else None,
+             "p_roi_positive": float(paying[j]) if paid[j] and roi is not None else None}
+            for j in range(revenue.shape[1])]
 
 
 def _percentiles(values: np.ndarray) -> list[dict[str, float]]:
@@ -276,7 +275,7 @@ def budget_curve(brief: Brief, budgets: np.ndarray, rosters: dict[int, np.ndarra
     spend = np.stack([d["cost"] for d in draws], axis=1)
     revenue = incremental * brief.months * brief.product_price
     bands = {"incremental_units_per_month": _percentiles(incremental), "incremental_revenue": _percentiles(revenue)}
-    returns = _returns(brief, revenue, spend, lambda v: _percentiles(v)[0])
+    returns = _returns(brief, revenue, spend)
     curve = []
     for j, k in enumerate(keys):
         chosen = rosters[k]

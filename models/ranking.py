@@ -168,8 +168,8 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
     # that level of the chance), a commission follows the units sold
     p, fee = column("posting"), column("cost_if_posting")
     invited = np.ones(len(p))
-    paid = {"mean": p * fee} | {q: np.where(p > 1 - level, fee, 0.0) for q, level in
-                                zip(QUANTS, (0.1, 0.5, 0.9), strict=True)}
+    level = {"mean": None, "p10": 0.1, "p50": 0.5, "p90": 0.9}
+    paid = {q: p * fee if q == "mean" else np.where(p > 1 - level[q], fee, 0.0) for q in qs}
     cost = {q: campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited, paid[q], conv[q])
             for q in qs}
     base = np.maximum(cost["mean"], 1e-9)
