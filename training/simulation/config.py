@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scipy.optimize import brentq
+
+from microlift.models.economics import DAYS_PER_MONTH
 from microlift.models.vocabulary import NICHES
 
 # log10(followers) at which each tier's anchor value holds: about 3k, 25k, 250k and 2M followers.
@@ -37,6 +40,23 @@ ADJACENT_NICHES: dict[tuple[str, str], float] = {
 }
 OTHER_AFFINITY = 0.3      # `other` creators (mixed audiences) for any product, and any audience for an `other` product
 UNRELATED_AFFINITY = 0.1  # an unrelated audience still holds a few buyers
+
+
+# Share of the lift still there the month after (DESIGN: sales stayed up after the reference campaign).
+CARRYOVER = {"amazon": 0.5, "shopify": 0.25, "retail": 0.2, "other": 0.2}
+
+
+def carryover_retention(share: float, days: float = DAYS_PER_MONTH) -> float:
+    """Daily retention r of a campaign's lift after it ends: the lift on the d-th day after is r**d times the daily
+    lift during it, and r is such that the first month's average equals `share` (0-1) of that daily lift."""
+    if share <= 0.0:
+        return 0.0
+    whole = int(days)
+
+    def first_month_average(r: float) -> float:  # whole days, then the month's fraction of a day
+        return (sum(r ** d for d in range(1, whole + 1)) + (days - whole) * r ** (whole + 1)) / days
+
+    return float(brentq(lambda r: first_month_average(r) - share, 0.0, 1.0 - 1e-12))
 
 
 def _affinity() -> dict[str, dict[str, float]]:
@@ -226,8 +246,28 @@ class SimulationConfig:
     campaign_lift_sd: float = 0.40
     baseline_drift_sd: float = 0.08
     # Share of the lift still there the month after (DESIGN: sales stayed up after the reference campaign).
-    carryover: dict[str, float] = field(default_factory=lambda: {
-        "amazon": 0.5, "shopify": 0.25, "retail": 0.2, "other": 0.2})
+    carryover: dict[str, float] = field(default_factory=lambda: dict(CARRYOVER))
+    # JUDGE: a brand world's factor on what its campaigns sell, attributed units and marketplace halo alike: 2.0 for a
+    # product people love (every post sells twice as much), 0.5 for one they ignore; 1.0 is the typical brand.
+    brand_lift: float = 1.0
+
+    # --- daily sales of the product (what a brand's Shopify or Amazon report shows) ----------------------------
+    # JUDGE: day-of-week multipliers, Monday first, averaging 1. Online retail sells most on Sunday evening and
+    # Monday (people shop from the sofa and at their desks), least on Friday and Saturday (out of home); published
+    # shopping indices put the swing at about +-10% around the week's mean.
+    weekday_multipliers: tuple[float, float, float, float, float, float, float] = (
+        1.10, 1.06, 1.02, 0.98, 0.91, 0.92, 1.01)
+    # JUDGE: the product's underlying demand wanders: ln(level) is a random walk with this sd per day (about 5.5%
+    # a month, within `baseline_drift_sd`'s month-to-month 8%).
+    daily_drift_sd: float = 0.01
+    # JUDGE: a day's units are negative binomial around their expectation, variance = mean + mean**2 / shape: Poisson
+    # for small sellers, plus about 1 / sqrt(shape) = 22% day-to-day swing (promotions, stock-outs) for big ones.
+    daily_sales_shape: float = 20.0
+    # The lift after the campaign fades by the same fraction every day (geometric), at the daily retention that
+    # makes its first month's average the marketplace's `carryover` share (`carryover_retention`); a world that
+    # changes `carryover` sets this from it too.
+    carryover_daily_retention: dict[str, float] = field(default_factory=lambda: {
+        marketplace: carryover_retention(share) for marketplace, share in CARRYOVER.items()})
 
     # --- campaigns: what simulated brands ask for -------------------------------------------------------------
     compensation_shares: dict[str, float] = field(default_factory=lambda: {

@@ -95,7 +95,7 @@ def clicks(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
 
 
 def conversions(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
-    """Expected attributed units of each campaign post.
+    """Expected attributed units of each campaign post, times the brand world's `brand_lift`.
 
     Needs, besides the creator and post columns, the campaign's product_price, compensation, marketplace and
     discount_code, and relevance (or campaign_niche); conv_effect and er_effect when known.
@@ -111,7 +111,7 @@ def conversions(posts: pd.DataFrame, cfg: SimulationConfig = DEFAULT) -> np.ndar
     units *= _lookup(cfg.country_conversion, _column(posts, "country", ""))
     units *= np.exp(_column(posts, "conv_effect", 0.0).astype(float)
                     + cfg.engagement_conversion_elasticity * _column(posts, "er_effect", 0.0).astype(float))
-    return units
+    return units * cfg.brand_lift  # a product people love sells more through every post
 
 
 def affinity(creator_niche, product_niche, cfg: SimulationConfig = DEFAULT) -> np.ndarray:
@@ -203,7 +203,8 @@ def _number(value) -> float:
 
 def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: SimulationConfig = DEFAULT) -> dict:
     """Direct and halo units per month during the campaign from its engaged people (relevance-weighted, after
-    overlap) and attributed units (numbers, or arrays of alternatives)."""
+    overlap) and attributed units (numbers, or arrays of alternatives). The halo follows the brand world's
+    `brand_lift` as the attributed units (`conversions`) do."""
     unique_engagements, attributed = np.asarray(unique_engagements, dtype=float), np.asarray(attributed, dtype=float)
     months = float(campaign["weeks"]) / WEEKS_PER_MONTH
     baseline = float(campaign["baseline_units_per_month"]) + cfg.new_product_demand  # a launch ranks too
@@ -213,6 +214,7 @@ def _units_per_month(campaign: Mapping, unique_engagements, attributed, cfg: Sim
     with np.errstate(invalid="ignore", divide="ignore"):
         halo = np.where((intensity > 0) & (baseline > 0), baseline * cfg.halo_max[marketplace] * intensity
                         ** cfg.halo_shape / (intensity ** cfg.halo_shape + half ** cfg.halo_shape), 0.0)
+    halo = halo * cfg.brand_lift  # and through the marketplace's halo alike
     direct = attributed * (1.0 + cfg.word_of_mouth) / months
     return {"direct": direct, "halo": halo, "incremental": direct + halo}
 
