@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--params", help="hyperparameters as JSON or a JSON file, e.g. the output of `microlift tune`")
     tr.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     tr.add_argument("--quiet", action="store_true", help="no progress bars")
+    tr.add_argument("--with-results", action="store_true",
+                    help="also train on the campaigns whose results were imported and measured in the catalog "
+                         "database (DATABASE_URL): their posts, invitations and measured lift")
     _dask_arguments(tr, "--engine dask fits the engagement and conversion models with LightGBM's Dask estimators "
                         "on partitioned data (a folder of Parquet parts per table)")
     tr.set_defaults(run="training:train")
@@ -108,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--version", default="latest", help="candidate: version number, alias or 'latest' (default)")
     pr.add_argument("--data", type=_existing, help="dataset whose held-out groups decide")
     pr.add_argument("--force", action="store_true", help="move the alias without comparing")
+    pr.add_argument("--with-results", action="store_true",
+                    help="also compare on the held-out campaigns among those imported and measured in the catalog "
+                         "database (DATABASE_URL); the candidate must not be worse there either")
     pr.set_defaults(run="training:promote")
 
     md = commands.add_parser("models", help="list registered versions and their aliases")
@@ -184,6 +190,39 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a stored creator whose platform changes or whose followers move by more than 2x gets the "
                          "file's history columns, or none, instead of keeping its stored history (reported per row)")
     ic.set_defaults(run="service:import_creators")
+    ir = commands.add_parser("import-results", help="import a campaign's results and measure its lift",
+                             description="Validate a campaign's results (the product's unit sales per day or week "
+                                         "before, during and after it; who was invited and who posted; each post's "
+                                         "engagements and attributed units) with the data contract and store them "
+                                         "in DATABASE_URL beside the kept plan, all or nothing; the creators' "
+                                         "history and track record learn the posts, and the lift is measured. "
+                                         "The same files again change nothing. Files: CSV, Parquet or JSON (a list "
+                                         "of records). Exit 2 with every problem listed when the files are wrong.")
+    ir.add_argument("campaign_id", nargs="?", metavar="CAMPAIGN_ID",
+                    help="the kept plan's id (cmp-...); leave it out with --unplanned for a new campaign")
+    ir.add_argument("--sales", type=_existing, required=True, metavar="FILE", help="date,units per day or per week")
+    ir.add_argument("--invitations", type=_existing, metavar="FILE", help="creator_id,posted[,fee]")
+    ir.add_argument("--posts", type=_existing, metavar="FILE",
+                    help="post_id,creator_id,posted_at,engagements (or likes,comments,...)[,conversions,...]")
+    ir.add_argument("--unplanned", action="store_true",
+                    help="results of a campaign never planned here: measured, never compared with a forecast; "
+                         "needs --brief, --start-date and --weeks")
+    ir.add_argument("--brief", type=_existing, metavar="FILE.json",
+                    help="the campaign's brief (niche, product_price, baseline_units_per_month, ...) for --unplanned")
+    ir.add_argument("--start-date", metavar="YYYY-MM-DD", help="the campaign's first day (when the plan has none)")
+    ir.add_argument("--weeks", type=float, metavar="N", help="the campaign's length in weeks (--unplanned)")
+    ir.add_argument("--brand", metavar="NAME", help="the brand the campaign belongs to (--unplanned)")
+    ir.add_argument("--replace", action="store_true",
+                    help="replace results already imported for the campaign (otherwise other results are refused)")
+    ir.set_defaults(run="service:import_results")
+    tk = commands.add_parser("track-record", help="print how the kept forecasts compare with the measured lift",
+                             description="For every measured planned campaign in DATABASE_URL: the forecast's "
+                                         "p10-p50-p90 of incremental units against the measured lift; the share "
+                                         "inside the 80% range and the median error, by model version set and by "
+                                         "month (the figures GET /v1/track-record answers).")
+    tk.add_argument("--brand", metavar="NAME", help="one brand's campaigns only")
+    tk.add_argument("--json", action="store_true", help="print JSON (the shape the HTTP API returns)")
+    tk.set_defaults(run="service:track_record")
     mg = commands.add_parser("migrate", help="bring the catalog database to the newest schema (Alembic)")
     mg.set_defaults(run="service:migrate")
 

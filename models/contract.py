@@ -1,5 +1,5 @@
-"""The data contract: the columns of `creators`, `posts`, `campaigns` and `invitations`, their units, and their
-validation.
+"""The data contract: the columns of `creators`, `posts`, `campaigns`, `invitations` and `sales`, their units, and
+their validation.
 
 `TABLES` is the single description of the contract, with the ranges and text rules of `models.bounds`. From it come
 the pandera schemas, the parsing of raw values (CSV strings or typed Parquet columns), the error report, the API's
@@ -188,8 +188,16 @@ INVITATIONS = Table("invitations", ("campaign_id", "creator_id"), (
     C("fee", "float", "USD per post", "Fee offered per post (paid campaigns); empty means the creator's "
       "`price_per_post`.", required=False, **_within("price_per_post")),
 ))
+SALES = Table("sales", ("campaign_id", "date"), (
+    C("campaign_id", "id", "", "Campaign whose product sold these units; must exist in `campaigns`. May be left out "
+      "of one campaign's results: it is then that campaign's.", references="campaigns"),
+    C("date", "date", "", "The day, or the first day of the week, the units were sold in: one row per day or per "
+      "week, evenly spaced, before, during and after the campaign. Each (campaign_id, date) appears once."),
+    C("units", "float", "units", "Units of the product sold that day or week (a Shopify or Amazon sales report "
+      "reduced to date and units).", minimum=0),
+))
 del C
-TABLES: dict[str, Table] = {t.name: t for t in (CREATORS, POSTS, CAMPAIGNS, INVITATIONS)}
+TABLES: dict[str, Table] = {t.name: t for t in (CREATORS, POSTS, CAMPAIGNS, INVITATIONS, SALES)}
 ENGAGEMENT_PARTS = ("likes", "comments", "shares", "saves")
 
 

@@ -301,6 +301,44 @@ def with_track_record(creators: pd.DataFrame, track: pd.DataFrame) -> pd.DataFra
                            track_followers_k=aligned["track_followers_k"].to_numpy())
 
 
+def merged_history(stored: pd.DataFrame, posts: pd.DataFrame, remove: bool = False) -> pd.DataFrame:
+    """A catalog's stored history and track record with `posts` added (or, with `remove`, taken out again).
+
+    `stored` has one row per creator: creator_id, followers (those the posts are counted with) and the
+    CREATOR_HISTORY columns (NaN where unknown). The posts count as `creator_history` and `campaign_track_record`
+    count them: organic posts (no campaign_id) into hist_*, campaign posts with observed conversions into track_*,
+    so adding posts one import at a time gives what computing over all of them at once gives. A history left
+    without posts is cleared (0 posts, NaN mean, spread, units and followers). Returns `stored` with the new
+    values; creators the posts do not count for keep theirs."""
+    sign = -1.0 if remove else 1.0
+    out = stored.copy()
+    ids = out["creator_id"]
+    creators = out[["creator_id", "followers"]]
+    added = creator_history(posts, creators).reindex(ids)
+    counted = added["n"].fillna(0).to_numpy() > 0
+    if counted.any():
+        n0 = np.nan_to_num(_num(out, "hist_posts"))
+        mean0, sd0 = _num(out, "hist_log_er_mean"), _num(out, "hist_log_er_sd")
+        # back to count, sum and sum of squares, the sufficient statistics `history_columns` reads
+        s0 = np.where(n0 > 0, n0 * mean0, 0.0)
+        s2_0 = np.where(n0 > 1, (n0 - 1) * sd0**2 + n0 * mean0**2, np.where(n0 > 0, mean0**2, 0.0))
+        n = np.maximum(n0 + sign * added["n"].fillna(0).to_numpy(), 0.0)
+        s = np.where(n > 0, s0 + sign * added["s"].fillna(0).to_numpy(), 0.0)
+        s2 = np.where(n > 0, s2_0 + sign * added["s2"].fillna(0).to_numpy(), 0.0)
+        for name, values in history_columns(n, s, s2).items():
+            out[name] = np.where(counted, values, _num(out, name))
+    track = per_creator(campaign_track_record(posts, creators)).reindex(ids)
+    counted = track["track_posts"].fillna(0).to_numpy() > 0
+    if counted.any():
+        total = np.nan_to_num(_num(out, "track_posts")) + sign * track["track_posts"].fillna(0).to_numpy()
+        left = total > 0.5  # counts are whole: a history taken out entirely is cleared, not left at 1e-16
+        for name in ("track_units", "track_followers_k"):
+            values = np.nan_to_num(_num(out, name)) + sign * track[name].fillna(0).to_numpy()
+            out[name] = np.where(counted, np.where(left, np.maximum(values, 0.0), np.nan), _num(out, name))
+        out["track_posts"] = np.where(counted, np.where(left, total, 0.0), _num(out, "track_posts"))
+    return out
+
+
 def engaged_pools(platform) -> np.ndarray:
     """The engaged-audience pool of each platform value (economics.ENGAGED_POOL; the smallest if unknown)."""
     platform = np.asarray(platform, dtype=object)

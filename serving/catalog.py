@@ -17,8 +17,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
+    DateTime,
     Engine,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -59,6 +62,74 @@ service_state = Table(
     Column("model_generation", BigInteger, nullable=False),
     Column("model_versions", Text, nullable=True),
     Column("last_reload", Text, nullable=True),
+)
+# Campaigns a planner kept (the plan: brief, budget, the forecast as answered, the model version set) and what they
+# brought (invitations, posts, unit sales, the measured lift); serving/campaigns.py reads and writes them.
+campaigns = Table(
+    "campaigns", metadata,
+    Column("id", String(ID.max_length), primary_key=True),
+    Column("brand", String(ID.max_length), nullable=True),
+    Column("name", String(ID.max_length), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("start_date", Date(), nullable=True),
+    Column("weeks", Float(), nullable=True),
+    Column("unplanned", Boolean(), nullable=False),
+    Column("brief", Text(), nullable=False),
+    Column("budget", Float(), nullable=True),
+    Column("request", Text(), nullable=True),
+    Column("answer", Text(), nullable=True),
+    Column("model_versions", Text(), nullable=True),
+    # the brief's niche and the forecast's incremental units over the campaign (a band; NULL without a forecast),
+    # kept beside the whole answer so the track record reads a thousand campaigns without parsing their answers
+    Column("niche", String(TEXT.max_length), nullable=True),
+    *[Column(f"forecast_{q}", Float(), nullable=True) for q in ("mean", "p10", "p50", "p90")],
+    Column("results_digest", String(64), nullable=True),
+    Column("imported_at", String(32), nullable=True),
+    Index("ix_campaigns_brand", "brand"),
+)
+
+
+def _of_campaign() -> Column:
+    return Column("campaign_id", String(ID.max_length), ForeignKey("campaigns.id", ondelete="CASCADE"),
+                  primary_key=True)
+
+
+campaign_invitations = Table(
+    "campaign_invitations", metadata, _of_campaign(),
+    Column("creator_id", String(ID.max_length), primary_key=True),
+    Column("posted", Boolean(), nullable=False),
+    Column("fee", Float(), nullable=True),
+)
+campaign_posts = Table(
+    "campaign_posts", metadata, _of_campaign(),
+    Column("post_id", String(ID.max_length), primary_key=True),
+    Column("creator_id", String(ID.max_length), nullable=False),
+    Column("posted_at", DateTime(), nullable=False),
+    Column("engagements", BigInteger(), nullable=False),
+    Column("sponsored", Boolean(), nullable=False),
+    Column("format", String(TEXT.max_length), nullable=True),
+    Column("impressions", BigInteger(), nullable=True),
+    Column("clicks", BigInteger(), nullable=True),
+    Column("conversions", BigInteger(), nullable=True),
+    Column("cost", Float(), nullable=True),
+    # the creator's followers when the post was merged into the catalog's track record (NULL: not merged, the
+    # creator was not in the catalog), so that replacing the results takes out exactly what was added
+    Column("creator_followers", Float(), nullable=True),
+)
+campaign_sales = Table(
+    "campaign_sales", metadata, _of_campaign(),
+    Column("date", Date(), primary_key=True),
+    Column("units", Float(), nullable=False),
+)
+campaign_measurements = Table(
+    "campaign_measurements", metadata, _of_campaign(),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("result", Text(), nullable=True),
+    # the measured incremental units during the campaign (a band) and the attributed units, out of `result`
+    *[Column(f"during_{q}", Float(), nullable=True) for q in ("mean", "p10", "p50", "p90")],
+    Column("attributed_units", Float(), nullable=True),
+    Column("measured_at", String(32), nullable=False),
 )
 COLUMNS = [c.name for c in creators.columns]
 DATA_COLUMNS = COLUMNS[1:]
