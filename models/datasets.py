@@ -120,6 +120,50 @@ def load_dataset(directory: str | os.PathLike, require: tuple[str, ...] = ("crea
                    invitations=frames.get("invitations"))
 
 
+RESULTS_SOURCE = "imported results"
+
+
+def with_results(dataset: Dataset, results: dict[str, pd.DataFrame]) -> Dataset:
+    """The dataset and the campaigns imported and measured in the catalog database, as one dataset to train on.
+
+    `results` holds contract tables (creators, campaigns, posts, invitations) of the measured campaigns, checked
+    by the same contract. A creator already in the dataset keeps the dataset's row; a campaign or post id that
+    both hold is a failure (two different campaigns cannot share an id), as is any id naming nothing."""
+    failures: list[Failure] = []
+    frames = dataset.tables()
+    sources = {name: dataset.sources[name].name if name in dataset.sources else name for name in frames}
+    for name, raw in results.items():
+        if raw is None or not len(raw):
+            continue
+        source = f"{RESULTS_SOURCE} ({name})"
+        try:
+            checked = validate(name, raw, source=source)
+        except ContractError as exc:
+            failures.extend(exc.failures)
+            continue
+        frame = checked.frame
+        key = TABLES[name].key
+        have = frames.get(name)
+        if have is None:
+            frames[name], sources[name] = frame, source
+            continue
+        if name == "creators":
+            frame = frame[~frame["creator_id"].isin(have["creator_id"])]
+        else:
+            keys = [key] if isinstance(key, str) else list(key)
+            both = frame.merge(have[keys], on=keys, how="inner")
+            for row in both[keys].head(20).itertuples(index=False):
+                failures.append(Failure(source, None, ", ".join(keys), tuple(row) if len(keys) > 1 else row[0],
+                                        f"ids that the dataset ({sources[name]}) does not already hold"))
+        frames[name] = pd.concat([have, frame], ignore_index=True) if len(frame) else have
+    failures.extend(check_references(frames, sources))
+    if failures:
+        raise ContractError(failures)
+    return Dataset(frames["creators"], frames.get("posts"), frames.get("campaigns"), dataset.truth,
+                   dataset.warnings + uninvited_posts(frames, sources), dataset.sources,
+                   invitations=frames.get("invitations"))
+
+
 def write_tables(tables: dict[str, pd.DataFrame], out: str | os.PathLike, fmt: str = "parquet") -> list[Path]:
     """Write tables into `out` so that no reader ever sees a half-written file.
 

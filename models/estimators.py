@@ -375,6 +375,15 @@ class LiftModel(_Model):
         self.booster_ = self._fit_booster(X, z, progress)
         return self
 
+    @property
+    def residual_sd(self) -> float:
+        """How far a campaign lands from the model's median, as an sd on the ln scale: the one implied by the
+        held-out p10..p90 (the prior of a brand's calibration, `models.calibration`)."""
+        from scipy.stats import norm
+
+        low, _, high = self.offsets_[0]
+        return float((high - low) / (2 * norm.ppf(0.5 + self.coverage_ / 2)))
+
     def predict_log_multiple(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """ln((units during + floor) / (baseline + floor)): p10/p50/p90."""
         centre = self._raw(self._X(rows))

@@ -16,6 +16,8 @@ from scipy import optimize
 from microlift.models import economics, workload
 from microlift.models import features as F
 from microlift.models.brief import Brief
+from microlift.models.calibration import Calibration
+from microlift.models.calibration import apply as calibrate
 from microlift.models.candidates import eligible
 from microlift.models.economics import campaign_cost, sales_scale, unique_reach
 from microlift.models.errors import PlanningError
@@ -150,8 +152,9 @@ def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], fit_on: np.ndarray 
 
 
 def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray], lift_model, uniforms: np.ndarray,
-                    columns: np.ndarray, noise: np.ndarray,
-                    fit_on: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+                    columns: np.ndarray, noise: np.ndarray, fit_on: np.ndarray | None = None,
+                    calibration: Calibration | None = None,
+                    shift_noise: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
     """Monte Carlo draws of incremental units/month and cost (USD) for each of nested rosters, in one pass.
 
     Column `columns[i]` of `uniforms` (draws x creators of the largest roster) decides whether creator i posts,
@@ -159,7 +162,8 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     forecasts of nested rosters comparable draw by draw. Sums run once per (roster level, platform/niche cell)
     and accumulate across levels; the lift model answers every roster's draws in one call. For three rosters or
     more (a budget curve) its answers are smoothed by `saturating`, fitted on the rosters `fit_on` marks (all when
-    None).
+    None). A brand's `calibration` (`models.calibration`) scales how the campaign lands and moves every roster's
+    draws by its offset, drawn per draw by `shift_noise`.
     """
     draws, count = len(noise), len(rosters)
     level = _levels(rosters)
@@ -200,7 +204,11 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         z = saturating(rows, z, None if fit_on is None else np.repeat(np.asarray(fit_on, dtype=bool), draws))
     z = {k: v.reshape(count, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
+    if calibration is not None and calibration.active:
+        spread = spread * calibration.scale
     incremental = float(sales_scale(brief.baseline_units_per_month)) * np.expm1(z["p50"] + noise * spread)
+    if calibration is not None and calibration.active:
+        incremental = calibrate(incremental.T, calibration, shift_noise).T
     invited = np.cumsum(np.bincount(lvl, minlength=count))
     out = []
     for k in range(count):
@@ -363,7 +371,7 @@ GRID_POINTS = 16
 
 def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limits: Limits | None = None,
              draws: int = 1000, seed: int = 0, target_roas: float | None = None,
-             curve_points: int = workload.CURVE_POINTS) -> dict:
+             curve_points: int = workload.CURVE_POINTS, calibration: Calibration | None = None) -> dict:
     """Roster for `budget` (USD), its forecast, the budget-response curve and the suggested budget.
 
     Deterministic for a seed. Every roster is a prefix of the brief's one sequence (`plan_sequence`), every creator
@@ -372,7 +380,8 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     never falls. `curve_points` (odd, at least 3) budgets run from 0.25x to 4x `budget`. The work is bounded by
     `workload`'s caps (draws, creators per roster) whatever the number of candidates; `cap` and `notes` say when a
     cap or the candidates, not the budget, decided the roster. `target_roas` (marginal ROAS where the suggested
-    budget stops) defaults to the break-even one (`economics.break_even_roas`).
+    budget stops) defaults to the break-even one (`economics.break_even_roas`). `calibration` moves and widens or
+    narrows every draw by what the brand's measured campaigns say (`models.calibration`); the answer says how many.
     """
     if target_roas is None:
         target_roas = economics.break_even_roas(brief.margin)
@@ -391,7 +400,8 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
         return {"budget": budget, "roster": roster_table(scored, empty), "forecast": zero, "budget_curve": [],
                 "suggested_budget": {"budget": None, "target_roas": target_roas,
                                      "note": "no budget or no eligible creators"},
-                "cap": None, "notes": new_product_notes(brief)}
+                "cap": None, "notes": new_product_notes(brief),
+                "calibration": (calibration or Calibration()).as_dict()}
     candidates = Candidates.of(scored)
     workload.check("sizing the candidates")
     order, slopes = plan_sequence(brief, scored, lift_model, limits, pool, candidates)
@@ -408,9 +418,12 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     columns = np.zeros(len(scored), dtype=int)
     columns[order] = np.arange(len(order))
     uniforms = rng.random((draws, len(order)))
+    active = calibration is not None and calibration.active
+    shift_noise = rng.standard_normal(draws) if active else None  # drawn last: uncalibrated draws stay as they were
     workload.check("drawing the forecast")
     nested = simulate_nested(brief, scored, rosters, lift_model, uniforms, columns, noise,
-                             fit_on=np.isin(levels, grid) if len(levels) >= 3 else None)
+                             fit_on=np.isin(levels, grid) if len(levels) >= 3 else None,
+                             calibration=calibration, shift_noise=shift_noise)
     at = {n: k for k, n in enumerate(levels)}
     main = rosters[at[sizes[middle]]]
     summary = summarise(brief, nested[at[sizes[middle]]])
@@ -420,7 +433,8 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     return {"budget": budget, "roster": roster_table(scored, main), "forecast": summary, "budget_curve": curve,
             "suggested_budget": suggest(curve, target_roas, brief.margin),
             "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion},
-            "cap": cap, "notes": notes + new_product_notes(brief)}
+            "cap": cap, "notes": notes + new_product_notes(brief),
+            "calibration": (calibration or Calibration()).as_dict()}
 
 
 def _mask(n: int, positions: np.ndarray) -> np.ndarray:

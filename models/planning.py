@@ -15,6 +15,7 @@ import pandas as pd
 
 from microlift.models import workload
 from microlift.models.brief import Brief, resolve_objective
+from microlift.models.calibration import Calibration
 from microlift.models.candidates import score, score_with_matrices
 from microlift.models.errors import PlanningError
 from microlift.models.forecast import forecast as forecast_budget
@@ -49,6 +50,7 @@ class ForecastRequest:
     seed: int = 0
     target_roas: float | None = None  # None: break-even (`economics.break_even_roas`)
     scope: str = ""
+    calibration: Calibration | None = None  # what the brand's measured campaigns say (`models.calibration`)
 
 
 class RankResult(TypedDict):
@@ -74,6 +76,7 @@ class ForecastResult(TypedDict):
     suggested_budget: dict
     cap: dict | None
     notes: list[str]
+    calibration: dict
     slopes: NotRequired[dict]  # the lift model's slopes the roster was chosen with (absent for an empty roster)
 
 
@@ -123,7 +126,8 @@ def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, ver
         scored = score(request.brief, creators, models)
         workload.check("scoring the candidates")
         out = forecast_budget(request.brief, scored, models["lift"], request.budget, request.limits,
-                              draws=request.draws, seed=request.seed, target_roas=request.target_roas)
+                              draws=request.draws, seed=request.seed, target_roas=request.target_roas,
+                              calibration=request.calibration)
     if not out["roster"]["creators"] and request.budget > 0:
         out["notes"] = [no_eligible_note(request.brief, request.scope, len(creators))] + out["notes"]
     out["notes"] = out["notes"] + money_notes(request.brief)
@@ -154,7 +158,7 @@ _MONEY = ("budget", "cost", "total_cost", "expected_cost", "incremental_revenue"
 _UNITS = ("units_per_month_during", "incremental_units_per_month", "incremental_units", "attributed_units",
           "engagements", "posts", "expected_posts", "creators_posting", "baseline_units_per_month")
 _RATIOS = ("roas", "roi", "lift_multiple", "p_roi_positive", "p_revenue_above_cost", "posting", "marginal_roas",
-           "target_roas", "margin", "relevance")
+           "target_roas", "margin", "relevance", "shift", "shift_sd", "scale", "prior_sd", "multiplier")
 DECIMALS = {**{k: 2 for k in _MONEY}, **{k: 1 for k in _UNITS}, **{k: 3 for k in _RATIOS}}
 _BAND = ("mean", "p10", "p50", "p90")
 

@@ -105,10 +105,13 @@ def version_tag(settings: Settings, kind: str, version: str, tag: str) -> str:
     return client(settings).get_model_version(settings.model_name(kind), version).tags.get(tag, "")
 
 
-def compare(candidate: dict[str, float], champion: dict[str, float]) -> tuple[bool, list[str]]:
-    """Does the candidate beat the champion? Better on at least one headline metric and worse on none."""
+def compare(candidate: dict[str, float], champion: dict[str, float],
+            prefixes: tuple[str, ...] = ("",)) -> tuple[bool, list[str]]:
+    """Does the candidate beat the champion? Better on at least one headline metric and worse on none, over the
+    metrics of every data set named by `prefixes` ("" the dataset's held-out groups, "results." the measured
+    campaigns')."""
     reasons, better, worse = [], 0, 0
-    for key, sign in PRIMARY.values():
+    for key, sign in [(prefix + key, sign) for prefix in prefixes for key, sign in PRIMARY.values()]:
         if key not in candidate or key not in champion:
             continue
         new, old = candidate[key], champion[key]

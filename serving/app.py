@@ -15,7 +15,7 @@ from microlift.serving.openapi import document
 from microlift.serving.ratelimit import Limiter
 from microlift.serving.runtime import Runtime
 from microlift.serving.settings import ServiceSettings
-from microlift.serving.views import admin, creators, ops, plan, web
+from microlift.serving.views import admin, campaigns, creators, ops, plan, web
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     app.extensions["microlift"] = runtime
     app.extensions["microlift.limiter"] = Limiter(service.rate_limit, service.redis_url)
 
-    for blueprint in (ops.bp, plan.bp, creators.bp, admin.bp, web.bp):
+    for blueprint in (ops.bp, plan.bp, campaigns.bp, creators.bp, admin.bp, web.bp):
         app.register_blueprint(blueprint)
     app.extensions["microlift.openapi"] = document(ops.service_version())
     problems.install(app)
@@ -43,7 +43,7 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     @app.before_request
     def _before():
         g.started = time.perf_counter()
-        if request.endpoint == "creators.import_creators":
+        if request.endpoint in ("creators.import_creators", "campaigns.import_results"):
             request.max_content_length = service.max_import_bytes
         if request.path.startswith(("/v1/", "/admin/")):
             app.extensions["microlift.limiter"].check(auth.caller(), request.remote_addr)

@@ -6,6 +6,7 @@ module), so the API accepts exactly what the engine and the catalog accept.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 from typing import Annotated, Any, Literal, NotRequired
 
@@ -23,7 +24,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from typing_extensions import TypedDict
 
 from microlift.models import planning, workload
-from microlift.models.bounds import COUNTRY, TextRule
+from microlift.models.bounds import COUNTRY, TEXT, TextRule
 from microlift.models.bounds import ID as ID_RULE
 from microlift.models.brief import LIMITS, OBJECTIVE_ALIASES, OBJECTIVES, Brief
 from microlift.models.contract import TABLES
@@ -347,6 +348,9 @@ class ForecastRequest(Strict):
                                       "(break-even on profit) with a margin, 1 without")
     draws: int = Field(1000, ge=workload.MIN_DRAWS, le=workload.MAX_DRAWS, description="Monte Carlo draws")
     seed: int = Field(0, ge=0, le=2**32 - 1)
+    brand: ID | None = Field(None, description="whose campaign this is: the brand's measured campaigns calibrate the "
+                             "forecast (or, when it has none, the niche's across brands once there are enough)")
+    calibrate: bool = Field(True, description="false: the models' forecast alone, whatever has been measured")
 
 
 class RosterCreator(_Out):
@@ -424,6 +428,22 @@ class Cap(_Out):
     creators: int
 
 
+class CalibrationOut(_Out):
+    """What measured campaigns say about this forecast (`level` none: nothing measured informs it)."""
+
+    level: Literal["brand", "niche", "none"]
+    key: str | None = Field(description="the brand or niche")
+    campaigns: int = Field(description="measured campaigns that inform it")
+    shift: float = Field(description="posterior mean of ln(measured / forecast) over those campaigns")
+    shift_sd: float
+    scale: float = Field(description="factor on how widely a campaign lands around its forecast (1: as the models "
+                         "say; under 1 narrower)")
+    prior_sd: float | None = Field(description="the lift model's residual spread: the prior sd of the shift")
+    multiplier: dict[str, float] | None = Field(description="exp(shift): p10/p50/p90 of what the units are "
+                                                "multiplied by")
+    note: str
+
+
 class ForecastResponse(_Out):
     candidates: int
     models: ModelVersions
@@ -437,10 +457,52 @@ class ForecastResponse(_Out):
                             "the roster")
     notes: list[str] = Field([], description="When a cap or the candidates, not the budget, decided the roster; "
                              "why ROI is null; why no creator is eligible")
+    calibration: CalibrationOut
 
 
 ForecastRequest.__doc__ = ForecastRequest.__doc__.format(roster=workload.MAX_ROSTER, draws=workload.MAX_DRAWS,
                                                          points=workload.CURVE_POINTS)
+
+
+# --- campaigns: plans, results, measurement, track record ------------------------------------------------------
+
+MAX_RESULT_ROWS = 100_000
+MAX_SALES_ROWS = 5 * 366 + 31  # five years of days
+
+
+class CampaignIn(ForecastRequest):
+    """Keep a forecast as a campaign plan: the service forecasts the request as POST /v1/forecast does and stores
+    the brief, the budget, the roster and the forecast as answered, with the model version set. Results imported
+    later are measured against it and scored in the track record."""
+
+    name: Annotated[str, Field(min_length=1, max_length=TEXT.max_length, pattern=TEXT.pattern)] | None = None
+    start_date: dt.date | None = Field(None, description="first day of the campaign (YYYY-MM-DD); may also come "
+                                       "with the results")
+
+
+class ResultsIn(Strict):
+    """What happened in a campaign (data/README.md, "Campaign results"): who was invited and whether they posted,
+    each post with its engagements and attributed units (`conversions`), and the product's unit sales per day or
+    per week before, during and after the campaign (`date`, `units`: what a Shopify or Amazon report reduces to).
+    Rows follow the data contract's `invitations`, `posts` and `sales` tables; `campaign_id` may be left out."""
+
+    invitations: list[dict[str, Any]] | None = Field(None, max_length=MAX_RESULT_ROWS)
+    posts: list[dict[str, Any]] | None = Field(None, max_length=MAX_RESULT_ROWS)
+    sales: list[dict[str, Any]] = Field(..., min_length=1, max_length=MAX_SALES_ROWS)
+    start_date: dt.date | None = Field(None, description="first day of the campaign, when the plan lacks it")
+    weeks: float | None = Field(None, ge=0.5, le=104, description="length, when the plan lacks it")
+    unplanned: bool = Field(False, description="results of a campaign never planned here: stored and measured, "
+                            "never compared with a forecast; needs brief, start_date and weeks")
+    brief: BriefIn | None = None  # type: ignore[valid-type]
+    brand: ID | None = None
+    replace: bool = Field(False, description="replace results already imported for the campaign (otherwise "
+                          "different results are refused; the same results again change nothing)")
+
+
+class TrackRecordQuery(Strict):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=False)
+
+    brand: ID | None = None
 
 
 # --- catalog ---------------------------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ from pathlib import Path
 
 from microlift.models import registry
 from microlift.models.contract import TABLES, validate
-from microlift.models.datasets import load_dataset, write_tables
+from microlift.models.datasets import load_dataset, with_results, write_tables
 from microlift.models.modelstore import ModelRefused, load_version_set
 from microlift.models.settings import MODEL_KINDS, Settings
-from microlift.training.evaluate import evaluate
-from microlift.training.prepare import prepare
+from microlift.training.evaluate import evaluate, lift_table, score_lift
+from microlift.training.prepare import held_out, prepare
 from microlift.training.simulation.generator import simulate
 from microlift.training.simulation.partitioned import simulate_partitioned
 from microlift.training.tracking import (
@@ -67,16 +67,22 @@ class TrainingRun:
 
 
 def train_models(data: Path, settings: Settings, experiment: str | None = None, params: dict | None = None,
-                 seed: int = 0, register: bool = False, progress: bool = True) -> TrainingRun:
+                 seed: int = 0, register: bool = False, progress: bool = True,
+                 results: dict | None = None) -> TrainingRun:
     """Train the four models in this process, log the run to MLflow and, if asked, register the models.
+    `results`: contract tables of the campaigns imported and measured in the catalog database, trained on beside
+    the dataset (`datasets.with_results`).
 
     Ctrl-C marks the run KILLED, registers nothing and raises `tracking.TrainingInterrupted`."""
     params = params or {}
     dataset = load_dataset(data)  # a malformed dataset fails here, before any run exists
+    if results:
+        dataset = with_results(dataset, results)
     prep = prepare(dataset)
     experiment_id = configure(settings, experiment)
     data_print = fingerprint(dataset)
     run_params = {"data": str(Path(data).resolve()), "seed": seed, "register": register,
+                  **({"results_campaigns": _count(results, "campaigns")} if results else {}),
                   **{f"{k}.{p}": v for k, kp in params.items() for p, v in kp.items()}}
     same_as = same_training(experiment_id, {**run_params, **data_print})
     if same_as is not None:
@@ -86,6 +92,23 @@ def train_models(data: Path, settings: Settings, experiment: str | None = None, 
         trained = train_all(prep, params, seed=seed, progress=progress)
         run_id, versions = log_training(trained, dataset, settings, run_params, register, data_print=data_print)
     return TrainingRun(run_id, versions, trained, time.perf_counter() - started, same_as)
+
+
+def results_scores(models: dict, prep, measured: set[str]) -> dict[str, float]:
+    """The lift model's figures on the held-out groups of the `measured` campaigns of a prepared dataset (empty when
+    none is held out): what brands' own campaigns say of a version set. Their few posts say little of the other
+    models, which the dataset's held-out groups score."""
+    table, z = lift_table(prep, models["engagement"], models["conversion"])
+    ours = table["campaign_id"].isin(measured).to_numpy()
+    test = held_out(table["campaign_id"]) & ours
+    if not test.any():
+        return {}
+    return score_lift(models["lift"], table, z, prep, test, ~test)[0]
+
+
+def _count(tables: dict | None, name: str) -> int:
+    frame = (tables or {}).get(name)
+    return 0 if frame is None else len(frame)
 
 
 @dataclass
@@ -99,9 +122,12 @@ class Promotion:
     refused: bool = False  # the candidate fails the checks the service loads models under
 
 
-def promote(settings: Settings, version: str, data: Path | None = None, force: bool = False) -> Promotion:
+def promote(settings: Settings, version: str, data: Path | None = None, force: bool = False,
+            results: dict | None = None) -> Promotion:
     """Move the serving alias to a candidate version set if it beats the champion on the same held-out data
-    (or with `force`, or when there is no champion yet)."""
+    (or with `force`, or when there is no champion yet). With `results` (contract tables of the campaigns imported
+    and measured in the catalog database), both are also scored on the held-out ones among those campaigns, and
+    the candidate must not be worse there either ("results." metrics)."""
     alias = settings.model_alias
     candidate = registry.resolve(settings, version)
     try:
@@ -125,12 +151,25 @@ def promote(settings: Settings, version: str, data: Path | None = None, force: b
     if data is None:
         return Promotion(False, ["comparing with the champion needs --data DIR (scored on its held-out groups)"],
                          needs_data=True)
-    prep = prepare(load_dataset(data))
-    scores = {name: evaluate(load_version_set(settings, vs.versions, vs.label, tuple(vs.versions),
-                                              compile=False).models, prep, held_out_only=True)
-              for name, vs in (("candidate", candidate), ("champion", champion))}
-    wins, reasons = registry.compare(scores["candidate"], scores["champion"])
-    lines = ["  " + line for line in reasons]
+    dataset = load_dataset(data)
+    preps = {"": prepare(dataset)}
+    notes = []
+    if results:
+        preps["results."] = prepare(with_results(dataset, results))
+        notes.append(f"  results: {_count(results, 'campaigns')} measured campaign(s) from the catalog database; "
+                     "scored on their held-out groups")
+    scores = {}
+    for name, vs in (("candidate", candidate), ("champion", champion)):
+        models = load_version_set(settings, vs.versions, vs.label, tuple(vs.versions), compile=False).models
+        scores[name] = evaluate(models, preps[""], held_out_only=True)
+        if "results." in preps:
+            scores[name].update({"results." + k: v for k, v in results_scores(
+                models, preps["results."], set(results["campaigns"]["campaign_id"])).items()})
+    if "results." in preps and not any(k.startswith("results.") for k in scores["candidate"]):
+        notes.append("  results: none of them falls in the held-out groups (one campaign in five, by id), so they "
+                     "decide nothing yet")
+    wins, reasons = registry.compare(scores["candidate"], scores["champion"], prefixes=tuple(preps))
+    lines = notes + ["  " + line for line in reasons]
     if wins:
         registry.set_alias(settings, candidate, alias)
         return Promotion(True, [*lines, f"moved {alias!r} from {champion.versions} to {candidate.versions}: the "

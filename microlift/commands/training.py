@@ -89,6 +89,10 @@ def _print_metrics(metrics: dict[str, float]) -> None:
 def train(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     params = _params(args.params)
+    if args.engine == "dask" and args.with_results:
+        print("error: --with-results trains in this process: leave out --engine dask (imported results are a "
+              "few thousand rows at most)", file=sys.stderr)
+        return 2
     if args.engine == "dask":
         from microlift.training.distributed import pipeline as dask_pipeline  # the optional 'dask' extra
 
@@ -96,7 +100,7 @@ def train(args: argparse.Namespace) -> int:
                                          params, args.seed, args.register, progress=_progress(args))
     else:
         run = pipeline.train_models(args.data, settings, args.experiment, params, args.seed, args.register,
-                                    progress=_progress(args))
+                                    progress=_progress(args), results=_results(args))
     print(f"run {run.run_id} in {run.seconds:.1f} s ({settings.tracking_uri})")
     _print_metrics(run.trained.metrics)
     for kind, reason in run.trained.skipped.items():
@@ -122,8 +126,23 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _results(args: argparse.Namespace) -> dict | None:
+    """The measured campaigns of the catalog database as contract tables, when --with-results asks for them."""
+    if not getattr(args, "with_results", False):
+        return None
+    from microlift.serving import campaigns, catalog
+    from microlift.serving.settings import ServiceSettings
+
+    url = ServiceSettings.from_env().database_url
+    catalog.migrate(url)
+    tables = campaigns.results_tables(catalog.engine_for(url))
+    count = len(tables.get("campaigns", ()))
+    print(f"with results: {count} measured campaign(s) from the catalog database", flush=True)
+    return tables if count else None
+
+
 def promote(args: argparse.Namespace) -> int:
-    done = pipeline.promote(Settings.from_env(), args.version, args.data, args.force)
+    done = pipeline.promote(Settings.from_env(), args.version, args.data, args.force, results=_results(args))
     if done.needs_data:
         print(f"error: {done.lines[-1]}", file=sys.stderr)
         return 2

@@ -3,13 +3,15 @@ PlanningError becomes a 422 naming the field (serving.problems)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app
 
-from microlift.models import planning
+from microlift.models import calibration, planning
 from microlift.models.contract import TABLES
-from microlift.serving import catalog, schemas
+from microlift.serving import campaigns, catalog, schemas
 from microlift.serving.openapi import route
 from microlift.serving.problems import Problem, invalid
 
@@ -79,7 +81,28 @@ def rank_creators(body: schemas.RankRequest):
 @route(bp, "/forecast", "POST", "Choose a roster for the budget; forecast the sales lift and the budget curve",
        body=schemas.ForecastRequest, response=schemas.ForecastResponse, errors=(503,))
 def forecast_campaign(body: schemas.ForecastRequest):
+    return forecast_answer(body)[1]
+
+
+def forecast_answer(body: schemas.ForecastRequest) -> tuple[planning.ForecastRequest, dict]:
+    """The planning service's forecast for a request body, calibrated by what its brand's campaigns measured."""
     bundle = models_or_503()
     request = schemas.forecast_request(body)
-    return planning.forecast(request, candidates_from(body), bundle.models, bundle.describe(),
-                             runtime().service.request_deadline)
+    request = dataclasses.replace(request, calibration=calibration_for(body.brand if body.calibrate else None,
+                                                                       request.brief.niche, bundle.models,
+                                                                       body.calibrate))
+    return request, planning.forecast(request, candidates_from(body), bundle.models, bundle.describe(),
+                                      runtime().service.request_deadline)
+
+
+def calibration_for(brand: str | None, niche: str, models: dict, enabled: bool = True) -> calibration.Calibration:
+    """The brand's calibration from its measured campaigns (or the niche's across brands when the brand has none);
+    none when asked not to calibrate or when the lift model carries no residual spread."""
+    lift = models.get("lift")
+    prior = getattr(lift, "residual_sd", None) if lift is not None else None
+    if not enabled or prior is None:
+        return calibration.Calibration()
+    engine = runtime().engine
+    brand_rows = campaigns.calibration_rows(engine, brand=brand) if brand is not None else []
+    niche_rows = [] if brand_rows else campaigns.calibration_rows(engine, niche=niche)
+    return calibration.calibrate(brand_rows, niche_rows, prior, brand, niche)

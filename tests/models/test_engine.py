@@ -840,3 +840,34 @@ def test_scoring_reuses_the_conversion_matrix_for_the_posting_model_and_predicts
     expected = world.models["posting"].predict(rows.assign(offer_ratio=offer_ratio(rows, units)))
     # then scoring, which takes them from the conversion matrix, gives the same chances
     np.testing.assert_array_equal(world.scored(kind)["posting"].to_numpy(), expected)
+
+
+def test_a_brand_calibration_moves_and_narrows_the_forecast_not_the_roster(world):
+    """What a brand's measured campaigns say multiplies every budget's units alike; the roster stays the models'."""
+    import math
+
+    from microlift.models.calibration import Calibration
+
+    brief, scored, lift = world.brief("paid"), world.scored("paid"), world.models["lift"]
+    plain = forecast(brief, scored, lift, 3000.0, draws=400, seed=1)
+    assert forecast(brief, scored, lift, 3000.0, draws=400, seed=1, calibration=Calibration()) == plain
+    assert plain["calibration"]["campaigns"] == 0 and plain["calibration"]["level"] == "none"
+    doubled = Calibration(level="brand", key="acme", campaigns=3, shift=math.log(2.0), shift_sd=0.02, prior_sd=0.5)
+    moved = forecast(brief, scored, lift, 3000.0, draws=400, seed=1, calibration=doubled)
+    ids = [c["creator_id"] for c in plain["roster"]["creators"]]
+    assert [c["creator_id"] for c in moved["roster"]["creators"]] == ids
+    ratio = moved["forecast"]["incremental_units"]["mean"] / plain["forecast"]["incremental_units"]["mean"]
+    assert ratio == pytest.approx(2.0, rel=0.05)
+    for before, after in zip(plain["budget_curve"], moved["budget_curve"], strict=True):
+        assert after["incremental_units_per_month"]["mean"] == pytest.approx(
+            2.0 * before["incremental_units_per_month"]["mean"], rel=0.05)
+    assert moved["calibration"]["campaigns"] == 3 and "3 measured campaigns of brand acme" in \
+        moved["calibration"]["note"]
+    narrow = forecast(brief, scored, lift, 3000.0, draws=400, seed=1,
+                      calibration=Calibration(level="brand", key="acme", campaigns=8, scale=0.5, prior_sd=0.5))
+
+    def width(answer):
+        band = answer["forecast"]["incremental_units"]
+        return band["p90"] / band["p10"]
+
+    assert width(narrow) < width(plain)
