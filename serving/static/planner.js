@@ -1,4 +1,5 @@
-// The planner page: the brief form <-> the URL query string, /v1/rank and /v1/forecast, and what they answer.
+// The planner page: the brief form <-> the URL query string, /v1/rank and /v1/forecast, and what they answer;
+// keeping a plan (/v1/campaigns), the kept campaigns' measured lift and the track record.
 // Everything from the API is inserted with textContent (never innerHTML), so no answer can inject markup.
 "use strict";
 
@@ -7,8 +8,9 @@
   const results = document.getElementById("results");
   const NUMBERS = ["product_price", "baseline_units_per_month", "weeks", "budget", "max_price_per_post", "gift_value",
     "margin", "commission_rate"];
-  const OPTIONAL = new Set(["max_price_per_post", "gift_value", "margin", "commission_rate", "objective"]);
+  const OPTIONAL = new Set(["max_price_per_post", "gift_value", "margin", "commission_rate", "objective", "brand"]);
   const CHOICES = ["niche", "marketplace", "compensation", "objective"];
+  const TEXTS = ["brand"];
   const LISTS = ["platforms", "tiers"];
   const BRIEF_NUMBERS = ["product_price", "baseline_units_per_month", "weeks", "gift_value", "margin",
     "commission_rate"];
@@ -25,6 +27,8 @@
   // The plan on show: the query it answered, and why it no longer matches the brief (null while it does).
   let plannedQuery = null;
   let failure = null;
+  // The forecast request behind the plan on show: what "Save plan" sends, never rebuilt from the form.
+  let plannedForecast = null;
 
   const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
   const cents = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 2 });
@@ -42,7 +46,7 @@
 
   function queryFromForm() {
     const query = new URLSearchParams();
-    for (const name of [...CHOICES, ...NUMBERS]) {
+    for (const name of [...CHOICES, ...TEXTS, ...NUMBERS]) {
       const control = form.elements[name];
       if (control.disabled) continue;
       const value = linked.has(name) ? linked.get(name)[0] : control.value.trim();
@@ -61,7 +65,7 @@
   }
 
   function fillForm(query) {
-    for (const name of [...CHOICES, ...NUMBERS]) {
+    for (const name of [...CHOICES, ...TEXTS, ...NUMBERS]) {
       if (!query.has(name)) continue;
       const control = form.elements[name];
       control.value = query.get(name);
@@ -118,21 +122,31 @@
     const common = { brief, budget, filters };
     const rank = { ...common, top_k: TOP_K };
     if (query.get("objective")) rank.objective = query.get("objective"); // none chosen: the API's default
-    return { rank, forecast: common };
+    // the brand's measured campaigns calibrate the forecast; the ranking does not depend on them
+    const forecast = query.get("brand") ? { ...common, brand: query.get("brand") } : common;
+    return { rank, forecast };
   }
 
   // --- talking to the API -------------------------------------------------------------------------------------
 
-  async function post(path, body, signal) {
-    const response = await fetch(path, { method: "POST", signal, body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", Accept: "application/json" } });
+  async function answerOf(response) {
     let payload = null;
     try {
       payload = await response.json();
     } catch {
       payload = { title: `HTTP ${response.status}`, detail: "the service answered with something other than JSON" };
     }
-    return { ok: response.ok, payload };
+    return { ok: response.ok, status: response.status, payload };
+  }
+
+  async function post(path, body, signal, headers = {}) {
+    const response = await fetch(path, { method: "POST", signal, body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", Accept: "application/json", ...headers } });
+    return answerOf(response);
+  }
+
+  async function get(path, signal) {
+    return answerOf(await fetch(path, { signal, headers: { Accept: "application/json" } }));
   }
 
   async function plan(query) {
@@ -158,7 +172,9 @@
       // the ranking's notes that the forecast card above does not already say
       fillList("rank-notes", (rank.payload.notes || []).filter((note) => !forecast.payload.notes.includes(note)));
       plannedQuery = query.toString();
+      plannedForecast = body.forecast;
       failure = null;
+      showSave();
       showStale();
     } catch (error) {
       if (error.name === "AbortError") return;
@@ -198,23 +214,28 @@
       if (why) part.setAttribute("aria-describedby", "stale");
       else part.removeAttribute("aria-describedby");
     }
+    const saveStale = document.getElementById("save-stale");
+    saveStale.textContent = why ? `The plan above is out of date (${why}); plan it again before saving it.` : "";
+    saveStale.hidden = !why;
+    return why;
   }
 
   // --- errors next to their fields ----------------------------------------------------------------------------
 
   function inputFor(field) {
     const name = field.replace(/^(brief|filters)\./, "").replace(/\[\d+\]$/, "");
-    const container = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+    const selector = `[data-field="${CSS.escape(name)}"]`;
+    const container = form.querySelector(selector) || saveForm.querySelector(selector);
     if (!container || container.hidden) return null;
     return { container, control: container.matches("fieldset") ? container : container.querySelector("input, select") };
   }
 
-  function clearErrors() {
-    for (const node of form.querySelectorAll(".error")) {
+  function clearErrors(scope = form) {
+    for (const node of scope.querySelectorAll(".error")) {
       node.hidden = true;
       node.textContent = "";
     }
-    for (const node of form.querySelectorAll("[aria-invalid]")) {
+    for (const node of scope.querySelectorAll("[aria-invalid]")) {
       node.removeAttribute("aria-invalid");
       const hint = document.getElementById(`${node.id}-hint`);
       if (hint) node.setAttribute("aria-describedby", hint.id);
@@ -222,14 +243,15 @@
     }
   }
 
-  function showGeneral(text) {
-    const box = document.getElementById("form-error");
+  function showGeneral(text, id = "form-error") {
+    const box = document.getElementById(id);
     box.textContent = box.textContent ? `${box.textContent} ${text}` : text;
     box.hidden = false;
   }
 
-  // Each problem's errors by their fields (the rest under the form); returns the texts shown.
-  function showProblems(problems) {
+  // Each problem's errors by their fields (the rest under the form, or in the box `general` names); returns the
+  // texts shown.
+  function showProblems(problems, general = "form-error") {
     const seen = new Set();
     let first = null;
     for (const problem of problems) {
@@ -241,7 +263,7 @@
         seen.add(text);
         const target = error ? inputFor(error.field) : null;
         if (!target) {
-          showGeneral(text);
+          showGeneral(text, general);
           continue;
         }
         const closed = target.container.closest("details");
@@ -396,9 +418,17 @@
     out("suggested", suggested.budget === null ? `No suggested budget: ${note}`
       : `Suggested budget ${usd.format(suggested.budget)}: ${note}`);
     fillList("notes", answer.notes || []);
+    out("calibration", calibrationNote(answer.calibration));
     card.hidden = false;
     showRoster(answer.roster);
     showCurve(answer, margin);
+  }
+
+  // What measured campaigns did to this forecast, as the answer says it (the models' alone when none informs it).
+  function calibrationNote(calibration) {
+    if (!calibration || !calibration.note) return "";
+    const note = calibration.note.replace(/[^.]$/, "$&.");
+    return note.charAt(0).toUpperCase() + note.slice(1);
   }
 
   function fillSplit(id, split) {
@@ -505,6 +535,302 @@
     setTimeout(() => URL.revokeObjectURL(link.href), 1000);
   }
 
+  // --- keeping the plan ---------------------------------------------------------------------------------------
+
+  const saveForm = document.getElementById("save-form");
+  // The API key lives in the password field only: never in the address, the brief or the browser's storage.
+  const keyField = document.getElementById("api-key");
+
+  // A new plan on show: the save form is offered for it, and a previous save's message no longer applies.
+  function showSave() {
+    document.getElementById("saved").hidden = true;
+    clearErrors(saveForm);
+    document.getElementById("save").hidden = false;
+  }
+
+  // The service's refusal of the key (none, or one it does not know) belongs by the key field.
+  function keyProblem(answer) {
+    if (answer.status !== 401 && answer.status !== 403) return answer.payload;
+    const text = `${answer.payload.title || "Unauthorized"}: ${answer.payload.detail || ""}`;
+    return { ...answer.payload, errors: [{ field: "api_key", message: text }] };
+  }
+
+  async function savePlan() {
+    clearErrors(saveForm);
+    document.getElementById("saved").hidden = true;
+    const why = showStale();
+    if (plannedForecast === null || why) {
+      showGeneral(plannedForecast === null ? "Plan the campaign before saving it."
+        : `Not saved: the plan on show is out of date (${why}). Press Plan the campaign, then save.`, "save-error");
+      return;
+    }
+    const body = { ...plannedForecast };
+    const name = document.getElementById("campaign-name").value.trim();
+    const start = document.getElementById("start-date").value;
+    if (name) body.name = name;
+    if (start) body.start_date = start;
+    const key = keyField.value.trim();
+    const button = document.getElementById("save-plan");
+    button.disabled = true;
+    try {
+      const answer = await post("/v1/campaigns", body, undefined, key ? { Authorization: `Bearer ${key}` } : {});
+      if (!answer.ok) {
+        showProblems([keyProblem(answer)], "save-error");
+        return;
+      }
+      showSaved(answer.payload);
+      loadRecord();
+    } catch (error) {
+      showGeneral(`The service could not be reached: ${error.message}`, "save-error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function showSaved(campaign) {
+    const saved = document.getElementById("saved");
+    const link = document.createElement("a");
+    link.href = "#campaigns";
+    link.textContent = "its measurement";
+    link.addEventListener("click", (event) => {
+      event.preventDefault(); // a #fragment would add a history entry, and going back would plan again
+      chooseCampaign(campaign.id, campaign.name);
+      document.getElementById("campaigns").scrollIntoView({ block: "start" });
+    });
+    const who = campaign.brand ? ` for brand ${campaign.brand}` : "";
+    saved.replaceChildren(`Saved as plan `, Object.assign(document.createElement("code"), { textContent: campaign.id }),
+      `${who}. Import its results when the campaign has run, then see `, link, ".");
+    saved.dataset.id = campaign.id;
+    saved.hidden = false;
+  }
+
+  // --- kept campaigns, their measurement, the track record ----------------------------------------------------
+
+  // Each section drops an older answer when a newer question is asked, and greys what it shows while it waits.
+  const asking = new Map();
+
+  function ask(section) {
+    asking.get(section)?.abort();
+    const controller = new AbortController();
+    asking.set(section, controller);
+    loading(section, true);
+    return controller;
+  }
+
+  function loading(section, on) {
+    const node = document.getElementById(section);
+    node.setAttribute("aria-busy", String(on));
+    node.querySelector(":scope > .loading").hidden = !on;
+    node.querySelector(":scope > .answer").classList.toggle("stale", on);
+  }
+
+  // A section's answer to GET `path` once `after` (another answer it needs) is in; null when a newer question
+  // replaced it. Not reaching the service comes back as an answer that says so.
+  async function fetchFor(section, path, after = null) {
+    const controller = ask(section);
+    let answer = null;
+    try {
+      answer = await get(path, controller.signal);
+    } catch (error) {
+      if (error.name !== "AbortError") {
+        answer = { ok: false, status: 0, payload: { detail: `the service could not be reached: ${error.message}` } };
+      }
+    }
+    await after;
+    if (asking.get(section) !== controller) return null;
+    asking.delete(section);
+    loading(section, false);
+    return answer;
+  }
+
+  const problemText = (answer) => answer.payload.detail || answer.payload.title || `HTTP ${answer.status}`;
+
+  const brandQuery = () => {
+    const brand = document.getElementById("record-brand").value.trim();
+    return brand ? `?brand=${encodeURIComponent(brand)}` : "";
+  };
+  const day = (stamp) => (stamp ? String(stamp).slice(0, 10) : "–");
+  // Names of the kept campaigns, so the track record can say them rather than ids.
+  const campaignNames = new Map();
+  let chosenCampaign = null;
+
+  function loadRecord() {
+    loadTrackRecord(loadCampaigns());
+  }
+
+  async function loadCampaigns() {
+    const answer = await fetchFor("campaigns", `/v1/campaigns${brandQuery()}`);
+    if (!answer) return;
+    if (answer.ok) showCampaigns(answer.payload.campaigns);
+    else {
+      out("campaigns-note", `The campaigns could not be read: ${problemText(answer)}`);
+      showCampaigns(null);
+    }
+  }
+
+  // The kept campaigns (null: none could be read), each a button that shows its measurement.
+  function showCampaigns(campaigns) {
+    if (campaigns) {
+      out("campaigns-note", campaigns.length ? `${whole.format(campaigns.length)} kept campaign`
+        + `${campaigns.length === 1 ? "" : "s"}, newest first; choose one to see its measured lift.`
+        : "No campaign kept yet: plan one and press Save plan.");
+    }
+    const body = document.querySelector("#campaigns-table tbody");
+    body.replaceChildren();
+    body.closest(".scroll").hidden = !campaigns?.length;
+    for (const c of campaigns || []) {
+      campaignNames.set(c.id, c.name || c.id);
+      const row = document.createElement("tr");
+      row.dataset.id = c.id;
+      const choose = document.createElement("button");
+      choose.type = "button";
+      choose.className = "link";
+      choose.textContent = c.name || c.id;
+      choose.setAttribute("aria-pressed", String(c.id === chosenCampaign));
+      choose.addEventListener("click", () => chooseCampaign(c.id, c.name));
+      cell(row, "").append(choose);
+      cell(row, c.brand ?? "–");
+      cell(row, c.niche ?? "–");
+      cell(row, c.start_date ?? "–");
+      cell(row, c.budget === null || c.budget === undefined ? "–" : usd.format(c.budget), true);
+      cell(row, day(c.created_at));
+      cell(row, c.results_imported_at ? `imported ${day(c.results_imported_at)}`
+        : c.unplanned ? "unplanned" : "no results yet");
+      body.append(row);
+    }
+  }
+
+  async function chooseCampaign(id, name) {
+    chosenCampaign = id;
+    for (const button of document.querySelectorAll("#campaigns-table button.link")) {
+      button.setAttribute("aria-pressed", String(button.closest("tr").dataset.id === id));
+    }
+    const section = document.getElementById("measurement");
+    section.hidden = false;
+    document.getElementById("measurement-title").textContent = `Measurement of ${name || id}`;
+    const answer = await fetchFor("measurement", `/v1/campaigns/${encodeURIComponent(id)}/measurement`);
+    if (answer) showMeasurement(id, answer);
+  }
+
+  // A measured band as "mean" over "80%: p10 – p90" (the measurement's own coverage).
+  function showBand(name, b, coverage) {
+    out(name, show(whole.format, mean(b)));
+    out(`${name}-band`, b ? `${pct.format(coverage)}: ${band(whole.format, b)}` : "");
+  }
+
+  function showMeasurement(id, answer) {
+    const status = document.getElementById("measurement-status");
+    const figures = document.getElementById("measurement-figures");
+    const plot = document.getElementById("measurement-plot");
+    if (!answer.ok) {
+      const detail = problemText(answer);
+      status.textContent = answer.status === 409 ? `No results yet: ${detail}`
+        : answer.status === 422 ? `Not measured: ${detail}` : `The measurement could not be read: ${detail}`;
+      status.dataset.state = answer.status === 409 ? "no-results" : answer.status === 422 ? "refused" : "error";
+      figures.hidden = true;
+      plot.hidden = true;
+      plot.removeAttribute("src");
+      return;
+    }
+    const m = answer.payload;
+    const coverage = m.coverage ?? 0.8;
+    const incremental = m.incremental_units;
+    status.dataset.state = "measured";
+    const periods = m.periods || {};
+    const span = (p) => (p ? `${p.start} to ${p.end} (${fine.format(p.weeks)} weeks)` : "");
+    status.textContent = `Measured from ${m.frequency || ""} sales: the campaign ran ${span(periods.during)}, `
+      + `against what the ${fine.format(periods.pre?.weeks ?? 0)} weeks before it predict without it.`;
+    showBand("m-during", incremental.during, coverage);
+    if (incremental.after) showBand("m-after", incremental.after, coverage);
+    else {
+      out("m-after", "–");
+      out("m-after-band", "no sales after the campaign were imported");
+    }
+    showBand("m-total", incremental.total, coverage);
+    const forecast = m.forecast?.incremental_units;
+    out("m-forecast", forecast ? whole.format(forecast.p50) : "–");
+    out("m-forecast-band", forecast ? `p10–p50–p90 ${whole.format(forecast.p10)} – ${whole.format(forecast.p50)} – `
+      + `${whole.format(forecast.p90)}, over the campaign` : "none: results of a campaign not planned here");
+    out("m-attributed", show(whole.format, m.attributed_units));
+    out("m-relative", m.relative_lift ? pct.format(mean(m.relative_lift)) : "–");
+    out("m-relative-band", m.relative_lift ? `${pct.format(coverage)}: ${band(pct.format, m.relative_lift)}`
+      : "none: nothing would have sold without the campaign");
+    out("m-method", `Method: ${m.model || m.method}; sold during the campaign `
+      + `${show(whole.format, m.observed_units?.during)} units against ${show(whole.format,
+        mean(m.counterfactual_units?.during))} expected without it.`);
+    fillList("m-notes", m.notes || []);
+    figures.hidden = false;
+    plot.alt = `Unit sales of ${campaignNames.get(id) || id} against what was expected without the campaign, `
+      + `with its ${pct.format(coverage)} band`;
+    // the import's time in the address: results imported again draw a new picture, not the browser's old one
+    const imported = encodeURIComponent(m.results_imported_at || "");
+    plot.src = `/v1/campaigns/${encodeURIComponent(id)}/measurement.png?imported=${imported}`;
+    plot.hidden = false;
+  }
+
+  // `listed`: the campaigns being listed, whose names the chart uses.
+  async function loadTrackRecord(listed) {
+    const answer = await fetchFor("track", `/v1/track-record${brandQuery()}`, listed);
+    if (!answer) return;
+    if (answer.ok) showTrackRecord(answer.payload);
+    else {
+      showTrackRecord({ campaigns: null, rows: [] });
+      out("t-note", `The track record could not be read: ${problemText(answer)}`);
+    }
+  }
+
+  function fillScores(id, rows, label) {
+    const body = document.querySelector(`#${id} tbody`);
+    body.replaceChildren();
+    for (const row of rows || []) {
+      const tr = document.createElement("tr");
+      cell(tr, row[label]);
+      cell(tr, whole.format(row.campaigns), true);
+      cell(tr, show(pct.format, row.inside_80), true);
+      cell(tr, show(pct.format, row.median_ape), true);
+      body.append(tr);
+    }
+  }
+
+  function showTrackRecord(record) {
+    out("t-campaigns", show(whole.format, record.campaigns));
+    out("t-inside", show(pct.format, record.inside_80));
+    out("t-ape", show(pct.format, record.median_ape));
+    out("t-ratio", record.median_log_ratio === null || record.median_log_ratio === undefined ? "–"
+      : times(Math.exp(record.median_log_ratio)));
+    out("t-note", record.campaigns ? "" : "No measured campaign yet: save a plan, import its results when it has "
+      + "run, and it is scored here.");
+    document.getElementById("track-splits").hidden = !record.campaigns;
+    fillScores("by-version-set", record.by_version_set, "versions");
+    fillScores("by-month", record.by_month, "month");
+    drawTrackRecord(record.rows || []);
+  }
+
+  function drawTrackRecord(rows) {
+    const chart = document.getElementById("track-chart");
+    chart.hidden = rows.length === 0;
+    if (!rows.length) return;
+    if (!window.Plotly) {
+      chart.textContent = "The chart library did not load.";
+      return;
+    }
+    // a campaign's name, or its id when it has none or shares its name with another measured campaign
+    const names = rows.map((r) => campaignNames.get(r.campaign_id) || r.campaign_id);
+    const x = rows.map((r, i) => (names.indexOf(names[i]) === names.lastIndexOf(names[i]) ? names[i]
+      : `${names[i]} (${r.campaign_id})`));
+    const forecast = { x, y: rows.map((r) => r.forecast.p50), mode: "markers", name: "forecast p50, p10–p90",
+      marker: { color: "#1f77b4", symbol: "line-ew-open", size: 14 },
+      error_y: { type: "data", symmetric: false, array: rows.map((r) => r.forecast.p90 - r.forecast.p50),
+        arrayminus: rows.map((r) => r.forecast.p50 - r.forecast.p10), color: "#1f77b4", thickness: 2, width: 8 } };
+    const measured = { x, y: rows.map((r) => r.measured.p50), mode: "markers", name: "measured",
+      marker: { color: "#d62728", size: 10 } };
+    const layout = { margin: { l: 70, r: 20, t: 20, b: 70 }, hovermode: "closest",
+      xaxis: { title: { text: "campaign" }, type: "category", automargin: true },
+      yaxis: { title: { text: "incremental units during the campaign" }, rangemode: "tozero" },
+      legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom" } };
+    window.Plotly.react(chart, [forecast, measured], layout, { responsive: true, displaylogo: false });
+  }
+
   // --- wiring -------------------------------------------------------------------------------------------------
 
   function planForm() {
@@ -559,6 +885,15 @@
     history.replaceState(null, "", `${location.pathname}?${query}`);
     plan(query);
   }
+  saveForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    savePlan();
+  });
+  document.getElementById("record-filter").addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadRecord();
+  });
   window.addEventListener("popstate", planFromAddress);
   planFromAddress();
+  loadRecord();
 })();
