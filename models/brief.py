@@ -25,6 +25,10 @@ LIMITS: dict[str, tuple[float, float]] = {
 }
 
 
+# The smallest baseline that is not a new product's 0: a hundredth of a unit a month.
+MIN_BASELINE = 0.01
+
+
 def resolve_objective(brief: Brief, objective: str | None) -> str:
     """The objective a ranking sorts on: the brief's default when none is asked, the current name of an old one; profit
     and ROI without a gross margin are refused (naming `objective`), since revenue is not profit."""
@@ -125,6 +129,11 @@ class Brief:
         for name, (low, high) in LIMITS.items():
             if name in known and values.get(name) is not None:
                 values[name] = _number(name, values[name], low, high, wrong)
+        baseline = values.get("baseline_units_per_month")
+        if baseline is not None and 0 < baseline < MIN_BASELINE:  # a lift multiple over ~0 units is no number
+            wrong.append(PlanningError("baseline_units_per_month", data["baseline_units_per_month"],
+                                       f"0 (a new product) or a number between {MIN_BASELINE:g} and "
+                                       f"{LIMITS['baseline_units_per_month'][1]:g}"))
         if not isinstance(values.get("discount_code", False), bool):
             wrong.append(PlanningError("discount_code", values["discount_code"], "true or false"))
         if wrong:

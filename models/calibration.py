@@ -1,18 +1,21 @@
 """What a brand's own measured campaigns say about the next forecast: a posterior for ln(measured / forecast).
 
-Each measured campaign gives r = ln(measured incremental units / the forecast's median), with a variance from the
-forecast's own spread (how far one campaign may land from its forecast: posting, and how the campaign lands) and
-the measurement's (its interval). The brand's offset mu has the lift model's residual spread as its prior sd
-(brands differ about as much as campaigns do around the model; Meridian's experiment-calibrated priors and
-PyMC-Marketing's lift-test likelihood do the same at channel level):
+How far a campaign lands from the models' forecast has two parts: what belongs to the brand (its product, its
+audience: the same in every campaign it runs) and what belongs to the campaign (who posts, the weeks it runs). The
+lift model's residual spread is the first part's prior sd (brands differ about as much as the model's held-out
+campaigns scatter around it; Meridian's experiment-calibrated priors and PyMC-Marketing's lift-test likelihood do
+the same at channel level); the forecast's own spread beyond it is the second part:
 
-    mu ~ N(0, prior_sd^2),   r_i ~ N(mu, s_i^2)   =>   mu | r ~ N(mean, sd^2)   (conjugate normal).
+    mu ~ N(0, prior_sd^2),   r_i = ln(measured_i / forecast_i) ~ N(mu, within_i^2 + measured_sd_i^2),
+    within_i^2 = max(forecast_sd_i^2 - prior_sd^2, MIN_WITHIN_SD^2)          =>   mu | r ~ N(mean, sd^2).
 
-The next forecast's draws are shifted by exp(mu), with mu drawn from that posterior (so a few campaigns widen the
-range while they move it). How far the brand's campaigns scatter around the shifted forecast, against how far the
-model says they would, scales the campaign-level spread (an inverse-gamma posterior on that variance ratio with
-`PRIOR_CAMPAIGNS` pseudo-campaigns at 1): a brand whose campaigns land close to their forecasts narrows its
-ranges, one whose campaigns land all over widens them. The answer says how many campaigns inform it.
+The next forecast's draws are multiplied by exp(mu), mu drawn from that posterior, and the lift model's campaign-level
+spread is narrowed to the campaign's part (`within_share`): what the brand's campaigns taught is no longer unknown,
+and a few campaigns widen the range again by the uncertainty left in mu. How far the brand's campaigns scatter
+around the shifted forecast, against how far they were expected to, scales that spread once more (an inverse-gamma
+posterior on the variance ratio with `PRIOR_CAMPAIGNS` pseudo-campaigns at 1): campaigns that land close narrow
+the range, campaigns all over widen it. The forecast compares with the models' own forecast of each campaign, never
+with one already calibrated. The answer says how many campaigns inform it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ Z90 = 1.2815515655446004
 PRIOR_CAMPAIGNS = 6.0
 # A measured lift at or under zero still says "far less than forecast": it counts as this share of the forecast.
 MEASURED_FLOOR = 0.02
+# The least a campaign scatters around its brand's usual result on the ln scale (one campaign's own luck: who
+# posts, the weeks it runs), whatever the forecast's spread beyond the prior: variance 0.05.
+MIN_WITHIN_SD = 0.05 ** 0.5
 # Campaigns of one niche, across brands, before the niche's calibration is used for a brand with none of its own.
 NICHE_MIN_CAMPAIGNS = 5
 LEVELS = ("brand", "niche", "none")
@@ -43,24 +49,28 @@ def ln_spread(band: Mapping) -> float | None:
 
 @dataclass(frozen=True)
 class Evidence:
-    """One measured campaign: ln(measured / forecast median) and its sd."""
+    """One measured campaign: ln(measured / the models' forecast median), its sd (the campaign's own part of the
+    forecast's spread and the measurement's), and the campaign's part of the forecast's variance."""
 
     log_ratio: float
     sd: float
+    within_share: float = 1.0
 
     @classmethod
     def of(cls, forecast: Mapping, measured: Mapping, prior_sd: float) -> Evidence | None:
-        """From a forecast band and a measured band of incremental units over the campaign (None when the forecast
-        expected nothing, so no ratio exists)."""
+        """From the models' forecast band and the measured band of incremental units over the campaign (None when
+        the forecast expected nothing, so no ratio exists)."""
         expected = float(forecast["p50"])
         if not expected > 0:
             return None
         value = max(float(measured["p50"]), MEASURED_FLOOR * expected)
-        forecast_sd = ln_spread(forecast) or prior_sd
+        forecast_sd = ln_spread(forecast) or math.sqrt(prior_sd ** 2 + MIN_WITHIN_SD ** 2)
+        within = max(forecast_sd ** 2 - prior_sd ** 2, MIN_WITHIN_SD ** 2)
         measured_sd = ln_spread(measured)
         if measured_sd is None:  # an interval reaching zero: as uncertain as the difference of its ends allows
             measured_sd = max(math.log(max(float(measured["p90"]), value) / value), prior_sd)
-        return cls(math.log(value / expected), math.sqrt(forecast_sd ** 2 + measured_sd ** 2))
+        return cls(math.log(value / expected), math.sqrt(within + measured_sd ** 2),
+                   min(1.0, within / forecast_sd ** 2))
 
 
 @dataclass(frozen=True)
@@ -117,8 +127,10 @@ def posterior(evidence: Iterable[Evidence], prior_sd: float, level: str, key: st
     # the spread ratio: standardized scatter around the posterior mean, against PRIOR_CAMPAIGNS pseudo-campaigns at 1
     scatter = float((w * (r - mean) ** 2).sum())
     a, b = PRIOR_CAMPAIGNS / 2 + 1 + (len(items) - 1) / 2, PRIOR_CAMPAIGNS / 2 + scatter / 2
+    # the campaign's part of the spread: the brand's part is now the posterior's (shift_sd), not the model's
+    within = float(np.median([e.within_share for e in items]))
     return Calibration(level=level, key=key, campaigns=len(items), shift=mean, shift_sd=sd,
-                       scale=float(math.sqrt(b / (a - 1))), prior_sd=prior_sd)
+                       scale=float(math.sqrt(within * b / (a - 1))), prior_sd=prior_sd)
 
 
 def calibrate(brand_rows: list[Mapping], niche_rows: list[Mapping], prior_sd: float, brand: str | None,

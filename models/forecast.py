@@ -169,7 +169,8 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     level = _levels(rosters)
     members = np.flatnonzero(level < count)
     if not len(members):
-        return [{"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws)}] * count
+        return [{"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws),
+                 "incremental_models": np.zeros(draws)}] * count
     picked = scored.iloc[members]
     cells, cell = np.unique(picked["platform"].astype(str) + "/" + picked["niche"].astype(str), return_inverse=True)
     cell, lvl = cell.reshape(-1), level[members]
@@ -204,10 +205,10 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         z = saturating(rows, z, None if fit_on is None else np.repeat(np.asarray(fit_on, dtype=bool), draws))
     z = {k: v.reshape(count, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
+    scale = float(sales_scale(brief.baseline_units_per_month))
+    models = incremental = scale * np.expm1(z["p50"] + noise * spread)  # the models' own: what calibration reads
     if calibration is not None and calibration.active:
-        spread = spread * calibration.scale
-    incremental = float(sales_scale(brief.baseline_units_per_month)) * np.expm1(z["p50"] + noise * spread)
-    if calibration is not None and calibration.active:
+        incremental = scale * np.expm1(z["p50"] + noise * spread * calibration.scale)
         incremental = calibrate(incremental.T, calibration, shift_noise).T
     invited = np.cumsum(np.bincount(lvl, minlength=count))
     out = []
@@ -215,9 +216,11 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         cost = np.broadcast_to(campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit,
                                              invited[k], fees[:, k], conversions[:, k]), (draws,))
         if invited[k] == 0:
-            out.append({"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws)})
+            out.append({"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws),
+                        "incremental_models": np.zeros(draws)})
         else:
-            out.append({"incremental": incremental[k], "cost": cost, "posted": creators[:, k]})
+            out.append({"incremental": incremental[k], "cost": cost, "posted": creators[:, k],
+                        "incremental_models": models[k]})
     return out
 
 
@@ -401,7 +404,8 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
                 "suggested_budget": {"budget": None, "target_roas": target_roas,
                                      "note": "no budget or no eligible creators"},
                 "cap": None, "notes": new_product_notes(brief),
-                "calibration": (calibration or Calibration()).as_dict()}
+                "calibration": {**(calibration or Calibration()).as_dict(),
+                                "models_incremental_units": zero["incremental_units"]}}
     candidates = Candidates.of(scored)
     workload.check("sizing the candidates")
     order, slopes = plan_sequence(brief, scored, lift_model, limits, pool, candidates)
@@ -434,7 +438,8 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
             "suggested_budget": suggest(curve, target_roas, brief.margin),
             "slopes": {"units_per_engaged_person": slopes.engagement, "units_per_attributed_unit": slopes.conversion},
             "cap": cap, "notes": notes + new_product_notes(brief),
-            "calibration": (calibration or Calibration()).as_dict()}
+            "calibration": {**(calibration or Calibration()).as_dict(), "models_incremental_units": _bands(
+                nested[at[sizes[middle]]]["incremental_models"] * brief.months)}}
 
 
 def _mask(n: int, positions: np.ndarray) -> np.ndarray:

@@ -156,7 +156,8 @@ def no_eligible_note(brief: Brief, scope: str, candidates: int) -> str:
 _MONEY = ("budget", "cost", "total_cost", "expected_cost", "incremental_revenue", "net_revenue", "profit", "price",
           "price_per_post", "spend", "cost_if_posting")
 _UNITS = ("units_per_month_during", "incremental_units_per_month", "incremental_units", "attributed_units",
-          "engagements", "posts", "expected_posts", "creators_posting", "baseline_units_per_month")
+          "engagements", "posts", "expected_posts", "creators_posting", "baseline_units_per_month",
+          "models_incremental_units")
 _RATIOS = ("roas", "roi", "lift_multiple", "p_roi_positive", "p_revenue_above_cost", "posting", "marginal_roas",
            "target_roas", "margin", "relevance", "shift", "shift_sd", "scale", "prior_sd", "multiplier")
 DECIMALS = {**{k: 2 for k in _MONEY}, **{k: 1 for k in _UNITS}, **{k: 3 for k in _RATIOS}}

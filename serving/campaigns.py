@@ -170,10 +170,19 @@ def _date(field: str, value) -> date | None:
 
 
 def _forecast_band(answer: dict | None) -> dict:
-    """The forecast's incremental units over the campaign, as columns (None without a forecast)."""
-    band = ((answer or {}).get("forecast") or {}).get("incremental_units") if isinstance(answer, dict) else None
-    ok = isinstance(band, dict) and all(isinstance(band.get(q), int | float) for q in BAND)
-    return {f"forecast_{q}": float(band[q]) if ok else None for q in BAND}
+    """The forecast's incremental units over the campaign, as columns: as answered (`forecast_*`, what the track
+    record scores) and the models' own before any brand calibration (`models_*`, what a calibration learns from;
+    the same when none applied). None without a forecast."""
+    def band_of(value) -> dict | None:
+        ok = isinstance(value, dict) and all(isinstance(value.get(q), int | float) for q in BAND)
+        return {q: float(value[q]) for q in BAND} if ok else None
+
+    answered = band_of(((answer or {}).get("forecast") or {}).get("incremental_units")) \
+        if isinstance(answer, dict) else None
+    calibration = (answer or {}).get("calibration") if isinstance(answer, dict) else None
+    models = band_of((calibration or {}).get("models_incremental_units")) or answered
+    return {**{f"forecast_{q}": answered[q] if answered else None for q in BAND},
+            **{f"models_{q}": models[q] if models else None for q in BAND}}
 
 
 def _plan(row) -> Plan:
@@ -413,14 +422,16 @@ def track_record_rows(engine: Engine, *, brand: str | None = None) -> list[dict]
 
 
 def calibration_rows(engine: Engine, *, brand: str | None = None, niche: str | None = None) -> list[dict]:
-    """The track record's rows of one brand and/or niche, oldest measurement first: what a calibration learns from."""
-    return _scored(engine, brand=brand, niche=niche)
+    """The track record's rows of one brand and/or niche, oldest measurement first, with `forecast` the models' own
+    forecast of each campaign (before any brand calibration): what a calibration learns from."""
+    return [{**row, "forecast": row["models"]} for row in _scored(engine, brand=brand, niche=niche)]
 
 
 def _scored(engine: Engine, brand: str | None = None, niche: str | None = None) -> list[dict]:
     m = campaign_measurements.c
     query = (select(campaigns.c.id, campaigns.c.brand, campaigns.c.niche, campaigns.c.created_at,
-                    campaigns.c.model_versions, *[campaigns.c[f"forecast_{q}"] for q in BAND], m.measured_at,
+                    campaigns.c.model_versions, *[campaigns.c[f"forecast_{q}"] for q in BAND],
+                    *[campaigns.c[f"models_{q}"] for q in BAND], m.measured_at,
                     *[m[f"during_{q}"] for q in BAND], m.attributed_units)
              .join(campaign_measurements, campaign_measurements.c.campaign_id == campaigns.c.id)
              .where(and_(m.status == "measured", campaigns.c.unplanned.is_(False),
@@ -441,6 +452,8 @@ def _scored(engine: Engine, brand: str | None = None, niche: str | None = None) 
         rows.append({"campaign_id": row.id, "brand": row.brand, "niche": row.niche, "created_at": row.created_at,
                      "measured_at": row.measured_at, "versions": labels[row.model_versions],
                      "forecast": {q: row._mapping[f"forecast_{q}"] for q in BAND},
+                     "models": {q: row._mapping[f"models_{q}"] if row.models_p50 is not None
+                                else row._mapping[f"forecast_{q}"] for q in BAND},
                      "measured": {q: row._mapping[f"during_{q}"] for q in BAND},
                      "attributed_units": row.attributed_units})
     return rows
@@ -501,11 +514,11 @@ def results_tables(engine: Engine) -> dict[str, pd.DataFrame]:
 
 def versions_label(versions: dict | None) -> str:
     """A model version set in words, the same for the same set: "engagement v3, conversion v3, lift v2, posting v2"
-    (models in their usual order, any other after them by name)."""
-    if not versions:
+    (the models in their usual order; what else an answer's `models` carries, its alias and set id, is left out)."""
+    kinds = [k for k in MODEL_KINDS if k in (versions or {})]
+    if not kinds:
         return "unknown"
-    order = [k for k in MODEL_KINDS if k in versions] + sorted(k for k in versions if k not in MODEL_KINDS)
-    return ", ".join(f"{kind} v{versions[kind]}" for kind in order)
+    return ", ".join(f"{kind} v{versions[kind]}" for kind in kinds)
 
 
 # --- values ----------------------------------------------------------------------------------------------------

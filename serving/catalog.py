@@ -83,6 +83,8 @@ campaigns = Table(
     # kept beside the whole answer so the track record reads a thousand campaigns without parsing their answers
     Column("niche", String(TEXT.max_length), nullable=True),
     *[Column(f"forecast_{q}", Float(), nullable=True) for q in ("mean", "p10", "p50", "p90")],
+    # the models' own forecast of those units before any brand calibration: what a calibration compares with
+    *[Column(f"models_{q}", Float(), nullable=True) for q in ("mean", "p10", "p50", "p90")],
     Column("results_digest", String(64), nullable=True),
     Column("imported_at", String(32), nullable=True),
     Index("ix_campaigns_brand", "brand"),

@@ -441,6 +441,9 @@ class CalibrationOut(_Out):
     prior_sd: float | None = Field(description="the lift model's residual spread: the prior sd of the shift")
     multiplier: dict[str, float] | None = Field(description="exp(shift): p10/p50/p90 of what the units are "
                                                 "multiplied by")
+    models_incremental_units: Band = Field(description="the models' own forecast of incremental units over the "
+                                           "campaign, before this calibration: what a kept plan's measured lift is "
+                                           "compared with when it calibrates later forecasts")
     note: str
 
 

@@ -123,11 +123,11 @@ def track_record(args: argparse.Namespace) -> int:
     print(f"{summary['campaigns']:,} measured campaign(s)" + (f" of {args.brand}" if args.brand else ""))
     if not summary["campaigns"]:
         return 0
-    print(f"{'':<36}{'campaigns':>10}{'inside 80%':>12}{'median APE':>12}")
+    print(f"{'':<52}{'campaigns':>10}{'inside 80%':>12}{'median APE':>12}")
     groups = [("all", summary)] + [(g["versions"], g) for g in summary["by_version_set"]] \
         + [(g["month"], g) for g in summary["by_month"]]
     for label, figures in groups:
-        print(f"{label[:35]:<36}{figures['campaigns']:>10,}{_share(figures['inside_80']):>12}"
+        print(f"{label[:51]:<52}{figures['campaigns']:>10,}{_share(figures['inside_80']):>12}"
               f"{_share(figures['median_ape']):>12}")
     if summary["median_log_ratio"] is not None:
         print(f"median ln(measured / forecast): {summary['median_log_ratio']:+.3f} (above 0: forecasts were low)")

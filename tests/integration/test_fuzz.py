@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.service]
 KEY = "fuzz-key"
 MINIMUM_REQUESTS = 1000
 # Requests per operation and generation mode; the costly planning routes get fewer.
-EXAMPLES = {"/v1/forecast": 60, "/v1/rank": 120, "/admin/reload": 30}
+EXAMPLES = {"/v1/forecast": 60, "/v1/rank": 120, "/admin/reload": 30, "/v1/campaigns": 60}
 DEFAULT_EXAMPLES = 160
 
 

@@ -49,3 +49,14 @@ def test_the_planning_service_names_each_wrong_field_within_the_brief():
     assert [e.field for e in caught.value.errors] == ["brief.compensation", "brief.tiers"]
     assert caught.value.field == "brief.compensation"
     assert "brief.tiers: got 'giga'; expected one of nano, micro, macro, mega" in str(caught.value)
+
+
+def test_a_baseline_between_a_new_products_zero_and_a_hundredth_of_a_unit_is_refused():
+    """A lift multiple over ~0 units a month is no number (2e-309 overflowed it); 0 is a new product."""
+    from microlift.models.brief import MIN_BASELINE
+
+    with pytest.raises(BriefError) as refused:
+        Brief.from_mapping({"niche": "food", "product_price": 1.0, "baseline_units_per_month": 2.2e-309})
+    assert refused.value.field == "baseline_units_per_month" and "0 (a new product)" in refused.value.accepted
+    assert Brief.from_mapping({"niche": "food", "product_price": 1.0, "baseline_units_per_month": 0})
+    assert Brief.from_mapping({"niche": "food", "product_price": 1.0, "baseline_units_per_month": MIN_BASELINE})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from microlift.models.calibration import (
+    MIN_WITHIN_SD,
     NICHE_MIN_CAMPAIGNS,
     Calibration,
     Evidence,
@@ -43,8 +44,9 @@ def test_nothing_measured_leaves_the_forecast_alone_and_says_so():
 
 
 def test_the_posterior_is_the_conjugate_normal_one():
-    evidence = [Evidence.of(r["forecast"], r["measured"], PRIOR) for r in rows([2.0, 1.5, 2.5])]
-    s2 = 0.4 ** 2 + 0.1 ** 2
+    evidence = [Evidence.of(r["forecast"], r["measured"], PRIOR) for r in rows([2.0, 1.5, 2.5], forecast_sd=0.7)]
+    # the campaign's own part of the forecast's spread beyond the brand's (the prior), and the measurement's
+    s2 = (0.7 ** 2 - PRIOR ** 2) + 0.1 ** 2
     precision = 1 / PRIOR ** 2 + 3 / s2
     expected = sum(math.log(r) for r in (2.0, 1.5, 2.5)) / s2 / precision
     got = posterior(evidence, PRIOR, "brand", "acme")
@@ -72,6 +74,16 @@ def test_campaigns_that_land_close_narrow_the_range_and_scattered_ones_widen_it(
     scattered = calibrate(rows(1.5 * np.exp(rng.normal(0, 1.2, 8))), [], PRIOR, "acme", "beauty")
     assert close.scale < 0.8 < 1.3 < scattered.scale
     assert "narrower" in close.note() and "wider" in scattered.note()
+
+
+def test_the_calibrated_spread_keeps_the_campaigns_part_and_never_less_than_its_floor():
+    wide = Evidence.of(band(1000.0, 0.8), band(1000.0, 0.1), PRIOR)
+    assert wide.within_share == pytest.approx((0.8 ** 2 - PRIOR ** 2) / 0.8 ** 2)
+    narrow = Evidence.of(band(1000.0, 0.3), band(1000.0, 0.1), PRIOR)
+    assert narrow.within_share == pytest.approx(MIN_WITHIN_SD ** 2 / 0.3 ** 2)
+    assert narrow.sd == pytest.approx(math.sqrt(MIN_WITHIN_SD ** 2 + 0.1 ** 2))
+    one = calibrate(rows([1.0], forecast_sd=0.8), [], PRIOR, "acme", "beauty")
+    assert one.scale < 1.0 and one.shift_sd < PRIOR
 
 
 def test_a_lift_measured_at_or_below_zero_counts_as_far_below_the_forecast():
