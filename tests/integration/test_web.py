@@ -6,10 +6,8 @@ MICROLIFT_WRITE_SCREENSHOT=1 also writes docs/planner.png, the README's picture 
 from __future__ import annotations
 
 import csv
-import fcntl
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -18,30 +16,14 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.service_support import free_port, headless_chromium, prepare_home, service_env, serving, unavailable
+from tests.integration.browser_support import planned, trained
+from tests.service_support import free_port, service_env, serving
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("MICROLIFT_CHROMIUM", "/usr/bin/chromium")
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "planner.png"
 MONEY = re.compile(r"[^\d.]")
 REFUSED = re.compile(r"Failed to load resource: .* status of 422\b")  # the browser's note on a refused brief
-
-
-def trained(tmp_path_factory) -> Path:
-    """A small simulated catalog imported and models trained and promoted: made once per run, shared by the xdist
-    workers (training twice would cost the other worker its core)."""
-    here = tmp_path_factory.getbasetemp()
-    shared = here.parent if os.environ.get("PYTEST_XDIST_WORKER") else here
-    root = shared / "web-trained"
-    with open(shared / "web-trained.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "done").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            env, data = service_env(root), root / "data"
-            prepare_home(env, data, 2000, 80, 3)
-            (root / "done").touch()
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -58,22 +40,6 @@ def base(tmp_path_factory) -> str:
         yield url
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    """The Chromium to drive, asked for before the server starts: without one the tests skip at once."""
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
-        unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`, as "
-                    "`make test` does with root) or point MICROLIFT_CHROMIUM at one")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser(chromium, base):
-    """Chromium, closed before the server stops (gunicorn would wait out the browser's open connections)."""
-    with headless_chromium(chromium) as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser, base):
     """A fresh page; any script error or console error (a CSP violation among them) fails the test."""
@@ -87,12 +53,6 @@ def page(browser, base):
     yield page
     context.close()
     assert not problems, problems
-
-
-def planned(page: Page) -> None:
-    """Wait until the page has drawn a plan."""
-    expect(page.locator("#results")).to_have_attribute("aria-busy", "false")
-    expect(page.locator("#curve-chart .main-svg").first).to_be_attached()
 
 
 def dollars(text: str) -> float:

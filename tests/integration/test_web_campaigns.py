@@ -7,14 +7,11 @@ HTTP as a brand's shop would, from simulated daily sales.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import os
 import re
 import shutil
 import time
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -23,33 +20,17 @@ import requests
 from playwright.sync_api import Page, expect
 
 from microlift.serving.auth import digest
-from tests.service_support import free_port, headless_chromium, prepare_home, service_env, serving, unavailable
+from tests.integration.browser_support import planned, trained
+from tests.service_support import free_port, service_env, serving
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("MICROLIFT_CHROMIUM", "/usr/bin/chromium")
 KEY = "ml_page_campaigns_test_key"
 # The browser's notes on answers the page expects and shows: a refused key, no results yet, a refused measurement.
 EXPECTED = re.compile(r"Failed to load resource: .* status of (401|409|422)\b")
 REFERENCE = "/?niche=home&product_price=21&baseline_units_per_month=542&weeks=13&budget=9917&platforms=instagram"
 START = dt.date(2025, 3, 3)
 WEEKS = 13
-
-
-def trained(tmp_path_factory) -> Path:
-    """A small simulated catalog imported and models trained and promoted: made once per run and shared with the
-    other browser tests (the same folder and lock as theirs), so training happens once."""
-    here = tmp_path_factory.getbasetemp()
-    shared = here.parent if os.environ.get("PYTEST_XDIST_WORKER") else here
-    root = shared / "web-trained"
-    with open(shared / "web-trained.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "done").exists():
-            shutil.rmtree(root, ignore_errors=True)
-            env, data = service_env(root), root / "data"
-            prepare_home(env, data, 2000, 80, 3)
-            (root / "done").touch()
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +48,6 @@ def base(tmp_path_factory) -> str:
         yield url
 
 
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if not (os.access(CHROMIUM, os.X_OK) or shutil.which(CHROMIUM)):
-        unavailable(f"no Chromium at {CHROMIUM}: install Debian's package (`apt-get install -y chromium`) or point "
-                    "MICROLIFT_CHROMIUM at one")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser(chromium, base):
-    with headless_chromium(chromium) as launched:
-        yield launched
-
-
 @pytest.fixture
 def page(browser, base):
     """A fresh page; any script error or unexpected console error (a CSP violation among them) fails the test."""
@@ -94,12 +61,6 @@ def page(browser, base):
     yield page
     context.close()
     assert not problems, problems
-
-
-def planned(page: Page) -> None:
-    """Wait until the page has drawn a plan."""
-    expect(page.locator("#results")).to_have_attribute("aria-busy", "false")
-    expect(page.locator("#curve-chart .main-svg").first).to_be_attached()
 
 
 def brand() -> str:
@@ -197,7 +158,8 @@ def test_a_saved_plan_is_measured_on_the_page_and_counted_in_the_track_record(pa
         f"{units(planned_units['p10'])} – {units(planned_units['p50'])} – {units(planned_units['p90'])}")
     plot = page.locator("#measurement-plot")
     expect(plot).to_be_visible()
-    expect(plot).to_have_attribute("src", f"/v1/campaigns/{campaign}/measurement.png")
+    # the picture's address names the import, so that results imported again are drawn again
+    expect(plot).to_have_attribute("src", re.compile(rf"^/v1/campaigns/{campaign}/measurement\.png\?imported=\d{{4}}-"))
     assert plot.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0  # decoded: a real picture
     assert "Unit sales of spring launch" in plot.get_attribute("alt")
     # and the brand's track record counts it, forecast range against the measured value, on a chart
