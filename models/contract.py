@@ -29,6 +29,10 @@ from microlift.models.vocabulary import (
     normalize_niche,
 )
 
+# The days a date or date-time may fall on: any campaign, post or sale of this business (and within what a
+# nanosecond timestamp holds).
+FIRST_DAY, LAST_DAY = "1990-01-01", "2199-12-31"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -59,7 +63,8 @@ class Column:
         if self.text_rule:
             return self.text_rule.words
         words = {"int": "a whole number", "float": "a finite number", "bool": "true/false (or 1/0, yes/no)",
-                 "datetime": "an ISO 8601 date-time", "date": "an ISO 8601 date (YYYY-MM-DD)"}[self.kind]
+                 "datetime": f"an ISO 8601 date-time from {FIRST_DAY} to {LAST_DAY}",
+                 "date": f"an ISO 8601 date (YYYY-MM-DD) from {FIRST_DAY} to {LAST_DAY}"}[self.kind]
         if self.minimum is not None and self.maximum is not None:
             return f"{words} between {self.minimum:g} and {self.maximum:g}"
         if self.minimum is not None:
@@ -291,6 +296,9 @@ def _parse(column: Column, raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     parsed = parsed.dt.tz_convert(None)
     if column.kind == "date":
         parsed = parsed.dt.normalize()
+    # a year like 9999 parses, then no nanosecond timestamp holds it: outside the accepted span it is a failure
+    within = (parsed >= pd.Timestamp(FIRST_DAY)) & (parsed < pd.Timestamp(LAST_DAY) + pd.Timedelta(days=1))
+    parsed = parsed.where(within)
     bad = ~blank & parsed.isna()
     return parsed.astype("datetime64[ns]"), bad
 

@@ -27,7 +27,7 @@ from microlift.models import planning, workload
 from microlift.models.bounds import COUNTRY, TEXT, TextRule
 from microlift.models.bounds import ID as ID_RULE
 from microlift.models.brief import LIMITS, OBJECTIVE_ALIASES, OBJECTIVES, Brief
-from microlift.models.contract import TABLES
+from microlift.models.contract import FIRST_DAY, LAST_DAY, TABLES
 from microlift.models.economics import DEFAULT_COMMISSION
 from microlift.models.errors import PlanningError
 from microlift.models.vocabulary import NICHES, PLATFORMS, TIERS, VOCABULARIES, canonical
@@ -470,6 +470,7 @@ ForecastRequest.__doc__ = ForecastRequest.__doc__.format(roster=workload.MAX_ROS
 # --- campaigns: plans, results, measurement, track record ------------------------------------------------------
 
 MAX_RESULT_ROWS = 100_000
+FIRST, LAST = dt.date.fromisoformat(FIRST_DAY), dt.date.fromisoformat(LAST_DAY)  # the contract's span of days
 MAX_SALES_ROWS = 5 * 366 + 31  # five years of days
 
 
@@ -479,8 +480,8 @@ class CampaignIn(ForecastRequest):
     later are measured against it and scored in the track record."""
 
     name: Annotated[str, Field(min_length=1, max_length=TEXT.max_length, pattern=TEXT.pattern)] | None = None
-    start_date: dt.date | None = Field(None, description="first day of the campaign (YYYY-MM-DD); may also come "
-                                       "with the results")
+    start_date: dt.date | None = Field(None, ge=FIRST, le=LAST, description="first day of the campaign "
+                                       "(YYYY-MM-DD); may also come with the results")
 
 
 class ResultsIn(Strict):
@@ -492,7 +493,8 @@ class ResultsIn(Strict):
     invitations: list[dict[str, Any]] | None = Field(None, max_length=MAX_RESULT_ROWS)
     posts: list[dict[str, Any]] | None = Field(None, max_length=MAX_RESULT_ROWS)
     sales: list[dict[str, Any]] = Field(..., min_length=1, max_length=MAX_SALES_ROWS)
-    start_date: dt.date | None = Field(None, description="first day of the campaign, when the plan lacks it")
+    start_date: dt.date | None = Field(None, ge=FIRST, le=LAST, description="first day of the campaign, when the "
+                                       "plan lacks it")
     weeks: float | None = Field(None, ge=0.5, le=104, description="length, when the plan lacks it")
     unplanned: bool = Field(False, description="results of a campaign never planned here: stored and measured, "
                             "never compared with a forecast; needs brief, start_date and weeks")
