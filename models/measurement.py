@@ -163,7 +163,7 @@ def _counterfactual_paths(model: UnobservedComponents, grid: np.ndarray, weights
     counts = rng.multinomial(draws, weights)
     paths, noises = [], []
     for point in np.flatnonzero(counts):
-        fitted = model.filter(grid[point])
+        fitted = model.filter(grid[point], cov_type="none")  # no parameter covariance: the paths need none
         simulated = fitted.simulate(nsimulations=rows, repetitions=int(counts[point]), anchor="end", rng=rng)
         paths.append(np.asarray(simulated).reshape(rows, -1))
         noises.append(np.full(counts[point], grid[point, 0]))

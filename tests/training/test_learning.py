@@ -19,6 +19,9 @@ from microlift.training.simulation import brands
 from microlift.training.simulation.generator import simulate
 from microlift.training.train import train_all
 
+# one worker runs the whole module: the brands' campaigns are simulated once, not once per xdist worker
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("learning")]
+
 WORLDS = (0.5, 1.0, 2.0)  # brand_lift: a product people ignore, the typical one, one they love
 BRANDS = 100  # per world: the sd of an 80% coverage estimate is sqrt(0.8 * 0.2 / 100) = 0.04
 CAMPAIGNS = 6
