@@ -329,8 +329,15 @@ def test_two_gunicorn_workers_share_one_count_and_bounded_metrics(tmp_path, sour
         # and made-up methods add one series to the workers' metrics, not one each
         for i in range(30):
             _call(port, source, f"QAAB{i}", "/v1/creators", {})
-        scraped = _call(port, source, "GET", "/metrics", {})[1].decode()
-    families = {f.name: f for f in text_string_to_metric_families(scraped)}
+        # each worker reports its backend once its app is made: on a busy machine the second may still be starting
+        deadline = time.monotonic() + 60
+        while True:
+            scraped = _call(port, source, "GET", "/metrics", {})[1].decode()
+            families = {f.name: f for f in text_string_to_metric_families(scraped)}
+            started = sum(s.value for s in families["microlift_rate_limit_backend"].samples)
+            if started >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     methods = {s.labels["method"] for s in families["microlift_requests"].samples}
     assert methods <= metrics.METHODS | {"other"} and "other" in methods, methods
     # and both workers say they count in Redis

@@ -7,6 +7,7 @@ the true incremental units beside the same forecast without the calibration (sam
 """
 
 import dataclasses
+import os
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from microlift.training.train import train_all
 # one worker runs the whole module: the brands' campaigns are simulated once, not once per xdist worker
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("learning")]
 
+# Both cores when run alone; one under xdist, whose other worker runs the rest of the suite meanwhile (two more
+# processes would leave the service tests beside it short of a core).
+WORKERS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
 WORLDS = (0.5, 1.0, 2.0)  # brand_lift: a product people ignore, the typical one, one they love
 BRANDS = 100  # per world: the sd of an 80% coverage estimate is sqrt(0.8 * 0.2 / 100) = 0.04
 CAMPAIGNS = 6
@@ -78,7 +82,7 @@ def figures_of(outcomes: list[list[brands.Outcome]], position: int) -> dict:
 @pytest.fixture(scope="module")
 def figures(trained) -> dict[tuple[float, int], dict]:
     """The figures of every world after 3 and after 5 measured campaigns (printed: `pytest -s` shows them)."""
-    outcomes = brands.run_brands(BRANDS, WORLDS, trained.candidates, trained.latent, trained.models, workers=2,
+    outcomes = brands.run_brands(BRANDS, WORLDS, trained.candidates, trained.latent, trained.models, workers=WORKERS,
                                  campaigns=CAMPAIGNS, seed=2023, draws=DRAWS, calibrated_at=AFTER,
                                  measure_draws=MEASURE_DRAWS, measure_last=False)
     out = {(lift, after): figures_of(outcomes[lift], after) for lift in WORLDS for after in AFTER}
