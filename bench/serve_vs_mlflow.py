@@ -43,7 +43,7 @@ BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600
 
 def mlflow_body(records: list[dict]) -> bytes:
     """The engagement model's raw inputs for these creators under the brief, as MLflow's `dataframe_split`."""
-    rows = candidate_rows(Brief.from_mapping(BRIEF), as_served(records))
+    rows = candidate_rows(Brief.from_mapping(BRIEF), as_served(records)).frame()
     rows["format"] = rows["platform"].map(F.DEFAULT_FORMAT)
     frame = rows[F.RAW_INPUTS["engagement"]]
     return as_json({"dataframe_split": {"columns": list(frame.columns),

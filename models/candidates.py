@@ -12,29 +12,22 @@ from microlift.models.economics import POSTS_IF_POSTING, PRICE_PER_1K_FOLLOWERS,
 from microlift.models.vocabulary import TIERS, tier_index
 
 
-def candidate_rows(brief: Brief, creators: pd.DataFrame) -> pd.DataFrame:
-    """Creators joined with the brief's campaign fields, as the feature module expects them."""
-    frame = creators.reset_index(drop=True)
-    context = pd.DataFrame(brief.context(), index=frame.index)  # the scalars broadcast
-    return pd.concat([frame.drop(columns=[c for c in brief.context() if c in frame.columns]), context], axis=1)
+def candidate_rows(brief: Brief, creators: pd.DataFrame) -> F.Columns:
+    """Creators joined with the brief's campaign fields, as the feature module reads them (`features.Columns`;
+    `.frame()` for a DataFrame)."""
+    return F.Columns.of(creators, **brief.context())
 
 
-def asking_price(creators: pd.DataFrame) -> np.ndarray:
+def asking_price(creators) -> np.ndarray:
     """Each creator's price per post (USD); the IMH rate card by platform where none is known."""
-    followers = creators["followers"].to_numpy(dtype=float)
+    followers = F.numbers(creators, "followers")
     codes, platforms = pd.factorize(creators["platform"])
     rate = np.array([PRICE_PER_1K_FOLLOWERS.get(p, 10.0) for p in platforms] + [10.0])  # code -1: missing
     card = rate[codes] * followers / 1000
-    if "price_per_post" not in creators.columns:
+    if "price_per_post" not in creators:
         return card
-    price = pd.to_numeric(creators["price_per_post"], errors="coerce").to_numpy(dtype=float)
+    price = F.numbers(creators, "price_per_post")
     return np.where(np.isfinite(price), price, card)
-
-
-def _floats(rows: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in rows.columns:
-        return np.full(len(rows), np.nan)
-    return pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def offer_ratio(rows: pd.DataFrame, units_per_post: np.ndarray) -> np.ndarray:
@@ -43,8 +36,8 @@ def offer_ratio(rows: pd.DataFrame, units_per_post: np.ndarray) -> np.ndarray:
     fee; `units_per_post` is the expected attributed units of one post (an affiliate's commission)."""
     price = np.maximum(asking_price(rows), 1.0)
     codes, ways = pd.factorize(rows["compensation"], use_na_sentinel=False)  # few distinct values: each read once
-    gift, commission, fee = (_floats(rows, c) for c in ("gift_value", "commission_rate", "fee"))
-    product = _floats(rows, "product_price")
+    gift, commission, fee = (F.numbers(rows, c) for c in ("gift_value", "commission_rate", "fee"))
+    product = F.numbers(rows, "product_price")
     units = np.broadcast_to(np.asarray(units_per_post, dtype=float), (len(rows),))
     if len(ways) == 1:  # one brief: one way of paying for every row
         return economics.offer_per_post(str(ways[0]).strip().lower(), gift, product, price, units, commission,
@@ -73,7 +66,7 @@ def posting_matrix(models: dict, rows: pd.DataFrame, X_c: np.ndarray, ratio: np.
     """The posting model's feature matrix: its creator features taken from the conversion matrix `X_c` (built
     already), the offer ratio built here."""
     names, known = models["posting"].features_, {n: j for j, n in enumerate(models["conversion"].features_)}
-    offer = F.POSTING_FEATURES["log_offer_ratio"](pd.DataFrame({"offer_ratio": ratio}))
+    offer = F.POSTING_FEATURES["log_offer_ratio"](F.Columns.of({"offer_ratio": ratio}))
     if not all(n in known or n == "log_offer_ratio" for n in names):
         return F.matrix("posting", rows.assign(offer_ratio=ratio), names)
     X = np.empty((len(rows), len(names)), dtype=np.float32)
@@ -87,6 +80,13 @@ def conversion_bands(models: dict, rows: pd.DataFrame, X: np.ndarray | None = No
     `X`: the rows' conversion feature matrix, if already built."""
     bands = models["conversion"].predict(rows, X)
     return {q: bands[q] for q in ("p10", "p50", "p90")}
+
+
+_TIER_NAMES = np.asarray(TIERS, dtype=object)
+
+
+def _text(values) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
 
 
 def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False) -> pd.DataFrame:
@@ -110,15 +110,17 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
     units = {"mean": models["conversion"].predict_mean(rows, X_c)}
     if bands:
         units.update(conversion_bands(models, rows))
-    followers = rows["followers"].to_numpy(dtype=float)
+    followers = F.numbers(rows, "followers")
     price = asking_price(rows)
     # who posts: the posting model, from the offer (gift, fee or expected commission) against the asking price
     posting = models["posting"].predict(rows, posting_matrix(models, rows, X_c, offer_ratio(rows, units["mean"])))
     per_creator = POSTS_IF_POSTING[brief.compensation]
     posts = posting * per_creator
-    out = {  # text columns kept as stored (`.array`: arrow strings are not converted to objects and back)
-        "creator_id": rows["creator_id"].astype(str).array, "platform": rows["platform"].array,
-        "niche": rows["niche"].array, "tier": pd.Series(TIERS).array.take(tier_index(followers)),
+    ids = np.asarray(rows["creator_id"])
+    out = {  # text columns as Python strings (object Series: pandas would infer arrow strings from arrays)
+        "creator_id": _text(ids if ids.dtype == object else ids.astype(str)),
+        "platform": _text(rows["platform"]), "niche": _text(rows["niche"]),
+        "tier": _text(_TIER_NAMES[tier_index(followers)]),
         "followers": followers, "price": price, "posting": posting,
         "posts_if_posting": np.full(len(rows), per_creator), "posts": posts,
         # how much the creator's audience cares about the product's niche, as the conversion model learned it
@@ -137,7 +139,7 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
                                            per_creator * out["conversions_per_post_mean"])
     out["cost"] = campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit, invited, posting * fees,
                                 out["conversions"])
-    return pd.DataFrame(out), (X_e, X_c)
+    return pd.DataFrame(out, columns=pd.Index(list(out), dtype=object)), (X_e, X_c)  # object labels: faster lookups
 
 
 def eligible(brief: Brief, scored: pd.DataFrame) -> np.ndarray:

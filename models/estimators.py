@@ -198,7 +198,7 @@ class ConversionModel(_Model):
         """The log-linear base rate per follower, from the training rows (their feature matrix `X` if built)."""
         self.features_ = F.feature_names(self.kind)
         X = self._X(rows) if X is None else X
-        exposure = np.maximum(pd.to_numeric(rows["followers"]).to_numpy(dtype=float), 1.0) / 1000
+        exposure = np.maximum(F.numbers(rows, "followers"), 1.0) / 1000
         self.base_ = LogLinear.fit(self.features_, set(F.categorical_names(self.kind)), X,
                                    np.asarray(units, dtype=float), exposure, self.base_alpha)
         return self
@@ -212,7 +212,7 @@ class ConversionModel(_Model):
         return np.log(followers / 1000) + self.base_(X)
 
     def offset(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> np.ndarray:
-        return self.offset_of(self._X(rows) if X is None else X, pd.to_numeric(rows["followers"]).to_numpy())
+        return self.offset_of(self._X(rows) if X is None else X, F.numbers(rows, "followers"))
 
     def fit(self, rows: pd.DataFrame, units: np.ndarray, calibration: tuple[pd.DataFrame, np.ndarray],
             progress=None) -> ConversionModel:
@@ -252,8 +252,7 @@ class ConversionModel(_Model):
     @staticmethod
     def _pair_index(rows: pd.DataFrame) -> np.ndarray:
         niche = F.codes(rows["niche"], F.NICHES).astype(np.int64)
-        product = F.codes(rows["campaign_niche"] if "campaign_niche" in rows else pd.Series(None, index=rows.index),
-                          F.NICHES).astype(np.int64)
+        product = F.codes(F.text(rows, "campaign_niche"), F.NICHES).astype(np.int64)
         return niche * (len(F.NICHES) + 1) + product
 
     def _pair_factor(self, rows: pd.DataFrame) -> np.ndarray:
@@ -392,7 +391,7 @@ class LiftModel(_Model):
 
     def predict(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """Incremental units per month during the campaign: p10/p50/p90 of what will be observed."""
-        scale = sales_scale(pd.to_numeric(rows["baseline_units_per_month"]).to_numpy(dtype=float))
+        scale = sales_scale(F.numbers(rows, "baseline_units_per_month"))
         return {k: scale * np.expm1(v) for k, v in self.predict_log_multiple(rows).items()}
 
     def _boosters(self):

@@ -40,6 +40,65 @@ def log_engagement_rate(engagements, followers) -> np.ndarray:
     return np.log((np.asarray(engagements, dtype=float) + 0.5) / np.asarray(followers, dtype=float))
 
 
+class Columns:
+    """Equal-length named columns (numpy arrays or Series) read as the feature builders read a DataFrame: `rows[name]`,
+    `name in rows`, `len(rows)` (the rows). Building one costs no copy and no type inference, so a request of a few
+    candidates spends its time on the models rather than on DataFrame machinery; `frame()` is the DataFrame."""
+
+    __slots__ = ("_columns", "_length")
+
+    def __init__(self, columns: dict, length: int):
+        self._columns, self._length = columns, int(length)
+
+    @classmethod
+    def of(cls, source: pd.DataFrame | dict, **scalars) -> Columns:
+        """A frame's (or a dict of equal-length arrays') columns as numpy arrays, without copies where they are
+        stored as such, plus `scalars` broadcast to every row (replacing same-named columns)."""
+        if isinstance(source, pd.DataFrame):
+            n = len(source)
+            columns = {name: source[name].to_numpy() for name in source.columns if name not in scalars}
+        else:
+            n = len(next(iter(source.values()))) if source else 0
+            columns = {name: values for name, values in source.items() if name not in scalars}
+        for name, value in scalars.items():
+            columns[name] = np.full(n, value, dtype=object if isinstance(value, str) or value is None else float)
+        return cls(columns, n)
+
+    def __getitem__(self, name: str):
+        return self._columns[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._columns
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def assign(self, **columns) -> Columns:
+        return Columns({**self._columns, **columns}, self._length)
+
+    def take(self, positions: np.ndarray) -> Columns:
+        """The rows at `positions`."""
+        return Columns({k: np.asarray(v)[positions] for k, v in self._columns.items()}, len(positions))
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: pd.Series(v, dtype=object) if np.asarray(v).dtype == object else v
+                             for k, v in self._columns.items()})
+
+
+def text(rows, name: str):
+    """A text column as stored, or missing values for every row when there is none."""
+    return rows[name] if name in rows else np.full(len(rows), None, dtype=object)
+
+
+def numbers(rows, name: str) -> np.ndarray:
+    """A column as floats (NaN where missing or not a number; all NaN when there is no such column)."""
+    return _num(rows, name)
+
+
 def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
     len(vocabulary). Distinct values are few, so they are looked up once each."""
@@ -58,13 +117,19 @@ def _lowered(vocabulary: tuple[str, ...]) -> dict[str, int]:
     return {v.lower(): i for i, v in enumerate(vocabulary)}
 
 
-def _num(rows: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in rows.columns:
+def _num(rows, name: str) -> np.ndarray:
+    if name not in rows:
         return np.full(len(rows), np.nan)
     column = rows[name]
-    if column.dtype.kind in "fiu":  # already numbers: no parsing
-        return column.to_numpy(dtype=float)
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if column.dtype.kind in "fiub":  # already numbers: no parsing
+        return _as_floats(column)
+    return _as_floats(pd.to_numeric(column, errors="coerce"))
+
+
+def _as_floats(column) -> np.ndarray:
+    if isinstance(column, pd.Series | pd.Index):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(column, dtype=float)
 
 
 def _log10(values: np.ndarray) -> np.ndarray:
@@ -72,26 +137,32 @@ def _log10(values: np.ndarray) -> np.ndarray:
         return np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
 
 
-def _flag(rows: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in rows.columns:
+def _flag(rows, name: str) -> np.ndarray:
+    if name not in rows:
         return np.full(len(rows), np.nan)
-    series = rows[name]
-    return np.where(series.isna(), np.nan, series.astype(bool, errors="ignore").astype(float))
+    column = rows[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        values = np.asarray(column, dtype=float)
+        return np.where(np.isnan(values), np.nan, (values != 0).astype(float))
+    values = np.asarray(column, dtype=object)
+    missing = pd.isna(values)
+    return np.where(missing, np.nan, np.where(missing, False, values).astype(bool).astype(float))
 
 
-def _niche_match(rows: pd.DataFrame) -> np.ndarray:
-    if "campaign_niche" not in rows.columns:
+def _niche_match(rows) -> np.ndarray:
+    if "campaign_niche" not in rows:
         return np.zeros(len(rows))
     campaign = rows["campaign_niche"]
-    same = (rows["niche"] == campaign).to_numpy(dtype=bool, na_value=False)  # compared as stored (arrow: fast)
-    return np.where(campaign.isna().to_numpy(), 0.0, same.astype(float))
+    same = rows["niche"] == campaign  # compared as stored (arrow: fast)
+    same = same.to_numpy(dtype=bool, na_value=False) if isinstance(same, pd.Series) else np.asarray(same, dtype=bool)
+    return np.where(np.asarray(pd.isna(campaign)), 0.0, same.astype(float))
 
 
-def _format(rows: pd.DataFrame) -> np.ndarray:
+def _format(rows) -> np.ndarray:
     """The post format, or the platform's usual one where none is given."""
     found, platforms = pd.factorize(rows["platform"])  # as stored (arrow strings: no copy to objects)
     default = np.array([DEFAULT_FORMAT.get(p) for p in platforms] + [None], dtype=object)[found]
-    if "format" not in rows.columns:
+    if "format" not in rows:
         return default
     given = np.asarray(rows["format"], dtype=object)
     return np.where(pd.isna(given), default, given)
@@ -102,7 +173,7 @@ CREATOR_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "platform": lambda r: codes(r["platform"], PLATFORMS),
     "niche": lambda r: codes(r["niche"], NICHES),
     "tier": lambda r: tier_index(_num(r, "followers")).astype(float),
-    "country": lambda r: codes(r["country"] if "country" in r else pd.Series(None, index=r.index), COUNTRIES),
+    "country": lambda r: codes(text(r, "country"), COUNTRIES),
     "log_followers": lambda r: _log10(_num(r, "followers")),
     "log_following_ratio": lambda r: _log10((_num(r, "following") + 1) / _num(r, "followers")),
     "log_posts_count": lambda r: _log10(_num(r, "posts_count") + 1),
@@ -118,11 +189,11 @@ CREATOR_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 POST_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "format": lambda r: codes(_format(r), FORMATS),
     "sponsored": lambda r: _flag(r, "sponsored"),
-    "compensation": lambda r: codes(r["compensation"] if "compensation" in r else pd.Series(None, index=r.index),
+    "compensation": lambda r: codes(text(r, "compensation"),
                                     COMPENSATIONS),
     "niche_match": _niche_match,
     # the product's niche beside the creator's: the trees learn which audiences care about which products
-    "campaign_niche": lambda r: codes(r["campaign_niche"] if "campaign_niche" in r else pd.Series(None, index=r.index),
+    "campaign_niche": lambda r: codes(text(r, "campaign_niche"),
                                       NICHES),
 }
 # A creator's track record in earlier campaigns: attributed units per 1k followers per post.
@@ -133,7 +204,7 @@ TRACK_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 CAMPAIGN_FEATURES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "log_product_price": lambda r: _log10(_num(r, "product_price")),
     "discount_code": lambda r: _flag(r, "discount_code"),
-    "marketplace": lambda r: codes(r["marketplace"] if "marketplace" in r else pd.Series(None, index=r.index),
+    "marketplace": lambda r: codes(text(r, "marketplace"),
                                    MARKETPLACES),
 }
 # Lift features: a roster's aggregates (see `roster_aggregates`) and the campaign. Every roster aggregate only

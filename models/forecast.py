@@ -196,10 +196,10 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     by_cell = np.cumsum(by_cell.reshape(draws, count, len(cells)), axis=1)
     pools = engaged_pools([c.split("/")[0] for c in cells])
     unique = unique_reach(by_cell, pools).sum(axis=2)
-    rows = pd.DataFrame({"pred_engagements": engagements.T.reshape(-1), "pred_unique_engagements": unique.T.reshape(-1),
-                         "pred_conversions": conversions.T.reshape(-1), "creators": creators.T.reshape(-1),
-                         "posts": posts.T.reshape(-1)})
-    rows = rows.assign(**{k: v for k, v in brief.context().items() if k not in rows.columns})
+    rows = {"pred_engagements": engagements.T.reshape(-1), "pred_unique_engagements": unique.T.reshape(-1),
+            "pred_conversions": conversions.T.reshape(-1), "creators": creators.T.reshape(-1),
+            "posts": posts.T.reshape(-1)}
+    rows = F.Columns.of(rows, **{k: v for k, v in brief.context().items() if k not in rows})
     z = lift_model.predict_log_multiple(rows)
     if count >= 3:  # a budget curve: its rosters span the range a saturating response can be fitted over
         z = saturating(rows, z, None if fit_on is None else np.repeat(np.asarray(fit_on, dtype=bool), draws))

@@ -225,11 +225,11 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     key = creator_values(brief, scored, slopes, bands=False)[SORT_KEY[objective]]["mean"]
     order = _top(key, scored["creator_id"].to_numpy(), np.flatnonzero(pool), top_k)
     rows = creators.iloc[order]
-    matrices = shared_matrices(models, candidate_rows(brief, rows)) if matrices is None else \
-        (matrices[0][order], matrices[1][order])
+    context = candidate_rows(brief, rows)  # the brief's fields beside the creators', as scoring read them
+    matrices = shared_matrices(models, context) if matrices is None else (matrices[0][order], matrices[1][order])
     shown = scored.iloc[order]  # the rows first: text columns converted for the shown rows only
     top = {c: shown[c].to_numpy() for c in _SHOWN}
-    top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, rows, matrices[1]).items()})
+    top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, context, matrices[1]).items()})
     values = creator_values(brief, top, slopes)
     norms = np.zeros(len(order))
     if brief.compensation == "paid" and objective in _VALUE_OBJECTIVES:  # prices against their tier's norm

@@ -66,7 +66,7 @@ def candidate_frame(candidates: list) -> pd.DataFrame:
             columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
     for name in ("hist_posts", "track_posts"):
         columns[name] = np.nan_to_num(columns[name], nan=0.0)
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, columns=pd.Index(list(columns), dtype=object))  # object labels: faster lookups
 
 
 @route(bp, "/rank", "POST", "Rank candidates by profit, ROI, conversions or engagement, with ranges and reasons",

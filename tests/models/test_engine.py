@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from microlift.models import features as F
+from microlift.models import roster
 from microlift.models.brief import OBJECTIVES, Brief, BriefError
 from microlift.models.candidates import candidate_rows, offer_ratio, score, score_with_matrices
 from microlift.models.datasets import Dataset
@@ -145,6 +146,26 @@ MILP_CASES = [
 
 
 @pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
+def test_a_few_candidates_join_in_the_order_the_cell_greedy_gives(world, kind, seed, crowded, monkeypatch):
+    # given: instances small enough for the greedy that reads every open creator at each step, with and without
+    # limits that fill groups
+    scored = instance(world.scored(kind), seed, crowded)
+    tiers, platforms = scored["tier"].value_counts(), scored["platform"].value_counts()
+    limits = [None, Limits(max_per_tier={tiers.index[0]: max(int(tiers.iloc[0]) // 2, 1)},
+                           max_per_platform={platforms.index[0]: 2})]
+    for limit in limits:
+        for slopes in (SLOPES, Slopes(5e-4, 0.0), Slopes(0.0, 1.0)):
+            # when: the sequence is taken by each greedy
+            dense = roster.sequence(scored, slopes, limit)
+            monkeypatch.setattr(roster, "DENSE_GREEDY", -1)
+            by_cell = roster.sequence(scored, slopes, limit)
+            monkeypatch.undo()
+            # then: the same creators join in the same order
+            assert len(dense) > 0
+            assert dense.tolist() == by_cell.tolist()
+
+
+@pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
 def test_roster_is_within_two_percent_of_the_exact_optimum(world, kind, seed, crowded, record_property):
     # given: a small instance whose budget buys about a third of its candidates
     frame = world.scored(kind)
@@ -266,7 +287,7 @@ def test_lift_slopes_on_a_flat_lift_model_share_the_level(world, level):
     brief, scored = world.brief("gifting"), world.scored("gifting")
     chosen = np.zeros(len(scored), dtype=bool)
     chosen[np.argsort(-scored["relevant_engagements"].to_numpy())[:20]] = True
-    reach = float(aggregates(brief, scored, chosen)["pred_unique_engagements"].iloc[0])
+    reach = float(aggregates(brief, scored, chosen)["pred_unique_engagements"][0])
     # when
     slopes = lift_slopes(brief, scored, chosen, FlatLift(level))
     # then: the documented fallback, not a floating-point crumb
@@ -829,6 +850,18 @@ def test_a_new_product_is_forecast_to_sell_with_ranges_and_no_lift_multiple(worl
     assert 0 < units["p10"] <= units["p50"] <= units["p90"]
     assert answer["forecast"]["lift_multiple"] is None
     assert any("new product" in note and "lift_multiple" in note for note in answer["notes"])
+
+
+@pytest.mark.parametrize("kind", ["engagement", "conversion", "posting"])
+def test_features_read_from_plain_columns_equal_those_read_from_a_frame(world, kind):
+    # given: the candidates with a brief's fields, as a DataFrame (what training reads) and as the plain columns
+    # scoring reads (`features.Columns`)
+    brief = world.brief("affiliate")
+    creators = world.creators.assign(offer_ratio=np.linspace(0.01, 3.0, len(world.creators)))
+    frame = creators.assign(**brief.context())
+    columns = candidate_rows(brief, creators)
+    # when / then: every feature is the same number
+    np.testing.assert_array_equal(F.matrix(kind, columns), F.matrix(kind, frame))
 
 
 @pytest.mark.parametrize("kind", ["gifting", "paid", "affiliate"])

@@ -7,6 +7,7 @@ the true incremental units beside the same forecast without the calibration (sam
 """
 
 import dataclasses
+import functools
 import os
 
 import numpy as np
@@ -46,6 +47,13 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def trained() -> Trained:
+    return _trained()
+
+
+@functools.cache
+def _trained() -> Trained:
+    """Once per process: xdist may interleave another module's tests with these, which tears a module fixture
+    down and sets it up again."""
     tables = simulate(3000, 120, seed=31, progress=False)
     dataset = Dataset.of(tables)
     models = train_all(prepare(dataset), seed=0, progress=False).models
@@ -81,7 +89,13 @@ def figures_of(outcomes: list[list[brands.Outcome]], position: int) -> dict:
 
 @pytest.fixture(scope="module")
 def figures(trained) -> dict[tuple[float, int], dict]:
+    return _figures()
+
+
+@functools.cache
+def _figures() -> dict[tuple[float, int], dict]:
     """The figures of every world after 3 and after 5 measured campaigns (printed: `pytest -s` shows them)."""
+    trained = _trained()
     outcomes = brands.run_brands(BRANDS, WORLDS, trained.candidates, trained.latent, trained.models, workers=WORKERS,
                                  campaigns=CAMPAIGNS, seed=2023, draws=DRAWS, calibrated_at=AFTER,
                                  measure_draws=MEASURE_DRAWS, measure_last=False)
