@@ -75,10 +75,13 @@ def posting_matrix(models: dict, rows: pd.DataFrame, X_c: np.ndarray, ratio: np.
     return X
 
 
-def conversion_bands(models: dict, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def conversion_bands(models: dict, rows, X: np.ndarray | None = None,
+                     mean: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """p10/p50/p90 of attributed units per post (negative binomial quantiles: costly, so only where shown);
-    `X`: the rows' conversion feature matrix, if already built."""
-    bands = models["conversion"].predict(rows, X)
+    `X`: the rows' conversion feature matrix, if already built; `mean`: their expected units per post, if
+    already predicted (`score`'s conversions_per_post_mean)."""
+    model = models["conversion"]
+    bands = model.predict(rows, X) if mean is None else model.bands(mean)
     return {q: bands[q] for q in ("p10", "p50", "p90")}
 
 

@@ -296,7 +296,11 @@ class ConversionModel(_Model):
 
     def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Attributed units per post: mean, and the p10/p50/p90 of what will be observed (negative binomial)."""
-        mu = self.predict_mean(rows, X)
+        return self.bands(self.predict_mean(rows, X))
+
+    def bands(self, mu: np.ndarray) -> dict[str, np.ndarray]:
+        """Mean `mu` (expected units per post, `predict_mean`) and the negative binomial's p10/p50/p90 around it."""
+        mu = np.asarray(mu, dtype=float)
         size = 1.0 / self.dispersion_
         p = size / (size + mu)
         p10, p50, p90 = stats.nbinom.ppf(np.array([[0.1], [0.5], [0.9]]), size, p)  # one call for the three

@@ -57,7 +57,9 @@ def brief_slopes(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits 
     order = sequence(scored, slopes, limits, shortlist, c, max_creators=REFERENCE_CREATORS)
     chosen = np.zeros(len(scored), dtype=bool)
     chosen[order] = True
-    return lift_slopes(brief, scored, chosen, lift_model) if chosen.any() else slopes
+    if not chosen.any() or np.array_equal(chosen, guess):  # the same roster: the same slopes
+        return slopes
+    return lift_slopes(brief, scored, chosen, lift_model)
 
 
 def plan_sequence(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits | None, pool: np.ndarray,

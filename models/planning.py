@@ -174,8 +174,17 @@ def rounded(answer, decimals: int | None = None):
     out = {}
     for key, value in answer.items():
         places = decimals if key in _BAND else DECIMALS.get(key)
-        out[key] = rounded(value, places) if isinstance(value, dict | list) else _rounded(value, places)
+        kind = value.__class__
+        if kind is float:  # the common leaf, inline
+            out[key] = round(value, places) if places is not None and _finite(value) else value
+        elif isinstance(value, dict | list):
+            out[key] = rounded(value, places)
+        else:
+            out[key] = _rounded(value, places)
     return out
+
+
+_finite = math.isfinite
 
 
 def _rounded(value, places: int | None):

@@ -229,7 +229,8 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     matrices = shared_matrices(models, context) if matrices is None else (matrices[0][order], matrices[1][order])
     shown = scored.iloc[order]  # the rows first: text columns converted for the shown rows only
     top = {c: shown[c].to_numpy() for c in _SHOWN}
-    top.update({f"conversions_per_post_{q}": v for q, v in conversion_bands(models, context, matrices[1]).items()})
+    bands = conversion_bands(models, context, matrices[1], mean=top["conversions_per_post_mean"])
+    top.update({f"conversions_per_post_{q}": v for q, v in bands.items()})
     values = creator_values(brief, top, slopes)
     norms = np.zeros(len(order))
     if brief.compensation == "paid" and objective in _VALUE_OBJECTIVES:  # prices against their tier's norm

@@ -21,9 +21,12 @@ from pathlib import Path
 
 MODEL_KINDS = ("engagement", "conversion", "lift", "posting")
 # Variables read by libraries that take no argument for them, set once per process by `process_environment`
-# (a value the operator set wins): MLflow's download progress bar would fill the logs, and idle OpenMP threads
-# must not spin between requests.
-LIBRARY_DEFAULTS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "OMP_WAIT_POLICY": "PASSIVE"}
+# (a value the operator set wins): MLflow's download progress bar would fill the logs, idle OpenMP threads must
+# not spin between requests, and BLAS takes one thread: its threads fought LightGBM's OpenMP threads and the
+# service's request threads for the cores (bench/README: forecasts twice as slow under load).
+LIBRARY_DEFAULTS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "OMP_WAIT_POLICY": "PASSIVE",
+                    "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+_BLAS_SET = False
 
 
 def process_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -32,7 +35,23 @@ def process_environment(extra: Mapping[str, str] | None = None) -> dict[str, str
     for name, value in LIBRARY_DEFAULTS.items():
         os.environ.setdefault(name, value)
     os.environ.update(extra or {})
+    _limit_blas()
     return dict(os.environ)
+
+
+def _limit_blas() -> None:
+    """BLAS's threads as OPENBLAS_NUM_THREADS says, once per process: a library loaded before the variable was set
+    (numpy, imported before this runs) is told through threadpoolctl. Never per call: switching OpenBLAS's thread
+    count on every request halved the service's throughput (bench/README)."""
+    global _BLAS_SET
+    if _BLAS_SET:
+        return
+    _BLAS_SET = True
+    from threadpoolctl import threadpool_limits
+
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "1")
+    if threads.isdigit() and int(threads) > 0:
+        threadpool_limits(limits=int(threads), user_api="blas")
 
 
 @dataclass(frozen=True)
