@@ -228,6 +228,41 @@ def mlflow_serve(home: Home, run_dir: Path, kind: str, workers: int):
     return running(argv, home.env(run_dir), f"http://127.0.0.1:{port}/ping", run_dir / f"mlflow-{kind}.log")
 
 
+def revision_tree(rev: str) -> tuple[Path, str]:
+    """The repository's tree at git revision `rev`, extracted (`git archive`, nothing checked out) into a scratch
+    folder, and the revision's short hash. With PYTHONPATH set to the folder, `import microlift` runs that code."""
+    described = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", f"{rev}^{{commit}}"],
+                               capture_output=True, text=True)
+    if described.returncode != 0:
+        raise BenchError(f"{rev!r} is not a commit of {ROOT}: {described.stderr.strip()}")
+    commit = described.stdout.strip()
+    tree = scratch(f"microlift-bench-{commit}-")
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True)
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {commit} exited with {archive.returncode}: {archive.stderr.decode()[-2000:]}")
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    # the package's subpackages are symlinks to the top-level folders: they must survive the archive
+    for part in ("models", "serving", "training"):
+        if not (tree / "microlift" / part / "__init__.py").is_file():
+            raise BenchError(f"{commit}'s tree has no microlift/{part} package (expected a symlink to ../{part})")
+    return tree, commit
+
+
+def imported_from(env: dict[str, str], module: str, cwd: Path) -> Path:
+    """The file `module` is imported from by this virtualenv's Python with `env` (the code a server with `env` runs)."""
+    done = subprocess.run([sys.executable, "-c", f"import {module} as m; print(m.__file__)"], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise BenchError(f"importing {module} failed:\n{done.stderr[-3000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def process_env(pid: int) -> dict[str, str]:
+    """A running process's environment (/proc/PID/environ)."""
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(p.decode(errors="replace").split("=", 1) for p in pairs if b"=" in p)
+
+
 # --- timing -----------------------------------------------------------------------------------------------------
 
 def post(session: requests.Session, url: str, body: bytes) -> float:

@@ -9,6 +9,7 @@ function recurses) and by function (self time, the function on top of the stack)
     python bench/profile_service.py                        # /v1/rank, 1 candidate, 2 workers, 20 s
     python bench/profile_service.py --candidates 100
     python bench/profile_service.py --route forecast --candidates 200 --clients 8
+    python bench/profile_service.py --rate-limit          # with the rate limit counted in Redis
     python bench/profile_service.py --tiny                 # seconds, for the smoke test
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import threading
@@ -46,6 +48,7 @@ STAGES = {
     "parse and validate the body (parse_body)": {("openapi.py", "parse_body")},
     "inline candidates to a frame (candidate_frame)": {("plan.py", "candidate_frame")},
     "calibration lookup (calibration_for)": {("plan.py", "calibration_for")},
+    "planning, all of it (planning.rank or planning.forecast)": {("planning.py", "rank"), ("planning.py", "forecast")},
     "scoring (score, score_with_matrices)": {("candidates.py", "score"), ("candidates.py", "score_with_matrices")},
     "ranking: slopes (brief_slopes, budget_slopes)": {("forecast.py", "brief_slopes"),
                                                       ("forecast.py", "budget_slopes")},
@@ -109,6 +112,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long py-spy records (default 20)")
     parser.add_argument("--top", type=int, default=15, help="functions listed by self time (default 15)")
+    parser.add_argument("--rate-limit", action="store_true",
+                        help="count requests in Redis (REDIS_URL, default redis://127.0.0.1:6379/0) as a deployment "
+                             "does, with a limit no client reaches; without it the limit is off as in the other "
+                             "benches")
     parser.add_argument("--keep", help="keep py-spy's raw stacks (and the server's log) in this folder")
     parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
     args = parser.parse_args()
@@ -122,7 +129,9 @@ def main() -> None:
     payload.update({"top_k": 50} if args.route == "rank" else {"budget": 10_000.0, "draws": 1_000})
     body = as_json(payload)
     run_dir = Path(args.keep) if args.keep else scratch("microlift-bench-profile-")
-    with microlift_serve(home, run_dir, args.workers) as server:
+    extra = {"MICROLIFT_RATE_LIMIT": "100000000",
+             "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")} if args.rate_limit else {}
+    with microlift_serve(home, run_dir, args.workers, **extra) as server:
         url = f"{server.base}/v1/{args.route}"
         with requests.Session() as session:
             for _ in range(5):
@@ -167,6 +176,9 @@ def main() -> None:
     print(f"\ntop {args.top} functions by self time:")
     for name, n in own.most_common(args.top):
         print(f"  {n / total:6.1%}  {name}")
+    work = stages["planning, all of it (planning.rank or planning.forecast)"]
+    print(f"ratio of the workers' samples outside planning (HTTP, validation, limits, sync, encoding) to all: "
+          f"{1 - work / total:.2f}")
 
 
 if __name__ == "__main__":

@@ -359,13 +359,22 @@ def _crossing(steps: list[tuple[float, float]], curve: list[dict], target_roas: 
 
 def roster_table(scored: pd.DataFrame, chosen: np.ndarray) -> dict:
     """The chosen creators and the split of cost by tier and platform."""
-    picked = scored[chosen]
-    columns = ["creator_id", "platform", "niche", "tier", "followers", "price", "cost", "posting", "posts",
-               "engagements", "conversions"]
-    split = {key: {str(k): {"creators": int(len(g)), "cost": float(g["cost"].sum())}
-                   for k, g in picked.groupby(key, sort=True)} for key in ("tier", "platform")}
-    rows = picked[columns].rename(columns={"conversions": "attributed_units"}).to_dict("records")
-    return {"creators": rows, "total_cost": float(picked["cost"].sum()),
+    rows = np.flatnonzero(np.asarray(chosen, dtype=bool))
+    names = {"creator_id": "creator_id", "platform": "platform", "niche": "niche", "tier": "tier",
+             "followers": "followers", "price": "price", "cost": "cost", "posting": "posting", "posts": "posts",
+             "engagements": "engagements", "conversions": "attributed_units"}
+    values = {shown: scored[column].to_numpy()[rows].tolist() for column, shown in names.items()}
+    creators = [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
+    cost = values["cost"]
+    split = {}
+    for key in ("tier", "platform"):
+        groups: dict[str, dict] = {}
+        for group, spent in zip(values[key], cost, strict=True):
+            entry = groups.setdefault(str(group), {"creators": 0, "cost": 0.0})
+            entry["creators"] += 1
+            entry["cost"] += spent
+        split[key] = dict(sorted(groups.items()))
+    return {"creators": creators, "total_cost": float(np.sum(cost)) if cost else 0.0,
             "by_tier": split["tier"], "by_platform": split["platform"]}
 
 

@@ -1,5 +1,7 @@
 """gunicorn settings for `microlift serve`, all from the environment (serving/settings.py lists them)."""
 
+import os
+
 from prometheus_client import multiprocess
 
 from microlift.serving.serve import announce
@@ -14,6 +16,8 @@ worker_class = "microlift.serving.worker.ThreadWorker"  # gthread that bounds sl
 timeout = _service.timeout
 graceful_timeout = 10  # browsers keep idle connections open; a stop should not wait long for them
 keepalive = 5
+# each worker touches its heartbeat file on every pass of its loop (once per request or more): in memory, not on disk
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 control_socket_disable = True  # gunicorn >= 25.1 would share one control socket per user across services
 accesslog = "-"
 errorlog = "-"
