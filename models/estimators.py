@@ -381,11 +381,11 @@ class LiftModel(_Model):
     @property
     def residual_sd(self) -> float:
         """How far a campaign lands from the model's median, as an sd on the ln scale: the one implied by the
-        held-out p10..p90 (the prior of a brand's calibration, `models.calibration`)."""
-        from scipy.stats import norm
+        held-out p10..p90 (the prior of a brand's calibration, `models.calibration`); read on every forecast."""
+        from statistics import NormalDist
 
         low, _, high = self.offsets_[0]
-        return float((high - low) / (2 * norm.ppf(0.5 + self.coverage_ / 2)))
+        return float((high - low) / (2 * NormalDist().inv_cdf(0.5 + self.coverage_ / 2)))
 
     def predict_log_multiple(self, rows: pd.DataFrame) -> dict[str, np.ndarray]:
         """ln((units during + floor) / (baseline + floor)): p10/p50/p90."""

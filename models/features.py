@@ -60,8 +60,9 @@ class Columns:
         else:
             n = len(next(iter(source.values()))) if source else 0
             columns = {name: values for name, values in source.items() if name not in scalars}
-        for name, value in scalars.items():
-            columns[name] = np.full(n, value, dtype=object if isinstance(value, str) or value is None else float)
+        for name, value in scalars.items():  # one value seen n times (a read-only view: no n-long copy)
+            one = np.array(value, dtype=object if isinstance(value, str) or value is None else float)
+            columns[name] = np.broadcast_to(one, (n,))
         return cls(columns, n)
 
     def __getitem__(self, name: str):
