@@ -2,7 +2,7 @@
 them, and the rows the track record and the brand calibration read.
 
 An import is one transaction: the result rows, the creators' history and track record, the measurement and the
-catalog revision all change together or not at all.
+catalog revision (bumped by every import that changes anything) all change together or not at all.
 """
 
 from __future__ import annotations
@@ -239,9 +239,10 @@ def import_results(engine: Engine, campaign_id: str | None, results: Results, *,
         conn.execute(update(campaigns).where(campaigns.c.id == campaign_id).values(
             results_digest=digest, imported_at=_now(), **filled))
         changed = unmerged | merged
-        if changed:
-            conn.execute(update(service_state).where(service_state.c.id == 1).values(
-                catalog_revision=service_state.c.catalog_revision + 1))
+        # a new revision even when no creator changed: the measurements that calibrate forecasts did, and workers
+        # keep calibrations per revision (serving.runtime)
+        conn.execute(update(service_state).where(service_state.c.id == 1).values(
+            catalog_revision=service_state.c.catalog_revision + 1))
     warnings = results.warnings + _missing_creators(missing)
     parts = results.parts()
     return ImportOutcome(campaign_id, "replaced" if plan.results_digest else "created",
@@ -421,13 +422,19 @@ def track_record_rows(engine: Engine, *, brand: str | None = None) -> list[dict]
     return _scored(engine, brand=brand)
 
 
+CALIBRATION_CAMPAIGNS = 500  # the most recent measured campaigns a calibration reads (a forecast's work is bounded)
+
+
 def calibration_rows(engine: Engine, *, brand: str | None = None, niche: str | None = None) -> list[dict]:
     """The track record's rows of one brand and/or niche, oldest measurement first, with `forecast` the models' own
-    forecast of each campaign (before any brand calibration): what a calibration learns from."""
-    return [{**row, "forecast": row["models"]} for row in _scored(engine, brand=brand, niche=niche)]
+    forecast of each campaign (before any brand calibration): what a calibration learns from. At most the
+    CALIBRATION_CAMPAIGNS most recent, so that a forecast reads a bounded number of rows whatever the history."""
+    return [{**row, "forecast": row["models"]}
+            for row in _scored(engine, brand=brand, niche=niche, latest=CALIBRATION_CAMPAIGNS)]
 
 
-def _scored(engine: Engine, brand: str | None = None, niche: str | None = None) -> list[dict]:
+def _scored(engine: Engine, brand: str | None = None, niche: str | None = None,
+            latest: int | None = None) -> list[dict]:
     m = campaign_measurements.c
     query = (select(campaigns.c.id, campaigns.c.brand, campaigns.c.niche, campaigns.c.created_at,
                     campaigns.c.model_versions, *[campaigns.c[f"forecast_{q}"] for q in BAND],
@@ -441,8 +448,12 @@ def _scored(engine: Engine, brand: str | None = None, niche: str | None = None) 
         query = query.where(campaigns.c.brand == brand)
     if niche is not None:
         query = query.where(campaigns.c.niche == niche)
+    if latest is not None:  # the most recent, read newest first and put back in order
+        query = query.order_by(None).order_by(m.measured_at.desc(), campaigns.c.id.desc()).limit(latest)
     with engine.connect() as conn:
         found = conn.execute(query).fetchall()
+    if latest is not None:
+        found = found[::-1]
     labels: dict[str | None, str] = {}
     rows = []
     for row in found:

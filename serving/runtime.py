@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from microlift.models.modelstore import Bundle, ModelRefused, load_alias, load_version_set
 from microlift.models.settings import Settings
-from microlift.serving import catalog, metrics
+from microlift.serving import campaigns, catalog, metrics
 from microlift.serving.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Runtime:
         self._reload_lock = threading.Lock()
         self._following = False
         self._started_at = 0.0
+        self._calibration_rows: dict[tuple, list[dict]] = {}  # (revision, brand, niche) -> measured campaigns
 
     def start(self) -> None:
         """Load the alias's models and the catalog. A refused or missing model leaves the service up but not ready,
@@ -104,6 +105,22 @@ class Runtime:
             self._generation = max(self._generation, generation)
         finally:
             self._following = False
+
+    def calibration_rows(self, brand: str | None, niche: str) -> tuple[list[dict], list[dict]]:
+        """The brand's measured campaigns and, when it has none, the niche's (`campaigns.calibration_rows`), read
+        once per catalog revision (every results import makes a new one) rather than on every forecast."""
+        revision = self.snapshot.revision if self.snapshot is not None else None
+        key = (revision, brand, niche)
+        rows = self._calibration_rows.get(key) if revision is not None else None
+        if rows is None:
+            brand_rows = campaigns.calibration_rows(self.engine, brand=brand) if brand is not None else []
+            niche_rows = [] if brand_rows else campaigns.calibration_rows(self.engine, niche=niche)
+            rows = (brand_rows, niche_rows)
+            if revision is not None:
+                if len(self._calibration_rows) >= 1024 or any(k[0] != revision for k in self._calibration_rows):
+                    self._calibration_rows = {}  # a new revision, or too many brands: start again
+                self._calibration_rows[key] = rows
+        return rows
 
     # --- reload -----------------------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app
 
 from microlift.models import calibration, planning
 from microlift.models.contract import TABLES
-from microlift.serving import campaigns, catalog, schemas
+from microlift.serving import catalog, schemas
 from microlift.serving.openapi import route
 from microlift.serving.problems import Problem, invalid
 
@@ -102,7 +102,5 @@ def calibration_for(brand: str | None, niche: str, models: dict, enabled: bool =
     prior = getattr(lift, "residual_sd", None) if lift is not None else None
     if not enabled or prior is None:
         return calibration.Calibration()
-    engine = runtime().engine
-    brand_rows = campaigns.calibration_rows(engine, brand=brand) if brand is not None else []
-    niche_rows = [] if brand_rows else campaigns.calibration_rows(engine, niche=niche)
+    brand_rows, niche_rows = runtime().calibration_rows(brand, niche)
     return calibration.calibrate(brand_rows, niche_rows, prior, brand, niche)

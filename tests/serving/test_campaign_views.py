@@ -218,3 +218,24 @@ def test_the_loop_routes_are_in_the_openapi_document(client):
                  "/v1/campaigns/{campaign_id}/measurement", "/v1/campaigns/{campaign_id}/measurement.png",
                  "/v1/track-record"):
         assert path in paths, path
+
+
+def test_a_worker_reads_the_calibration_once_per_revision_and_again_after_an_import(client, monkeypatch):
+    # given: a brand with a kept plan and no results yet, and the reads of its measured campaigns counted
+    reads = []
+    real = campaigns.calibration_rows
+    monkeypatch.setattr(campaigns, "calibration_rows", lambda *a, **k: reads.append(k) or real(*a, **k))
+    plan = save(client, brand="cached").get_json()
+    body = {"brief": BRIEF, "budget": 1500, "draws": 200, "brand": "cached"}
+    # when: two forecasts of the same revision
+    first = client.post("/v1/forecast", json=body).get_json()
+    second = client.post("/v1/forecast", json=body).get_json()
+    # then: one read (the brand's rows, then the niche's), the same answer
+    assert len(reads) == 2 and first == second and first["calibration"]["level"] != "brand"
+    # when: its results are imported (a new revision, though no catalog creator posted)
+    stored = client.post(f"/v1/campaigns/{plan['id']}/results", json={"sales": sales_rows(600, 9)}, headers=AUTH)
+    assert stored.status_code == 200 and stored.get_json()["creators_updated"] == 0
+    calibrated = client.post("/v1/forecast", json=body).get_json()
+    # then: the next forecast reads them at once and learns from them
+    assert len(reads) == 3
+    assert calibrated["calibration"]["level"] == "brand" and calibrated["calibration"]["campaigns"] == 1
