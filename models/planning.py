@@ -177,6 +177,9 @@ def rounded(answer, decimals: int | None = None):
         kind = value.__class__
         if kind is float:  # the common leaf, inline
             out[key] = round(value, places) if places is not None and _finite(value) else value
+        elif kind is dict and places is not None and value.keys() == _BAND_KEYS:  # a band, inline
+            out[key] = {q: round(v, places) if v.__class__ is float and _finite(v) else _rounded(v, places)
+                        for q, v in value.items()}
         elif isinstance(value, dict | list):
             out[key] = rounded(value, places)
         else:
@@ -185,6 +188,7 @@ def rounded(answer, decimals: int | None = None):
 
 
 _finite = math.isfinite
+_BAND_KEYS = set(_BAND)
 
 
 def _rounded(value, places: int | None):
