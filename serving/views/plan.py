@@ -63,7 +63,7 @@ def candidate_frame(candidates: list) -> pd.DataFrame:
         if name in TEXT_FIELDS:
             columns[name] = pd.Series(values, dtype=object)
         else:
-            columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
+            columns[name] = np.array(values, dtype=float)  # None becomes NaN
     for name in ("hist_posts", "track_posts"):
         columns[name] = np.nan_to_num(columns[name], nan=0.0)
     return pd.DataFrame(columns, columns=pd.Index(list(columns), dtype=object))  # object labels: faster lookups

@@ -147,22 +147,22 @@ MILP_CASES = [
 
 @pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
 def test_a_few_candidates_join_in_the_order_the_cell_greedy_gives(world, kind, seed, crowded, monkeypatch):
-    # given: instances small enough for the greedy that reads every open creator at each step, with and without
-    # limits that fill groups
-    scored = instance(world.scored(kind), seed, crowded)
-    tiers, platforms = scored["tier"].value_counts(), scored["platform"].value_counts()
-    limits = [None, Limits(max_per_tier={tiers.index[0]: max(int(tiers.iloc[0]) // 2, 1)},
-                           max_per_platform={platforms.index[0]: 2})]
-    for limit in limits:
-        for slopes in (SLOPES, Slopes(5e-4, 0.0), Slopes(0.0, 1.0)):
-            # when: the sequence is taken by each greedy
-            dense = roster.sequence(scored, slopes, limit)
-            monkeypatch.setattr(roster, "DENSE_GREEDY", -1)
-            by_cell = roster.sequence(scored, slopes, limit)
-            monkeypatch.undo()
-            # then: the same creators join in the same order
-            assert len(dense) > 0
-            assert dense.tolist() == by_cell.tolist()
+    # given: pools small enough for the greedy that reads every open creator at each step (an instance, and the
+    # world's 2,500 candidates up to a 300-creator roster), with and without limits that fill groups
+    for scored, most in ((instance(world.scored(kind), seed, crowded), None), (world.scored(kind), 300)):
+        tiers, platforms = scored["tier"].value_counts(), scored["platform"].value_counts()
+        limits = [None, Limits(max_per_tier={tiers.index[0]: max(int(tiers.iloc[0]) // 2, 1)},
+                               max_per_platform={platforms.index[0]: max(int(platforms.iloc[0]) // 3, 2)})]
+        for limit in limits:
+            for slopes in (SLOPES, Slopes(5e-4, 0.0), Slopes(0.0, 1.0)):
+                # when: the sequence is taken by each greedy
+                dense = roster.sequence(scored, slopes, limit, max_creators=most)
+                monkeypatch.setattr(roster, "DENSE_GREEDY", -1)
+                by_cell = roster.sequence(scored, slopes, limit, max_creators=most)
+                monkeypatch.undo()
+                # then: the same creators join in the same order
+                assert len(dense) > 0
+                assert dense.tolist() == by_cell.tolist()
 
 
 @pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
