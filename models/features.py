@@ -54,7 +54,10 @@ class Columns:
     def of(cls, source: pd.DataFrame | dict, **scalars) -> Columns:
         """A frame's (or a dict of equal-length arrays') columns as numpy arrays, without copies where they are
         stored as such, plus `scalars` broadcast to every row (replacing same-named columns)."""
-        if isinstance(source, pd.DataFrame):
+        if isinstance(source, Columns):
+            n = len(source)
+            columns = {name: source[name] for name in source.columns if name not in scalars}
+        elif isinstance(source, pd.DataFrame):
             n = len(source)
             columns = {name: source[name].to_numpy() for name in source.columns if name not in scalars}
         else:
@@ -85,6 +88,11 @@ class Columns:
         """The rows at `positions`."""
         return Columns({k: np.asarray(v)[positions] for k, v in self._columns.items()}, len(positions))
 
+
+def rows_at(rows: pd.DataFrame | Columns, positions: np.ndarray) -> pd.DataFrame | Columns:
+    """The rows at `positions` of a frame or of columns."""
+    return rows.take(positions) if isinstance(rows, Columns) else rows.iloc[positions]
+
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({k: pd.Series(v, dtype=object) if np.asarray(v).dtype == object else v
                              for k, v in self._columns.items()})
@@ -103,10 +111,14 @@ def numbers(rows, name: str) -> np.ndarray:
 def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
     len(vocabulary). Distinct values are few, so they are looked up once each."""
+    lookup = _lowered(vocabulary)
+    if len(values) <= 256:  # a few values (a request's candidates): looked up one by one, without pandas' hashing
+        missing, seen = len(vocabulary), {}
+        return np.array([seen[v] if v in seen else seen.setdefault(v, lookup.get(str(v).strip().lower(), missing))
+                         for v in (values.tolist() if hasattr(values, "tolist") else list(values))], dtype=np.float32)
     if not isinstance(values, pd.Series | pd.Index):  # a column is factorised as it is stored (arrow: no copy)
         values = np.asarray(values, dtype=object)
     found, distinct = pd.factorize(values, use_na_sentinel=True)
-    lookup = _lowered(vocabulary)
     # code -1 (missing) takes the last entry: the reserved code
     known = np.array([lookup.get(str(v).strip().lower(), len(vocabulary)) for v in distinct] + [len(vocabulary)],
                      dtype=np.float32)

@@ -224,7 +224,7 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     workload.check("taking the lift model's slopes")
     key = creator_values(brief, scored, slopes, bands=False)[SORT_KEY[objective]]["mean"]
     order = _top(key, scored["creator_id"].to_numpy(), np.flatnonzero(pool), top_k)
-    rows = creators.iloc[order]
+    rows = F.rows_at(creators, order)
     context = candidate_rows(brief, rows)  # the brief's fields beside the creators', as scoring read them
     matrices = shared_matrices(models, context) if matrices is None else (matrices[0][order], matrices[1][order])
     shown = scored.iloc[order]  # the rows first: text columns converted for the shown rows only

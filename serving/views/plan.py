@@ -11,6 +11,7 @@ from flask import Blueprint, current_app
 
 from microlift.models import calibration, planning
 from microlift.models.contract import TABLES
+from microlift.models.features import Columns
 from microlift.serving import catalog, schemas
 from microlift.serving.openapi import route
 from microlift.serving.problems import Problem, invalid
@@ -31,19 +32,19 @@ def models_or_503():
     return bundle
 
 
-def candidates_from(body) -> pd.DataFrame:
+def candidates_from(body) -> pd.DataFrame | Columns:
     """Inline candidates (checked for duplicate ids), or the catalog creators the filters match."""
     if body.candidates is not None and body.filters is not None:
         raise invalid("filters", body.filters.model_dump(exclude_none=True), "either candidates or filters, "
                       "not both")
     if body.candidates is not None:
-        frame = candidate_frame(body.candidates)
-        duplicated = frame["creator_id"].duplicated()
+        rows = candidate_frame(body.candidates)
+        ids = rows["creator_id"]
+        duplicated = pd.Index(ids).duplicated()
         if duplicated.any():
-            i = int(np.flatnonzero(duplicated.to_numpy())[0])
-            raise invalid(f"candidates[{i}].creator_id", frame["creator_id"].iloc[i], "creator ids that appear "
-                          "once in the list")
-        return frame
+            i = int(np.flatnonzero(duplicated)[0])
+            raise invalid(f"candidates[{i}].creator_id", ids[i], "creator ids that appear once in the list")
+        return rows
     snap = runtime().snapshot
     if snap is None:
         raise Problem(503, "Service Unavailable", "the catalog is not loaded yet", kind="catalog-unavailable")
@@ -54,19 +55,20 @@ def candidates_from(body) -> pd.DataFrame:
 TEXT_FIELDS = {c.name for c in TABLES["creators"].columns if c.kind in ("id", "str")}
 
 
-def candidate_frame(candidates: list) -> pd.DataFrame:
-    """Validated inline creators (schemas.Candidate dicts) as the engine's frame, built column by column: text as
-    Python strings, every other field as floats with NaN where absent, no history meaning zero posts."""
+def candidate_frame(candidates: list) -> Columns:
+    """Validated inline creators (schemas.Candidate dicts) as the engine's columns (`features.Columns`: no
+    DataFrame to build for a request), column by column: text as Python strings, every other field as floats with
+    NaN where absent, no history meaning zero posts."""
     columns = {}
     for name in schemas.Candidate.__annotations__:
         values = [c.get(name) for c in candidates]
         if name in TEXT_FIELDS:
-            columns[name] = pd.Series(values, dtype=object)
+            columns[name] = np.array(values, dtype=object)
         else:
             columns[name] = np.array(values, dtype=float)  # None becomes NaN
     for name in ("hist_posts", "track_posts"):
         columns[name] = np.nan_to_num(columns[name], nan=0.0)
-    return pd.DataFrame(columns, columns=pd.Index(list(columns), dtype=object))  # object labels: faster lookups
+    return Columns(columns, len(candidates))
 
 
 @route(bp, "/rank", "POST", "Rank candidates by profit, ROI, conversions or engagement, with ranges and reasons",
