@@ -89,13 +89,14 @@ class Columns:
         return Columns({k: np.asarray(v)[positions] for k, v in self._columns.items()}, len(positions))
 
 
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({k: pd.Series(v, dtype=object) if np.asarray(v).dtype == object else np.asarray(v)
+                             for k, v in self._columns.items()})
+
+
 def rows_at(rows: pd.DataFrame | Columns, positions: np.ndarray) -> pd.DataFrame | Columns:
     """The rows at `positions` of a frame or of columns."""
     return rows.take(positions) if isinstance(rows, Columns) else rows.iloc[positions]
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({k: pd.Series(v, dtype=object) if np.asarray(v).dtype == object else v
-                             for k, v in self._columns.items()})
 
 
 def text(rows, name: str):
