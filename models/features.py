@@ -113,6 +113,9 @@ def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
     len(vocabulary). Distinct values are few, so they are looked up once each."""
     lookup = _lowered(vocabulary)
+    if isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 1 and values.strides == (0,):
+        # one value seen n times (a brief's field, `Columns.of`): looked up once
+        return np.broadcast_to(codes(values[:1], vocabulary), values.shape)
     if len(values) <= 256:  # a few values (a request's candidates): looked up one by one, without pandas' hashing
         missing, seen = len(vocabulary), {}
         return np.array([seen[v] if v in seen else seen.setdefault(v, lookup.get(str(v).strip().lower(), missing))

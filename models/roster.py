@@ -495,14 +495,12 @@ def _greedy_dense(state: _Roster, blocked: np.ndarray, budget: float, limits: Li
     a = slopes.engagement * unique_reach(c.eng[open_], c.pools[open_]) / cost
     b = slopes.conversion * c.conv[open_] / cost
     cell, price = c.cell[open_], c.cost[open_]
-    cells, where = np.unique(cell, return_inverse=True)
-    cells, where = cells.tolist(), where.reshape(-1)
     # math.exp, as `_greedy` takes it per cell: the same gains to the last bit, so the same ties
-    scale = np.array([math.exp(-state.cell_eng[k] / c.cell_pool[k]) for k in cells])
+    scale = np.array([math.exp(-e / p) for e, p in zip(state.cell_eng.tolist(), c.cell_pool.tolist(), strict=True)])
     out = np.zeros(len(open_), dtype=bool)
     while count < most and len(open_):
         workload.check("choosing the roster")
-        density = a * scale[where] + b
+        density = a * scale[cell] + b
         density[out | (price > budget + 1e-9 - state.spent)] = -math.inf
         top = float(density.max())
         if top == -math.inf or (top <= 0 and count >= limits.min_creators):
@@ -512,8 +510,8 @@ def _greedy_dense(state: _Roster, blocked: np.ndarray, budget: float, limits: Li
         state.add(i)
         out[j] = True
         count += 1
-        k = cells[where[j]]  # only the joining creator's cell changed
-        scale[where[j]] = math.exp(-state.cell_eng[k] / c.cell_pool[k])
+        k = int(cell[j])  # only the joining creator's cell changed
+        scale[k] = math.exp(-state.cell_eng[k] / c.cell_pool[k])
         for kind, caps in state.caps.items():
             group = c.groups[kind][i]
             if group in caps and state.counts.get((kind, group), 0) >= caps[group]:
