@@ -26,6 +26,7 @@ from microlift.models import planning
 from microlift.models.brief import Brief
 from microlift.models.candidates import candidate_rows, offer_ratio
 from microlift.models.datasets import Dataset
+from microlift.models.settings import process_environment
 from microlift.training.prepare import prepare
 from microlift.training.simulation.generator import simulate
 from microlift.training.train import train_all
@@ -60,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
     args = parser.parse_args()
+    process_environment()  # as the service and the command line run: BLAS on one thread
     sizes = (200, 2_000) if args.tiny else (1_000, 100_000)
     repeats = 2 if args.tiny else 7
     tables = simulate(1_500 if args.tiny else 8_000, 40 if args.tiny else 200, seed=1, progress=False)

@@ -48,6 +48,7 @@ from _service import (
 from microlift.models import planning
 from microlift.models.brief import Brief
 from microlift.models.datasets import load_candidates
+from microlift.models.settings import process_environment
 
 BRIEF = {"niche": "home", "product_price": 25.0, "baseline_units_per_month": 600, "compensation": "gifting",
          "marketplace": "amazon", "weeks": 8}
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="rounds of 8 clients per server (default 3; tiny: 1)")
     parser.add_argument("--tiny", action="store_true", help="small sizes, for the smoke test")
     args = parser.parse_args()
+    process_environment()  # as the service and the command line run: BLAS on one thread
     alone, warmup = (3, 1) if args.tiny else (60, 3)
     each = args.requests or (1 if args.tiny else 12)
     rounds = args.rounds or (1 if args.tiny else 3)

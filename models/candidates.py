@@ -89,7 +89,9 @@ _TIER_NAMES = np.asarray(TIERS, dtype=object)
 
 
 def _text(values) -> pd.Series:
-    return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        return pd.Series(values, copy=False)  # pandas' strings as stored: no conversion of a large catalog
+    return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)  # not inferred as arrow strings
 
 
 def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False) -> pd.DataFrame:
@@ -119,9 +121,11 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
     posting = models["posting"].predict(rows, posting_matrix(models, rows, X_c, offer_ratio(rows, units["mean"])))
     per_creator = POSTS_IF_POSTING[brief.compensation]
     posts = posting * per_creator
-    ids = np.asarray(rows["creator_id"])
-    out = {  # text columns as Python strings (object Series: pandas would infer arrow strings from arrays)
-        "creator_id": _text(ids if ids.dtype == object else ids.astype(str)),
+    ids = rows["creator_id"]
+    if isinstance(ids, np.ndarray) and ids.dtype != object:
+        ids = ids.astype(str)
+    out = {  # text columns as given: Python strings stay objects, pandas' (arrow) strings stay as stored
+        "creator_id": _text(ids),
         "platform": _text(rows["platform"]), "niche": _text(rows["niche"]),
         "tier": _text(_TIER_NAMES[tier_index(followers)]),
         "followers": followers, "price": price, "posting": posting,

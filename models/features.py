@@ -59,7 +59,7 @@ class Columns:
             columns = {name: source[name] for name in source.columns if name not in scalars}
         elif isinstance(source, pd.DataFrame):
             n = len(source)
-            columns = {name: source[name].to_numpy() for name in source.columns if name not in scalars}
+            columns = {name: _stored(source[name]) for name in source.columns if name not in scalars}
         else:
             n = len(next(iter(source.values()))) if source else 0
             columns = {name: values for name, values in source.items() if name not in scalars}
@@ -94,6 +94,19 @@ class Columns:
                              for k, v in self._columns.items()})
 
 
+def _stored(column: pd.Series):
+    """A frame's column as `Columns` holds it: numpy arrays without a copy where they are stored as such; pandas'
+    (arrow) strings as stored, which `codes` factorises without converting them to Python strings; other pandas
+    types as floats (numbers) or objects."""
+    if isinstance(column.dtype, np.dtype):
+        return column.to_numpy()
+    if pd.api.types.is_string_dtype(column.dtype):
+        return column.array
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    return column.to_numpy(dtype=object)
+
+
 def rows_at(rows: pd.DataFrame | Columns, positions: np.ndarray) -> pd.DataFrame | Columns:
     """The rows at `positions` of a frame or of columns."""
     return rows.take(positions) if isinstance(rows, Columns) else rows.iloc[positions]
@@ -120,7 +133,7 @@ def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
         missing, seen = len(vocabulary), {}
         return np.array([seen[v] if v in seen else seen.setdefault(v, lookup.get(str(v).strip().lower(), missing))
                          for v in (values.tolist() if hasattr(values, "tolist") else list(values))], dtype=np.float32)
-    if not isinstance(values, pd.Series | pd.Index):  # a column is factorised as it is stored (arrow: no copy)
+    if not isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):  # as stored (arrow: no copy)
         values = np.asarray(values, dtype=object)
     found, distinct = pd.factorize(values, use_na_sentinel=True)
     # code -1 (missing) takes the last entry: the reserved code
@@ -171,7 +184,7 @@ def _niche_match(rows) -> np.ndarray:
         return np.zeros(len(rows))
     campaign = rows["campaign_niche"]
     same = rows["niche"] == campaign  # compared as stored (arrow: fast)
-    same = same.to_numpy(dtype=bool, na_value=False) if isinstance(same, pd.Series) else np.asarray(same, dtype=bool)
+    same = np.asarray(same, dtype=bool) if isinstance(same, np.ndarray) else same.to_numpy(dtype=bool, na_value=False)
     return np.where(np.asarray(pd.isna(campaign)), 0.0, same.astype(float))
 
 
