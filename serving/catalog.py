@@ -390,22 +390,74 @@ class Snapshot:
         return len(self.creators)
 
 
-def snapshot(engine: Engine) -> Snapshot:
-    """Read the whole catalog and its revision in one transaction."""
+# Rows read per round trip while the snapshot is built: one chunk's Python rows are the only temporary, so the
+# peak stays near the arrays kept (a million rows at once are ~1 GB of tuples and objects).
+SNAPSHOT_CHUNK = 50_000
+_TEXT = {c.name for c in TABLES["creators"].columns if c.kind in ("id", "str")}
+_REPEATED_TEXT = _TEXT - {"creator_id"}  # a handful of distinct values each: one str object per value
+
+
+def snapshot(engine: Engine, chunk: int = SNAPSHOT_CHUNK) -> Snapshot:
+    """Read the whole catalog and its revision in one transaction, `chunk` rows at a time, into one array per
+    column: numbers as float64 (NaN where missing; hist_posts and track_posts 0 there), text as Python strings
+    (NaN where missing), each repeated value (platform, niche, country) one shared string object."""
     with engine.connect() as conn, conn.begin():
         revision = int(conn.execute(select(service_state.c.catalog_revision)).scalar_one())
-        result = conn.execute(select(creators).order_by(creators.c.creator_id))
-        frame = pd.DataFrame(result.fetchall(), columns=COLUMNS)
-    for column in TABLES["creators"].columns:
-        if column.kind in ("int", "float"):
-            frame[column.name] = pd.to_numeric(frame[column.name], errors="coerce").astype(float)
-        elif column.kind in ("id", "str"):
-            frame[column.name] = frame[column.name].astype(object)
-    for name in CREATOR_HISTORY:
-        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
-    frame["hist_posts"] = frame["hist_posts"].fillna(0.0)
-    frame["track_posts"] = frame["track_posts"].fillna(0.0)
-    return Snapshot(revision, frame, tier_of(frame["followers"].to_numpy()) if len(frame) else np.array([]))
+        size = int(conn.execute(select(func.count()).select_from(creators)).scalar_one())
+        arrays = _CatalogArrays(size)
+        result = conn.execute(select(creators).order_by(creators.c.creator_id).execution_options(yield_per=chunk))
+        for rows in result.partitions():
+            arrays.append(rows)
+    columns = arrays.columns()
+    for name in ("hist_posts", "track_posts"):  # no history is no posts
+        np.nan_to_num(columns[name], copy=False, nan=0.0)
+    # object Series keep Python strings (pandas would infer its own string dtype); no copies, no consolidation
+    frame = pd.DataFrame({name: pd.Series(values, dtype=values.dtype, copy=False) for name, values in columns.items()},
+                         columns=pd.Index(COLUMNS, dtype=object), copy=False)
+    return Snapshot(revision, frame, tier_of(columns["followers"]) if len(frame) else np.array([]))
+
+
+class _CatalogArrays:
+    """The catalog's columns, filled chunk by chunk into arrays made for `size` rows (grown when more arrive: the
+    count and the rows may see two states of the table where the database does not hold one snapshot)."""
+
+    def __init__(self, size: int):
+        self.filled = 0
+        self.arrays = {name: np.empty(size, dtype=object if name in _TEXT else float) for name in COLUMNS}
+        self.shared: dict[str, dict[str, str]] = {name: {} for name in _REPEATED_TEXT}
+
+    def append(self, rows) -> None:
+        stop = self.filled + len(rows)
+        if stop > len(self.arrays["creator_id"]):
+            self.arrays = {name: _grown(values, max(stop, 2 * len(values))) for name, values in self.arrays.items()}
+        for name, values in zip(COLUMNS, zip(*rows, strict=True), strict=True):
+            if name in _REPEATED_TEXT:
+                shared = self.shared[name]
+                values = [np.nan if v is None else shared.setdefault(v, v) for v in values]
+            elif name in _TEXT:
+                values = [np.nan if v is None else v for v in values]
+            else:
+                values = _floats(values)
+            self.arrays[name][self.filled:stop] = values
+        self.filled = stop
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: values if len(values) == self.filled else values[:self.filled].copy()
+                for name, values in self.arrays.items()}
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers as float64, None as NaN, and NaN for anything that is no number (SQLite stores what it is given)."""
+    try:
+        return np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _grown(values: np.ndarray, size: int) -> np.ndarray:
+    grown = np.empty(size, dtype=values.dtype)
+    grown[:len(values)] = values
+    return grown
 
 
 def mask(snap: Snapshot, filters) -> np.ndarray:

@@ -4,6 +4,7 @@ import os
 
 from prometheus_client import multiprocess
 
+from microlift.serving.runtime import one_malloc_arena
 from microlift.serving.serve import announce
 from microlift.serving.settings import ServiceSettings
 
@@ -31,3 +32,7 @@ def when_ready(server):
 
 def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    one_malloc_arena()  # before the worker starts its threads
