@@ -76,10 +76,10 @@ class Home:
     def env(self, run_dir: Path, **extra: str) -> dict[str, str]:
         """The environment of a microlift whose own state lives in `run_dir`, reading this home's models."""
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR")}
-        env.update(MICROLIFT_HOME=str(run_dir), MLFLOW_TRACKING_URI=self.tracking_uri,
-                   MLFLOW_REGISTRY_URI=self.tracking_uri, MLFLOW_DISABLE_TELEMETRY="true",
-                   MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false", OMP_WAIT_POLICY="PASSIVE",
-                   MICROLIFT_RATE_LIMIT="0", MICROLIFT_API_KEY_HASHES=NO_KEY, **extra)
+        env.update({"MICROLIFT_HOME": str(run_dir), "MLFLOW_TRACKING_URI": self.tracking_uri,
+                    "MLFLOW_REGISTRY_URI": self.tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true",
+                    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false", "OMP_WAIT_POLICY": "PASSIVE",
+                    "MICROLIFT_RATE_LIMIT": "0", "MICROLIFT_API_KEY_HASHES": NO_KEY, **extra})  # extra wins
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         return env
 
