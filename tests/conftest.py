@@ -32,3 +32,18 @@ def _mlflow_uris_stay_put():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup`, pytest-xdist sends a group's tests (`xdist_group`) to one worker by suffixing their
+    node ids; where a pytest release stores node ids in a way it cannot write, the marks silently do nothing and a
+    slow module's setup runs on every worker. Stop instead."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        message = (f"pytest-xdist's loadgroup did not take on {len(lost)} tests (e.g. {lost[0]}): this pytest and "
+                   "pytest-xdist do not work together; install the versions in requirements.lock")
+        print(message, file=sys.__stderr__, flush=True)  # a worker's own error reaches the terminal only as a traceback
+        raise pytest.UsageError(message)
