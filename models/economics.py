@@ -36,6 +36,17 @@ def unique_reach(engaged, pool):
     return pool * -np.expm1(np.divide(-np.asarray(engaged, dtype=float), pool))
 
 
+def unique_reach_in_place(engaged: np.ndarray, pool) -> np.ndarray:
+    """`unique_reach` written over `engaged` (a float array): the same values without the temporaries of a large
+    array (a forecast's draws by roster and cell)."""
+    np.divide(engaged, pool, out=engaged)
+    np.negative(engaged, out=engaged)
+    np.expm1(engaged, out=engaged)
+    np.negative(engaged, out=engaged)
+    np.multiply(engaged, pool, out=engaged)
+    return engaged
+
+
 def added_reach(before, after, pool):
     """People newly reached when a pool's engagements go from `before` to `after` (`unique_reach(after) -
     unique_reach(before)`, computed without cancelling)."""

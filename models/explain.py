@@ -50,7 +50,10 @@ class PathContributions:
     def __call__(self, booster: lgb.Booster, X: np.ndarray) -> np.ndarray:
         """(rows, features) contributions of `X`'s rows to `booster`'s raw prediction (the booster this table was
         built from)."""
-        leaves = booster.predict(X, pred_leaf=True).reshape(len(X), -1)
+        # a few rows (a ranking's shown creators) on one thread: waking the booster's other thread costs more than
+        # the lookup, and on a busy machine it waits for a core
+        threads = {"num_threads": 1} if len(X) < 20_000 else {}
+        leaves = booster.predict(X, pred_leaf=True, **threads).reshape(len(X), -1)
         if leaves.shape[1] != len(self.offsets):
             raise ValueError(f"the booster has {leaves.shape[1]} trees, its contribution table {len(self.offsets)}")
         rows, trees = leaves.shape

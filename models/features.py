@@ -86,12 +86,19 @@ class Columns:
 
     def take(self, positions: np.ndarray) -> Columns:
         """The rows at `positions`."""
-        return Columns({k: np.asarray(v)[positions] for k, v in self._columns.items()}, len(positions))
+        n = len(positions)
+        return Columns({k: np.broadcast_to(v[:1], (n,)) if _repeated(v) and len(v) else np.asarray(v)[positions]
+                        for k, v in self._columns.items()}, n)
 
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({k: pd.Series(v, dtype=object) if np.asarray(v).dtype == object else np.asarray(v)
                              for k, v in self._columns.items()})
+
+
+def _repeated(values) -> bool:
+    """One value seen on every row (a read-only broadcast: `Columns.of`'s scalars)."""
+    return isinstance(values, np.ndarray) and values.ndim == 1 and values.strides == (0,)
 
 
 def _stored(column: pd.Series):
@@ -126,7 +133,7 @@ def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Integer code of each value in the vocabulary (case and spaces ignored); unknown or missing values get
     len(vocabulary). Distinct values are few, so they are looked up once each."""
     lookup = _lowered(vocabulary)
-    if isinstance(values, np.ndarray) and values.ndim == 1 and len(values) > 1 and values.strides == (0,):
+    if _repeated(values) and len(values) > 1:
         # one value seen n times (a brief's field, `Columns.of`): looked up once
         return np.broadcast_to(codes(values[:1], vocabulary), values.shape)
     if len(values) <= 256:  # a few values (a request's candidates): looked up one by one, without pandas' hashing

@@ -19,7 +19,7 @@ from microlift.models.brief import Brief
 from microlift.models.calibration import Calibration
 from microlift.models.calibration import apply as calibrate
 from microlift.models.candidates import eligible
-from microlift.models.economics import campaign_cost, sales_scale, unique_reach
+from microlift.models.economics import campaign_cost, sales_scale, unique_reach, unique_reach_in_place
 from microlift.models.errors import PlanningError
 from microlift.models.features import engaged_pools
 from microlift.models.roster import Candidates, Limits, Slopes, largest, lift_slopes, prefix, sequence
@@ -49,17 +49,30 @@ def brief_slopes(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits 
     guess = np.zeros(len(scored), dtype=bool)
     guess[largest(c.eng / np.maximum(c.cost, 1e-6), among, REFERENCE_CREATORS)] = True
     slopes = lift_slopes(brief, scored, guess, lift_model)
-    # the refinement's roster is chosen among the creators worth most per dollar on their own (a greedy of 200 steps
-    # takes from far fewer than SHORTLIST x 200 of them; the whole catalog would be read for nothing)
-    alone = slopes.engagement * unique_reach(c.eng, c.pools) + slopes.conversion * c.conv
-    shortlist = np.zeros(len(scored), dtype=bool)
-    shortlist[largest(alone / np.maximum(c.cost, 1e-6), among, SHORTLIST * REFERENCE_CREATORS)] = True
-    order = sequence(scored, slopes, limits, shortlist, c, max_creators=REFERENCE_CREATORS)
-    chosen = np.zeros(len(scored), dtype=bool)
-    chosen[order] = True
+    chosen = reference_roster(scored, slopes, limits, pool, c)
     if not chosen.any() or np.array_equal(chosen, guess):  # the same roster: the same slopes
         return slopes
     return lift_slopes(brief, scored, chosen, lift_model)
+
+
+def reference_roster(scored: pd.DataFrame, slopes: Slopes, limits: Limits | None, pool: np.ndarray,
+                     candidates: Candidates) -> np.ndarray:
+    """The roster of up to REFERENCE_CREATORS that `slopes` choose (`roster.sequence`), as a boolean mask."""
+    c = candidates
+    reach, units = slopes.engagement * unique_reach(c.eng, c.pools), slopes.conversion * c.conv
+    chosen = np.zeros(len(scored), dtype=bool)
+    if (limits is None or limits == Limits()) and np.count_nonzero(pool) <= REFERENCE_CREATORS:
+        # every eligible creator fits: without limits the greedy takes each one who adds anything (a creator's gain
+        # shrinks as its cell fills, but stays above zero), whatever the order
+        chosen[pool & (c.cost >= 0) & ((reach > 0) | (units > 0))] = True
+        return chosen
+    alone = reach + units
+    # the roster is chosen among the creators worth most per dollar on their own (a greedy of 200 steps takes from
+    # far fewer than SHORTLIST x 200 of them; the whole catalog would be read for nothing)
+    shortlist = np.zeros(len(scored), dtype=bool)
+    shortlist[largest(alone / np.maximum(c.cost, 1e-6), np.flatnonzero(pool), SHORTLIST * REFERENCE_CREATORS)] = True
+    chosen[sequence(scored, slopes, limits, shortlist, c, max_creators=REFERENCE_CREATORS)] = True
+    return chosen
 
 
 def plan_sequence(brief: Brief, scored: pd.DataFrame, lift_model, limits: Limits | None, pool: np.ndarray,
@@ -107,28 +120,47 @@ def _levels(rosters: list[np.ndarray]) -> np.ndarray:
     return level
 
 
-def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], fit_on: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def response_inputs(rows) -> tuple[np.ndarray, np.ndarray]:
+    """What `saturating` fits the lift model's answers on: each row's unique engagements and attributed units per
+    baseline unit and month."""
+    return (np.expm1(F.LIFT_FEATURES["log_unique_engagements_per_baseline_month"](rows)),
+            np.expm1(F.LIFT_FEATURES["log_conversions_per_baseline_month"](rows)))
+
+
+# Rows `saturating` fits on: an even spread of them by reach (a few hundred answers pin five parameters down).
+FIT_ROWS = 400
+
+
+def fit_rows(u: np.ndarray, fit_on: np.ndarray | None = None) -> np.ndarray:
+    """The rows `saturating` fits on (positions): FIT_ROWS of the rows `fit_on` marks (all when None), evenly spread
+    by their unique engagements `u`."""
+    among = np.flatnonzero(fit_on) if fit_on is not None else np.arange(len(u))
+    if not len(among):
+        return among
+    return among[np.argsort(u[among], kind="stable")[np.linspace(0, len(among) - 1,
+                                                                min(len(among), FIT_ROWS)).astype(int)]]
+
+
+def saturating(u: np.ndarray, c: np.ndarray, z: dict[str, np.ndarray],
+               fit_on: np.ndarray | None = None, at: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The lift model's answers for one campaign's rosters, smoothed by a Hill response (Robyn, Meridian).
 
     A tree model answers in steps, so along a budget curve a late step can gain more per dollar than an early
-    one. Its medians are refitted, by least squares over these rows, as ln multiple = a + ln(1 + beta x c +
-    H x u^s / (u^s + K^s)), with u and c the rows' unique engagements and attributed units per baseline unit and
-    month and 0 < s <= 1: rising and concave in the roster. The p10/p90 keep their distance from the median.
-    `fit_on` (a boolean mask of rows) fits on those rows alone, e.g. a brief's fixed grid of rosters, so that the
-    answer for a roster does not depend on which other rosters were asked about.
+    one. Its medians are refitted, by least squares over the rows `fit_rows` picks among those `fit_on` marks (all
+    when None), as ln multiple = a + ln(1 + beta x c + H x u^s / (u^s + K^s)), with u and c the rows' unique
+    engagements and attributed units per baseline unit and month (`response_inputs`) and 0 < s <= 1: rising and
+    concave in the roster. The p10/p90 keep their distance from the median. Fitting on a brief's fixed grid of
+    rosters makes the answer for a roster independent of which other rosters were asked about. Only the rows fitted
+    on and those whose answers are read need the lift model's answers in `z`: the others may hold anything. `at`
+    is `fit_rows`' answer, when the caller has it.
     """
-    u = np.expm1(F.LIFT_FEATURES["log_unique_engagements_per_baseline_month"](rows))
-    c = np.expm1(F.LIFT_FEATURES["log_conversions_per_baseline_month"](rows))
     y = z["p50"]
-    if np.ptp(y) <= 1e-12 or not (u > 0).any():
-        return z
     among = np.flatnonzero(fit_on) if fit_on is not None else np.arange(len(u))
-    if not (u[among] > 0).any():
+    at = fit_rows(u, fit_on) if at is None else at
+    if not len(at) or np.ptp(y[at]) <= 1e-12 or not (u[among] > 0).any():
         return z
     u_ref, c_ref = float(np.median(u[among][u[among] > 0])), float(np.max(c[among]))
     u, c = u / u_ref, c / (c_ref if c_ref > 0 else 1.0)
-    # fitted on an even spread of the rows by reach (a few hundred answers pin five parameters down)
-    at = among[np.argsort(u[among], kind="stable")[np.linspace(0, len(among) - 1, min(len(among), 400)).astype(int)]]
     log_u = np.log(np.where(u[at] > 0, u[at], 1.0))
 
     def parts(p, u, c):
@@ -144,7 +176,9 @@ def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], fit_on: np.ndarray 
         return np.column_stack([np.ones(len(at)), np.exp(p[1]) * c[at] / inner,
                                 np.exp(p[2]) * x / (1.0 + x) / inner, -bend, bend * (log_u - p[3])])
 
-    start = np.r_[float(y.min()), -1.0, np.clip(np.log(max(np.expm1(min(np.ptp(y), 20.0)), 1e-3)), -20, 10), 0.0, -0.1]
+    spread = float(np.ptp(y[at]))
+    start = np.r_[float(y[at].min()), -1.0, np.clip(np.log(max(np.expm1(min(spread, 20.0)), 1e-3)), -20, 10), 0.0,
+                  -0.1]
     # a relative tolerance of 1e-4 moves the smoothed answers by under 0.2% (far inside their p10-p90), and stops
     # the fit in a few dozen steps where the curve is flat and the saturation point unidentified (500 at 1e-6)
     fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-4, xtol=1e-4,
@@ -156,7 +190,8 @@ def saturating(rows: pd.DataFrame, z: dict[str, np.ndarray], fit_on: np.ndarray 
 def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray], lift_model, uniforms: np.ndarray,
                     columns: np.ndarray, noise: np.ndarray, fit_on: np.ndarray | None = None,
                     calibration: Calibration | None = None,
-                    shift_noise: np.ndarray | None = None) -> list[dict[str, np.ndarray]]:
+                    shift_noise: np.ndarray | None = None,
+                    keep: np.ndarray | None = None) -> list[dict[str, np.ndarray] | None]:
     """Monte Carlo draws of incremental units/month and cost (USD) for each of nested rosters, in one pass.
 
     Column `columns[i]` of `uniforms` (draws x creators of the largest roster) decides whether creator i posts,
@@ -165,7 +200,8 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     and accumulate across levels; the lift model answers every roster's draws in one call. For three rosters or
     more (a budget curve) its answers are smoothed by `saturating`, fitted on the rosters `fit_on` marks (all when
     None). A brand's `calibration` (`models.calibration`) scales how the campaign lands and moves every roster's
-    draws by its offset, drawn per draw by `shift_noise`.
+    draws by its offset, drawn per draw by `shift_noise`. `keep` (a boolean per roster, all when None) says whose
+    draws are answered; the others' are None (rosters that only shape the smoothing).
     """
     draws, count = len(noise), len(rosters)
     level = _levels(rosters)
@@ -188,23 +224,40 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         by_level[np.arange(len(members)), q * count + lvl] = values
     totals = np.cumsum((posted @ by_level).reshape(draws, 5, count), axis=2)
     creators, posts, engagements, conversions, fees = (totals[:, q, :] for q in range(5))
-    # per level and cell: engagements, for the overlap within each cell
+    # per level and cell: engagements, for the overlap within each cell; level-major, so that adding up the levels
+    # adds whole (cells x draws) blocks
     order = np.lexsort((cell, lvl))
     key = lvl[order] * len(cells) + cell[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
     sums = np.add.reduceat((posted * relevant)[:, order], starts, axis=1)
-    by_cell = np.zeros((draws, count * len(cells)))
-    by_cell[:, key[starts]] = sums
-    by_cell = np.cumsum(by_cell.reshape(draws, count, len(cells)), axis=1)
-    pools = engaged_pools([c.split("/")[0] for c in cells])
-    unique = unique_reach(by_cell, pools).sum(axis=2)
-    rows = {"pred_engagements": engagements.T.reshape(-1), "pred_unique_engagements": unique.T.reshape(-1),
+    by_cell = np.zeros((count, len(cells), draws))
+    by_cell.reshape(count * len(cells), draws)[key[starts]] = sums.T
+    for k in range(1, count):  # in place (numpy's cumsum into its own input copies it first)
+        by_cell[k] += by_cell[k - 1]
+    pools = engaged_pools([c.split("/")[0] for c in cells])[None, :, None]
+    unique = unique_reach_in_place(by_cell, pools).sum(axis=1).reshape(-1)  # (levels x draws), as the rows run
+    rows = {"pred_engagements": engagements.T.reshape(-1), "pred_unique_engagements": unique,
             "pred_conversions": conversions.T.reshape(-1), "creators": creators.T.reshape(-1),
             "posts": posts.T.reshape(-1)}
     rows = F.Columns.of(rows, **{k: v for k, v in brief.context().items() if k not in rows})
-    z = lift_model.predict_log_multiple(rows)
+    read = np.ones(count, dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
+    needed = np.repeat(read, draws)
     if count >= 3:  # a budget curve: its rosters span the range a saturating response can be fitted over
-        z = saturating(rows, z, None if fit_on is None else np.repeat(np.asarray(fit_on, dtype=bool), draws))
+        u, c = response_inputs(rows)
+        fit_on = None if fit_on is None else np.repeat(np.asarray(fit_on, dtype=bool), draws)
+        at = fit_rows(u, fit_on)
+        needed[at] = True
+    # the lift model answers the rows read and those the smoothing is fitted on (a grid roster's other draws are
+    # neither)
+    if needed.all():
+        z = lift_model.predict_log_multiple(rows)
+    else:
+        some = lift_model.predict_log_multiple(rows.take(np.flatnonzero(needed)))
+        z = {k: np.zeros(len(needed)) for k in some}
+        for k, v in some.items():
+            z[k][needed] = v
+    if count >= 3:
+        z = saturating(u, c, z, fit_on, at)
     z = {k: v.reshape(count, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
     scale = float(sales_scale(brief.baseline_units_per_month))
@@ -215,6 +268,9 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
     invited = np.cumsum(np.bincount(lvl, minlength=count))
     out = []
     for k in range(count):
+        if not read[k]:
+            out.append(None)
+            continue
         cost = np.broadcast_to(campaign_cost(brief.compensation, brief.gift, brief.commission_per_unit,
                                              invited[k], fees[:, k], conversions[:, k]), (draws,))
         if invited[k] == 0:
@@ -438,7 +494,7 @@ def forecast(brief: Brief, scored: pd.DataFrame, lift_model, budget: float, limi
     workload.check("drawing the forecast")
     nested = simulate_nested(brief, scored, rosters, lift_model, uniforms, columns, noise,
                              fit_on=np.isin(levels, grid) if len(levels) >= 3 else None,
-                             calibration=calibration, shift_noise=shift_noise)
+                             calibration=calibration, shift_noise=shift_noise, keep=np.isin(levels, sizes))
     at = {n: k for k, n in enumerate(levels)}
     main = rosters[at[sizes[middle]]]
     summary = summarise(brief, nested[at[sizes[middle]]])

@@ -168,6 +168,8 @@ def rounded(answer, decimals: int | None = None):
     """The answer with its numbers rounded to what they mean (`DECIMALS`). Leaves are rounded in place of a call
     each (a ranking of 50 creators holds about 2,000 numbers, on every request)."""
     if isinstance(answer, list):
+        if len(answer) >= 8 and answer[0].__class__ is dict:
+            return _rounded_records(answer)
         return [rounded(v) for v in answer]
     if not isinstance(answer, dict):
         return _rounded(answer, decimals)
@@ -189,6 +191,27 @@ def rounded(answer, decimals: int | None = None):
 
 _finite = math.isfinite
 _BAND_KEYS = set(_BAND)
+
+
+def _rounded_records(records: list) -> list:
+    """`rounded` of a list of records with the same fields (a ranking's creators, a roster), a field at a time: each
+    field's places looked up once instead of once per record."""
+    keys = records[0].keys()
+    if any(r.__class__ is not dict or r.keys() != keys for r in records):
+        return [rounded(v) for v in records]
+    columns = []
+    for key in keys:
+        places = None if key in _BAND else DECIMALS.get(key)
+        values = [r[key] for r in records]
+        if places is None:
+            columns.append([rounded(v) if isinstance(v, dict | list) else v for v in values])
+        else:
+            columns.append([(round(v, places) if _finite(v) else v) if v.__class__ is float else
+                            {q: round(x, places) if x.__class__ is float and _finite(x) else _rounded(x, places)
+                             for q, x in v.items()} if v.__class__ is dict and v.keys() == _BAND_KEYS else
+                            rounded(v, places) if isinstance(v, dict | list) else _rounded(v, places)
+                            for v in values])
+    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _rounded(value, places: int | None):

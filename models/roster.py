@@ -130,9 +130,11 @@ class Candidates:
         # platform/niche cells from the codes of each column (joining a million strings took seconds)
         platform_code, platforms = pd.factorize(scored["platform"], use_na_sentinel=False)
         niche_code, _ = pd.factorize(scored["niche"], use_na_sentinel=False)
-        cells, cell = np.unique(platform_code.astype(np.int64) * (int(niche_code.max(initial=0)) + 1) + niche_code,
-                                return_inverse=True)
-        cell = cell.reshape(-1)
+        key = platform_code.astype(np.int64) * (int(niche_code.max(initial=0)) + 1) + niche_code
+        cells = np.flatnonzero(np.bincount(key))  # the cells present, in order (np.unique's, without sorting)
+        number = np.zeros(int(key.max(initial=0)) + 1, dtype=np.int64)
+        number[cells] = np.arange(len(cells))
+        cell = number[key]
         first = np.zeros(len(cells), dtype=np.int64)
         first[cell[::-1]] = np.arange(len(cell))[::-1]  # a row of each cell, for its platform
         cell_pool = engaged_pools([str(platforms[platform_code[i]]) for i in first])

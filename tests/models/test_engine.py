@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from microlift.models import features as F
+from microlift.models import forecast as fc
 from microlift.models import roster
 from microlift.models.brief import OBJECTIVES, Brief, BriefError
 from microlift.models.candidates import candidate_rows, offer_ratio, score, score_with_matrices
@@ -569,6 +570,46 @@ def test_forecast_is_deterministic_for_a_seed_and_the_seed_matters(world, kind):
     assert first == again
     assert other["roster"] == first["roster"]
     assert other["forecast"]["incremental_units_per_month"] != first["forecast"]["incremental_units_per_month"]
+
+
+@pytest.mark.parametrize(("kind", "seed", "crowded"), MILP_CASES)
+def test_a_brief_of_few_candidates_takes_its_slopes_at_the_roster_the_greedy_gives(world, kind, seed, crowded):
+    # given: pools no larger than the reference roster (an instance, and 200 of the world's candidates), some
+    # creators who add nothing (no engagement, no attributed units), and slopes that count both terms or one
+    scored = world.scored(kind)
+    for few in (instance(scored, seed, crowded), scored.sample(fc.REFERENCE_CREATORS, random_state=seed)):
+        few = few.reset_index(drop=True)
+        nothing = few.index[::7]
+        few.loc[nothing, ["relevant_engagements", "conversions"]] = 0.0
+        c, pool = roster.Candidates.of(few), np.ones(len(few), dtype=bool)
+        pool[1::5] = False
+        for slopes in (SLOPES, Slopes(5e-4, 0.0), Slopes(0.0, 1.0), Slopes(0.0, 0.0)):
+            # when: the reference roster is taken without the greedy, and by the greedy
+            found = fc.reference_roster(few, slopes, None, pool, c)
+            greedy = np.zeros(len(few), dtype=bool)
+            greedy[roster.sequence(few, slopes, None, pool, c, max_creators=fc.REFERENCE_CREATORS)] = True
+            # then: the same creators
+            assert found.tolist() == greedy.tolist()
+            assert not found[nothing].any() and not found[~pool].any()
+
+
+@pytest.mark.parametrize("kind", ["gifting", "paid"])
+def test_a_forecast_asks_the_lift_model_only_for_the_draws_it_reads(world, kind, monkeypatch):
+    # given: the lift model's calls counted, and a forecast of every roster's draws (none left out)
+    brief, scored, lift = world.brief(kind), world.scored(kind), world.models["lift"]
+    asked = []
+    answer = lift.predict_log_multiple
+    monkeypatch.setattr(lift, "predict_log_multiple", lambda rows: asked.append(len(rows)) or answer(rows))
+    whole = fc.simulate_nested
+    monkeypatch.setattr(fc, "simulate_nested", lambda *a, **k: whole(*a, **{**k, "keep": None}))
+    every = forecast(brief, scored, lift, 3000.0, draws=400, seed=5)
+    rows_every = asked[-1]
+    monkeypatch.setattr(fc, "simulate_nested", whole)
+    # when
+    found = forecast(brief, scored, lift, 3000.0, draws=400, seed=5)
+    # then: the same answer, from fewer of the lift model's answers
+    assert found == every
+    assert asked[-1] < rows_every / 2, (asked[-1], rows_every)
 
 
 # ---------------------------------------------------------------------------------------------------------------
