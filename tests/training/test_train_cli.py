@@ -167,7 +167,17 @@ def test_ctrl_c_during_train_marks_the_run_killed_registers_nothing_and_exits_13
     assert client_of(home).search_model_versions("") == []
 
 
-def test_ctrl_c_while_registering_removes_the_versions_already_made(piped, tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own Ctrl-C handler in place for the test (a library an earlier test ran in this process may have
+    left another), and the one found put back after it."""
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, found)
+
+
+def test_ctrl_c_while_registering_removes_the_versions_already_made(piped, tmp_path, monkeypatch, capsys,
+                                                                     ctrl_c_raises):
     # given a training whose Ctrl-C comes after its first two models were registered
     point_at(monkeypatch, tmp_path / "home")
     register = mlflow.register_model
@@ -195,7 +205,7 @@ def test_ctrl_c_while_registering_removes_the_versions_already_made(piped, tmp_p
     assert run.info.status == "KILLED"
     assert client_of(tmp_path / "home").search_model_versions("") == []
     assert client_of(tmp_path / "home").search_registered_models() == []
-    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # Ctrl-C works again afterwards
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again afterwards
 
 
 def test_ctrl_c_in_another_long_command_exits_130_with_one_line(tmp_path, monkeypatch, capsys):
