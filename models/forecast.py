@@ -142,7 +142,8 @@ def fit_rows(u: np.ndarray, fit_on: np.ndarray | None = None) -> np.ndarray:
 
 
 def saturating(u: np.ndarray, c: np.ndarray, z: dict[str, np.ndarray],
-               fit_on: np.ndarray | None = None, at: np.ndarray | None = None) -> dict[str, np.ndarray]:
+               fit_on: np.ndarray | None = None, at: np.ndarray | None = None,
+               answer: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The lift model's answers for one campaign's rosters, smoothed by a Hill response (Robyn, Meridian).
 
     A tree model answers in steps, so along a budget curve a late step can gain more per dollar than an early
@@ -152,13 +153,15 @@ def saturating(u: np.ndarray, c: np.ndarray, z: dict[str, np.ndarray],
     concave in the roster. The p10/p90 keep their distance from the median. Fitting on a brief's fixed grid of
     rosters makes the answer for a roster independent of which other rosters were asked about. Only the rows fitted
     on and those whose answers are read need the lift model's answers in `z`: the others may hold anything. `at`
-    is `fit_rows`' answer, when the caller has it.
+    is `fit_rows`' answer, when the caller has it; `answer` the rows whose smoothed answers are returned (all when
+    None).
     """
     y = z["p50"]
+    answer = np.arange(len(y)) if answer is None else answer
     among = np.flatnonzero(fit_on) if fit_on is not None else np.arange(len(u))
     at = fit_rows(u, fit_on) if at is None else at
     if not len(at) or np.ptp(y[at]) <= 1e-12 or not (u[among] > 0).any():
-        return z
+        return {k: v[answer] for k, v in z.items()}
     u_ref, c_ref = float(np.median(u[among][u[among] > 0])), float(np.max(c[among]))
     u, c = u / u_ref, c / (c_ref if c_ref > 0 else 1.0)
     log_u = np.log(np.where(u[at] > 0, u[at], 1.0))
@@ -183,8 +186,8 @@ def saturating(u: np.ndarray, c: np.ndarray, z: dict[str, np.ndarray],
     # the fit in a few dozen steps where the curve is flat and the saturation point unidentified (500 at 1e-6)
     fit = optimize.least_squares(residual, start, jac=jacobian, method="trf", ftol=1e-4, xtol=1e-4,
                                  bounds=(np.r_[-np.inf, -20.0, -20.0, -8.0, -2.0], np.r_[np.inf, 10.0, 10.0, 8.0, 0.0]))
-    smooth = fit.x[0] + np.log(parts(fit.x, u, c)[1])
-    return {k: smooth + (v - y) for k, v in z.items()}
+    smooth = fit.x[0] + np.log(parts(fit.x, u[answer], c[answer])[1])
+    return {k: smooth + (v[answer] - y[answer]) for k, v in z.items()}
 
 
 def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray], lift_model, uniforms: np.ndarray,
@@ -256,9 +259,10 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         z = {k: np.zeros(len(needed)) for k in some}
         for k, v in some.items():
             z[k][needed] = v
-    if count >= 3:
-        z = saturating(u, c, z, fit_on, at)
-    z = {k: v.reshape(count, draws) for k, v in z.items()}
+    # from here on, the rosters read alone
+    read_rows = np.flatnonzero(np.repeat(read, draws))
+    z = saturating(u, c, z, fit_on, at, answer=read_rows) if count >= 3 else {k: v[read_rows] for k, v in z.items()}
+    z = {k: v.reshape(-1, draws) for k, v in z.items()}
     spread = np.where(noise > 0, z["p90"] - z["p50"], z["p50"] - z["p10"]) / Z90
     scale = float(sales_scale(brief.baseline_units_per_month))
     models = incremental = scale * np.expm1(z["p50"] + noise * spread)  # the models' own: what calibration reads
@@ -266,6 +270,7 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
         incremental = scale * np.expm1(z["p50"] + noise * spread * calibration.scale)
         incremental = calibrate(incremental.T, calibration, shift_noise).T
     invited = np.cumsum(np.bincount(lvl, minlength=count))
+    row_of = np.cumsum(read) - 1  # each read roster's row of `incremental`
     out = []
     for k in range(count):
         if not read[k]:
@@ -277,8 +282,8 @@ def simulate_nested(brief: Brief, scored: pd.DataFrame, rosters: list[np.ndarray
             out.append({"incremental": np.zeros(draws), "cost": np.zeros(draws), "posted": np.zeros(draws),
                         "incremental_models": np.zeros(draws)})
         else:
-            out.append({"incremental": incremental[k], "cost": cost, "posted": creators[:, k],
-                        "incremental_models": models[k]})
+            out.append({"incremental": incremental[row_of[k]], "cost": cost, "posted": creators[:, k],
+                        "incremental_models": models[row_of[k]]})
     return out
 
 
