@@ -33,12 +33,16 @@ WEEKS_PER_MONTH = DAYS_PER_MONTH / 7
 def unique_reach(engaged, pool):
     """People reached once when creators of one audience pool (a niche on a platform) engage `engaged` in all:
     pool x (1 - e^(-engaged / pool)). Audiences overlap, so each engagement reaches someone new less often."""
-    return pool * -np.expm1(np.divide(-np.asarray(engaged, dtype=float), pool))
+    engaged = np.asarray(engaged, dtype=float)
+    out = np.empty(np.broadcast_shapes(engaged.shape, np.shape(pool)))
+    out[...] = engaged
+    out = unique_reach_in_place(out, pool)
+    return out[()] if out.ndim == 0 else out
 
 
 def unique_reach_in_place(engaged: np.ndarray, pool) -> np.ndarray:
-    """`unique_reach` written over `engaged` (a float array): the same values without the temporaries of a large
-    array (a forecast's draws by roster and cell)."""
+    """`unique_reach` written over `engaged` (a float array of the result's shape), without the temporaries of a
+    large array (a forecast's draws by roster and cell)."""
     np.divide(engaged, pool, out=engaged)
     np.negative(engaged, out=engaged)
     np.expm1(engaged, out=engaged)

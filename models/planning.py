@@ -165,56 +165,34 @@ _BAND = ("mean", "p10", "p50", "p90")
 
 
 def rounded(answer, decimals: int | None = None):
-    """The answer with its numbers rounded to what they mean (`DECIMALS`). Leaves are rounded in place of a call
-    each (a ranking of 50 creators holds about 2,000 numbers, on every request)."""
+    """The answer with its numbers rounded to what they mean (`DECIMALS`); a list of records (a ranking's creators, a
+    roster) a field at a time, each field's places looked up once."""
     if isinstance(answer, list):
         if len(answer) >= 8 and answer[0].__class__ is dict:
-            return _rounded_records(answer)
+            keys = answer[0].keys()
+            if all(r.__class__ is dict and r.keys() == keys for r in answer):
+                columns = [[_rounded(r[key], None if key in _BAND else DECIMALS.get(key)) for r in answer]
+                           for key in keys]
+                return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
         return [rounded(v) for v in answer]
     if not isinstance(answer, dict):
         return _rounded(answer, decimals)
-    out = {}
-    for key, value in answer.items():
-        places = decimals if key in _BAND else DECIMALS.get(key)
-        kind = value.__class__
-        if kind is float:  # the common leaf, inline
-            out[key] = round(value, places) if places is not None and _finite(value) else value
-        elif kind is dict and places is not None and value.keys() == _BAND_KEYS:  # a band, inline
-            out[key] = {q: round(v, places) if v.__class__ is float and _finite(v) else _rounded(v, places)
-                        for q, v in value.items()}
-        elif isinstance(value, dict | list):
-            out[key] = rounded(value, places)
-        else:
-            out[key] = _rounded(value, places)
-    return out
+    return {key: _rounded(value, decimals if key in _BAND else DECIMALS.get(key)) for key, value in answer.items()}
 
 
 _finite = math.isfinite
 _BAND_KEYS = set(_BAND)
 
 
-def _rounded_records(records: list) -> list:
-    """`rounded` of a list of records with the same fields (a ranking's creators, a roster), a field at a time: each
-    field's places looked up once instead of once per record."""
-    keys = records[0].keys()
-    if any(r.__class__ is not dict or r.keys() != keys for r in records):
-        return [rounded(v) for v in records]
-    columns = []
-    for key in keys:
-        places = None if key in _BAND else DECIMALS.get(key)
-        values = [r[key] for r in records]
-        if places is None:
-            columns.append([rounded(v) if isinstance(v, dict | list) else v for v in values])
-        else:
-            columns.append([(round(v, places) if _finite(v) else v) if v.__class__ is float else
-                            {q: round(x, places) if x.__class__ is float and _finite(x) else _rounded(x, places)
-                             for q, x in v.items()} if v.__class__ is dict and v.keys() == _BAND_KEYS else
-                            rounded(v, places) if isinstance(v, dict | list) else _rounded(v, places)
-                            for v in values])
-    return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
 def _rounded(value, places: int | None):
-    if places is not None and value.__class__ is float and math.isfinite(value):
-        return round(value, places)
+    """One field's value rounded to `places`: a number, a band ({mean, p10, p50, p90}, inline: the common case) or a
+    nested answer."""
+    kind = value.__class__
+    if kind is float:
+        return round(value, places) if places is not None and _finite(value) else value
+    if kind is dict and places is not None and value.keys() == _BAND_KEYS:
+        return {q: round(v, places) if v.__class__ is float and _finite(v) else _rounded(v, places)
+                for q, v in value.items()}
+    if kind is dict or kind is list:
+        return rounded(value, places)
     return value
