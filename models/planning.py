@@ -7,7 +7,6 @@ the value and what is accepted for anything that cannot be planned. The HTTP vie
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NotRequired, TypedDict
 
@@ -21,6 +20,7 @@ from microlift.models.errors import PlanningError
 from microlift.models.forecast import forecast as forecast_budget
 from microlift.models.ranking import rank as rank_candidates
 from microlift.models.roster import Limits
+from microlift.models.rounding import DECIMALS, rounded  # noqa: F401 (DECIMALS: where callers look)
 from microlift.models.settings import MODEL_KINDS
 
 DEFAULT_DRAWS = 1000
@@ -111,11 +111,12 @@ def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: d
         scored, matrices = score_with_matrices(request.brief, creators, models)
         workload.check("scoring the candidates")
         ranked = rank_candidates(request.brief, creators, scored, models, objective, request.top_k,
-                                 request.budget, matrices)
+                                 request.budget, matrices, rounded=True)  # the creators rounded as built
     notes = ([] if ranked else [no_eligible_note(request.brief, request.scope, len(creators))]) \
         + money_notes(request.brief)
-    return rounded(RankResult(objective=objective, margin=request.brief.margin, candidates=len(creators),
-                              models=versions, creators=ranked, notes=notes))
+    answer = rounded(RankResult(objective=objective, margin=request.brief.margin, candidates=len(creators),
+                                models=versions, creators=[], notes=notes))
+    return answer | {"creators": ranked}
 
 
 def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, versions: dict,
@@ -149,50 +150,3 @@ def no_eligible_note(brief: Brief, scope: str, candidates: int) -> str:
               if getattr(brief, name)]
     where = f" among {candidates:,} candidates" if candidates else ""
     return f"no eligible creator{where}: {'; '.join(terms) or 'no candidates'}"
-
-
-# Decimals each answer field means: units and counts to a tenth, money to cents, ratios and chances to a thousandth.
-# A band ({mean, p10, p50, p90}) takes its field's. Fields not named (ids, the lift model's slopes) are left whole.
-_MONEY = ("budget", "cost", "total_cost", "expected_cost", "incremental_revenue", "net_revenue", "profit", "price",
-          "price_per_post", "spend", "cost_if_posting")
-_UNITS = ("units_per_month_during", "incremental_units_per_month", "incremental_units", "attributed_units",
-          "engagements", "posts", "expected_posts", "creators_posting", "baseline_units_per_month",
-          "models_incremental_units")
-_RATIOS = ("roas", "roi", "lift_multiple", "p_roi_positive", "p_revenue_above_cost", "posting", "marginal_roas",
-           "target_roas", "margin", "relevance", "shift", "shift_sd", "scale", "prior_sd", "multiplier")
-DECIMALS = {**{k: 2 for k in _MONEY}, **{k: 1 for k in _UNITS}, **{k: 3 for k in _RATIOS}}
-_BAND = ("mean", "p10", "p50", "p90")
-
-
-def rounded(answer, decimals: int | None = None):
-    """The answer with its numbers rounded to what they mean (`DECIMALS`); a list of records (a ranking's creators, a
-    roster) a field at a time, each field's places looked up once."""
-    if isinstance(answer, list):
-        if len(answer) >= 8 and answer[0].__class__ is dict:
-            keys = answer[0].keys()
-            if all(r.__class__ is dict and r.keys() == keys for r in answer):
-                columns = [[_rounded(r[key], None if key in _BAND else DECIMALS.get(key)) for r in answer]
-                           for key in keys]
-                return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
-        return [rounded(v) for v in answer]
-    if not isinstance(answer, dict):
-        return _rounded(answer, decimals)
-    return {key: _rounded(value, decimals if key in _BAND else DECIMALS.get(key)) for key, value in answer.items()}
-
-
-_finite = math.isfinite
-_BAND_KEYS = set(_BAND)
-
-
-def _rounded(value, places: int | None):
-    """One field's value rounded to `places`: a number, a band ({mean, p10, p50, p90}, inline: the common case) or a
-    nested answer."""
-    kind = value.__class__
-    if kind is float:
-        return round(value, places) if places is not None and _finite(value) else value
-    if kind is dict and places is not None and value.keys() == _BAND_KEYS:
-        return {q: round(v, places) if v.__class__ is float and _finite(v) else _rounded(v, places)
-                for q, v in value.items()}
-    if kind is dict or kind is list:
-        return rounded(value, places)
-    return value

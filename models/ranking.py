@@ -15,6 +15,7 @@ from microlift.models.candidates import candidate_rows, conversion_bands, eligib
 from microlift.models.economics import campaign_cost, unique_reach
 from microlift.models.forecast import brief_slopes, budget_slopes
 from microlift.models.roster import Slopes
+from microlift.models.rounding import column as rounded_column
 
 # Campaign-level features are the same for every candidate: they never explain why one creator beats another.
 _CAMPAIGN_ONLY = {"log_product_price", "discount_code", "marketplace", "compensation", "sponsored", "format"}
@@ -203,12 +204,13 @@ def _top(key: np.ndarray, ids: np.ndarray, among: np.ndarray, k: int) -> np.ndar
 
 def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dict, objective: str = "profit",
          top_k: int = 50, budget: float | None = None,
-         matrices: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
+         matrices: tuple[np.ndarray, np.ndarray] | None = None, rounded: bool = False) -> list[dict]:
     """The top_k eligible candidates by the objective's expected value, each with its bands and reasons.
 
     `objective` is one of OBJECTIVES as `brief.resolve_objective` settles it. `matrices`: the candidates' engagement
     and conversion feature matrices, when the caller has them (`candidates.score_with_matrices`); otherwise the top
-    rows' are built here.
+    rows' are built here. `rounded`: numbers rounded to what they mean (`rounding.DECIMALS`) a column at a time, as
+    the planning service answers them.
 
     Incremental revenue is the creator's stand-alone share of the lift: the lift model's slopes at the roster
     `budget` buys from the brief's sequence (`forecast.budget_slopes`), or without a budget at the brief's reference
@@ -237,11 +239,16 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
         medians = scored.groupby(["tier", "platform"])["price"].median()
         norms = medians.reindex(pd.MultiIndex.from_arrays([top["tier"], top["platform"]])).to_numpy()
     reasons = _reasons(models, rows, top, norms, brief, objective, matrices=matrices)
+    def listed(name: str, values: np.ndarray) -> list:
+        return rounded_column(name, values) if rounded else values.tolist()
+
     columns = {"creator_id": top["creator_id"].tolist(), "platform": top["platform"].tolist(),
                "niche": top["niche"].tolist(), "tier": top["tier"].tolist(),
-               "followers": top["followers"].astype(np.int64).tolist(), "price_per_post": top["price"].tolist(),
-               "expected_posts": top["posts"].astype(float).tolist()}
-    bands = {name: None if by_q is None else {q: by_q[q].tolist() for q in by_q} for name, by_q in values.items()}
+               "followers": top["followers"].astype(np.int64).tolist(),
+               "price_per_post": listed("price_per_post", top["price"]),
+               "expected_posts": listed("expected_posts", top["posts"].astype(float))}
+    bands = {name: None if by_q is None else {q: listed(name, by_q[q]) for q in by_q}
+             for name, by_q in values.items()}
     out = []
     for i, why in enumerate(reasons):
         record = {"rank": i + 1, **{name: column[i] for name, column in columns.items()}}

@@ -1,8 +1,11 @@
-"""Answers are rounded to what their numbers mean (`planning.DECIMALS`), a list of records a field at a time."""
+"""Answers are rounded to what their numbers mean (`rounding.DECIMALS`), a list of records a field at a time."""
 
 import math
 
-from microlift.models.planning import rounded
+import numpy as np
+import pytest
+
+from microlift.models.rounding import column, round_array, rounded
 
 
 def record(i: int) -> dict:
@@ -31,3 +34,37 @@ def test_records_of_different_fields_are_rounded_one_by_one():
     records = [record(i) for i in range(9)] + [{"cost": 1.23456, "units": 2}]
     # when / then
     assert repr(rounded(records)) == repr([rounded(r) for r in records])
+
+
+@pytest.mark.parametrize("places", [1, 2, 3])
+def test_numpy_rounding_gives_pythons_round_to_the_last_bit(places):
+    # given: numbers of every size and sign, exact decimal halves, values just beside them, and non-finite ones
+    rng = np.random.default_rng(places)
+    halves = (np.arange(-20_000, 20_000) + 0.5) / 10**places
+    values = np.concatenate([rng.normal(0, 1, 100_000) * 10 ** rng.uniform(-4, 12, 100_000), halves,
+                             np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf),
+                             [math.nan, math.inf, -math.inf, 0.0, -0.0, 2.675, 1.005, 0.125, 1e300, 2.5e15 + 0.5]])
+    # when
+    got = round_array(values, places)
+    # then: the same floats as Python's round, sign of zero included
+    want = np.array([round(float(v), places) for v in values])
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+def test_a_column_is_rounded_as_its_field_means():
+    values = np.array([1.23456, math.nan, 2.5e-3])
+    cost = column("cost", values)
+    assert cost[0] == 1.23 and math.isnan(cost[1]) and cost[2] == 0.0
+    assert column("roas", values)[::2] == [1.235, 0.003]
+    assert column("creator_slope", values)[::2] == [1.23456, 2.5e-3]  # a field not named keeps its digits
+
+
+def test_bands_in_any_key_order_are_rounded_in_place():
+    # given: bands whose keys come in another order than usual, and a column mixing numbers and missing values
+    records = [{"cost": {"p90": 3.14159 * i, "mean": 1.23456, "p10": 0.5, "p50": 2.0}, "roas": None if i == 4 else
+                1.23456 * i} for i in range(10)]
+    # when / then: the same as each record alone, key order kept
+    together = rounded(records)
+    assert repr(together) == repr([rounded(r) for r in records])
+    assert list(together[3]["cost"]) == ["p90", "mean", "p10", "p50"] and together[3]["cost"]["p90"] == 9.42
