@@ -59,7 +59,8 @@ def shared_matrices(models: dict, rows: pd.DataFrame) -> tuple[np.ndarray, np.nd
     if X is None:
         return F.matrix("engagement", rows, names_e), F.matrix("conversion", rows, names_c)
     where = {name: j for j, name in enumerate(union)}
-    return X[:, [where[n] for n in names_e]], X[:, [where[n] for n in names_c]]
+    # np.take keeps rows contiguous (X[:, list] is column-major), as the compiled models read them
+    return (np.take(X, [where[n] for n in names_e], axis=1), np.take(X, [where[n] for n in names_c], axis=1))
 
 
 def posting_matrix(models: dict, rows: pd.DataFrame, X_c: np.ndarray, ratio: np.ndarray) -> np.ndarray:

@@ -77,7 +77,10 @@ class _Model:
         """The booster's raw score of each row of `X` (compiled when `compile` succeeded)."""
         if getattr(self, "compiled_", None) is not None:
             # threads pay off only on large batches (measured: slower at 1,000 rows on two cores)
-            return self.compiled_.predict(np.asarray(X, dtype=np.float64), n_jobs=1 if len(X) < 20_000 else None)
+            # the compiled model reads rows of float64: one conversion here (a column-major matrix, as fancy indexing
+            # leaves it, would otherwise be copied twice)
+            rows = np.ascontiguousarray(X, dtype=np.float64)
+            return self.compiled_.predict(rows, n_jobs=1 if len(X) < 20_000 else None)
         return self.booster_.predict(X, raw_score=True)
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
