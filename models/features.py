@@ -103,11 +103,11 @@ def _repeated(values) -> bool:
 
 def _stored(column: pd.Series):
     """A frame's column as `Columns` holds it: numpy arrays without a copy where they are stored as such; pandas'
-    (arrow) strings as stored, which `codes` factorises without converting them to Python strings; other pandas
-    types as floats (numbers) or objects."""
+    (arrow) strings and categories as stored, which `codes` factorises without converting them to Python strings;
+    other pandas types as floats (numbers) or objects."""
     if isinstance(column.dtype, np.dtype):
         return column.to_numpy()
-    if pd.api.types.is_string_dtype(column.dtype):
+    if isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(column.dtype):
         return column.array
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         return column.to_numpy(dtype=float, na_value=np.nan)
@@ -190,7 +190,9 @@ def _niche_match(rows) -> np.ndarray:
     if "campaign_niche" not in rows:
         return np.zeros(len(rows))
     campaign = rows["campaign_niche"]
-    same = rows["niche"] == campaign  # compared as stored (arrow: fast)
+    if _repeated(campaign) and len(campaign):  # one brief's niche: compared and checked as one value
+        campaign = campaign[0]
+    same = rows["niche"] == campaign  # compared as stored (arrow, categories: fast)
     same = np.asarray(same, dtype=bool) if isinstance(same, np.ndarray) else same.to_numpy(dtype=bool, na_value=False)
     return np.where(np.asarray(pd.isna(campaign)), 0.0, same.astype(float))
 

@@ -28,8 +28,12 @@ def snapshot_in_one_read(engine) -> catalog.Snapshot:
     for column in TABLES["creators"].columns:
         if column.kind in ("int", "float"):
             frame[column.name] = pd.to_numeric(frame[column.name], errors="coerce").astype(float)
-        elif column.kind in ("id", "str"):
+        elif column.kind == "id":
             frame[column.name] = frame[column.name].astype(object)
+        elif column.kind == "str":  # repeated text: categories of Python strings
+            values = frame[column.name].astype(object)
+            frame[column.name] = values.astype(pd.CategoricalDtype(pd.Index(sorted(values.dropna().unique()),
+                                                                            dtype=object)))
     for name in CREATOR_HISTORY:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     frame["hist_posts"] = frame["hist_posts"].fillna(0.0)
@@ -44,7 +48,7 @@ def assert_same_snapshot(built: catalog.Snapshot, expected: catalog.Snapshot) ->
     assert built.creators.dtypes.to_dict() == expected.creators.dtypes.to_dict()
     np.testing.assert_array_equal(built.tiers, expected.tiers)
     assert built.tiers.dtype == expected.tiers.dtype
-    for name in TEXT:  # plain object arrays of Python strings, missing values NaN as before
+    for name in TEXT:  # Python strings (ids as plain objects, the rest categorical), missing values NaN as before
         values = built.creators[name].to_numpy()
         assert values.dtype == object
         assert all(isinstance(v, str) or (isinstance(v, float) and np.isnan(v)) for v in values), name
