@@ -35,7 +35,7 @@ def offer_ratio(rows: pd.DataFrame, units_per_post: np.ndarray) -> np.ndarray:
     model's main input. `rows` carry compensation and product_price and, when known, gift_value, commission_rate and
     fee; `units_per_post` is the expected attributed units of one post (an affiliate's commission)."""
     price = np.maximum(asking_price(rows), 1.0)
-    codes, ways = pd.factorize(rows["compensation"], use_na_sentinel=False)  # few distinct values: each read once
+    codes, ways = F.factorized(rows["compensation"], use_na_sentinel=False)  # few distinct values: each read once
     gift, commission, fee = (F.numbers(rows, c) for c in ("gift_value", "commission_rate", "fee"))
     product = F.numbers(rows, "product_price")
     units = np.broadcast_to(np.asarray(units_per_post, dtype=float), (len(rows),))
@@ -70,9 +70,10 @@ def posting_matrix(models: dict, rows: pd.DataFrame, X_c: np.ndarray, ratio: np.
     offer = F.POSTING_FEATURES["log_offer_ratio"](F.Columns.of({"offer_ratio": ratio}))
     if not all(n in known or n == "log_offer_ratio" for n in names):
         return F.matrix("posting", rows.assign(offer_ratio=ratio), names)
-    X = np.empty((len(rows), len(names)), dtype=np.float32)
-    for j, name in enumerate(names):
-        X[:, j] = offer if name == "log_offer_ratio" else X_c[:, known[name]]
+    # whole rows at a time (a column at a time strides across the rows: 5 times slower at a million)
+    X = np.take(X_c, [known.get(name, 0) for name in names], axis=1)
+    if "log_offer_ratio" in names:
+        X[:, names.index("log_offer_ratio")] = offer
     return X
 
 

@@ -114,6 +114,14 @@ def _stored(column: pd.Series):
     return column.to_numpy(dtype=object)
 
 
+def factorized(values, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize` of a column as stored; one value seen on every row (a brief's field) is read once."""
+    if _repeated(values) and len(values):
+        codes, distinct = pd.factorize(values[:1], use_na_sentinel=use_na_sentinel)
+        return np.broadcast_to(codes, values.shape), distinct
+    return pd.factorize(values, use_na_sentinel=use_na_sentinel)
+
+
 def rows_at(rows: pd.DataFrame | Columns, positions: np.ndarray) -> pd.DataFrame | Columns:
     """The rows at `positions` of a frame or of columns."""
     return rows.take(positions) if isinstance(rows, Columns) else rows.iloc[positions]
