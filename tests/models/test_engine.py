@@ -16,7 +16,14 @@ from microlift.models import features as F
 from microlift.models import forecast as fc
 from microlift.models import roster
 from microlift.models.brief import OBJECTIVES, Brief, BriefError
-from microlift.models.candidates import candidate_rows, offer_ratio, score, score_with_matrices
+from microlift.models.candidates import (
+    candidate_rows,
+    offer_ratio,
+    posting_matrix,
+    score,
+    score_with_matrices,
+    shared_matrices,
+)
 from microlift.models.datasets import Dataset
 from microlift.models.economics import ENGAGED_POOL
 from microlift.models.errors import PlanningError
@@ -945,3 +952,46 @@ def test_a_brand_calibration_moves_and_narrows_the_forecast_not_the_roster(world
         return band["p90"] / band["p10"]
 
     assert width(narrow) < width(plain)
+
+
+def test_each_model_reads_its_own_feature_matrix_with_whole_rows_in_memory(world):
+    # given: the candidates under a brief, as scoring reads them
+    rows = candidate_rows(world.brief("affiliate"), world.creators)
+    X_e, X_c = shared_matrices(world.models, rows)
+    ratio = offer_ratio(rows, world.models["conversion"].predict_mean(rows, X_c))
+    # when
+    X_p = posting_matrix(world.models, rows, X_c, ratio)
+    # then: what each model's own matrix holds, rows contiguous (the compiled models read rows)
+    expected = {"engagement": F.matrix("engagement", rows, world.models["engagement"].features_),
+                "conversion": F.matrix("conversion", rows, world.models["conversion"].features_),
+                "posting": F.matrix("posting", rows.assign(offer_ratio=ratio), world.models["posting"].features_)}
+    for kind, X in (("engagement", X_e), ("conversion", X_c), ("posting", X_p)):
+        np.testing.assert_array_equal(X, expected[kind], err_msg=kind)
+        assert X.dtype == np.float32 and X.flags["C_CONTIGUOUS"], kind
+
+
+def test_creators_text_held_as_categories_scores_and_ranks_as_plain_text(world):
+    # given: the same creators with platform, niche and country as categories (as the catalog snapshot holds them)
+    coded = world.creators.assign(**{name: world.creators[name].astype(object).astype("category")
+                                     for name in ("platform", "niche", "country")})
+    assert isinstance(coded["niche"].dtype, pd.CategoricalDtype)
+    for kind in BRIEFS:
+        brief = world.brief(kind)
+        # when
+        plain, categorical = score(brief, world.creators, world.models), score(brief, coded, world.models)
+        # then
+        pd.testing.assert_frame_equal(categorical.astype({c: object for c in ("platform", "niche")}),
+                                      plain.astype({c: object for c in ("platform", "niche")}))
+        assert rank(brief, coded, categorical, world.models, None, 20) == \
+            rank(brief, world.creators, plain, world.models, None, 20)
+
+
+def test_a_column_of_one_repeated_value_is_factorised_by_that_value():
+    repeated = np.broadcast_to(np.array("paid", dtype=object), (1_000,))
+    codes, distinct = F.factorized(repeated, use_na_sentinel=False)
+    assert codes.shape == (1_000,) and (codes == 0).all() and list(distinct) == ["paid"]
+    values = np.array(["b", "a", None, "b"], dtype=object)
+    for sentinel in (True, False):
+        got, expected = F.factorized(values, sentinel), pd.factorize(values, use_na_sentinel=sentinel)
+        np.testing.assert_array_equal(got[0], expected[0])
+        assert repr(list(got[1])) == repr(list(expected[1]))
