@@ -366,9 +366,8 @@ class _Queue:
         self.spans = dict(zip(self.cells, zip(starts, ends, strict=True), strict=True))
         self.orders = []
         for key in (a, b):
-            # within each cell the largest first (stable: ties by position)
-            order = np.concatenate([low + np.argsort(-key[low:high], kind="stable")
-                                    for low, high in zip(starts, ends, strict=True)]) if len(members) else members
+            # within each cell the largest first, ties by position: one stable sort by cell, then by key
+            order = np.lexsort((-key, cell))
             self.orders.append((members[order], a[order], b[order], c.cost[members][order]))
 
     @classmethod
