@@ -39,7 +39,11 @@ def column(field: str, values: np.ndarray) -> list:
     """One field's numbers (a column of records) rounded as `rounded` rounds them in each record, as a list: the
     same values, without walking the records."""
     places = DECIMALS.get(field)
-    return values.tolist() if places is None else round_array(np.asarray(values, dtype=float), places).tolist()
+    if places is None:
+        return values.tolist()
+    if len(values) < 16:  # a few values: Python's round costs less than numpy's calls
+        return [round(v, places) for v in values.tolist()]
+    return round_array(np.asarray(values, dtype=float), places).tolist()
 
 
 def round_array(values: np.ndarray, places: int) -> np.ndarray:
@@ -60,7 +64,7 @@ def round_array(values: np.ndarray, places: int) -> np.ndarray:
 def _rounded_column(values: list, places: int | None) -> list:
     """A field's values in a list of records, rounded: numbers and bands in numpy (`round_array`), anything else
     one by one."""
-    if places is not None:
+    if places is not None and len(values) >= 16:  # fewer: one by one costs less than numpy's calls
         if all(v.__class__ is float for v in values):
             return round_array(np.array(values), places).tolist()
         order = list(values[0]) if values and values[0].__class__ is dict else None
