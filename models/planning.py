@@ -20,7 +20,7 @@ from microlift.models.errors import PlanningError
 from microlift.models.forecast import forecast as forecast_budget
 from microlift.models.ranking import rank as rank_candidates
 from microlift.models.roster import Limits
-from microlift.models.rounding import DECIMALS, rounded  # noqa: F401 (DECIMALS: where callers look)
+from microlift.models.rounding import rounded
 from microlift.models.settings import MODEL_KINDS
 
 DEFAULT_DRAWS = 1000

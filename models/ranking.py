@@ -239,6 +239,7 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
         medians = scored.groupby(["tier", "platform"])["price"].median()
         norms = medians.reindex(pd.MultiIndex.from_arrays([top["tier"], top["platform"]])).to_numpy()
     reasons = _reasons(models, rows, top, norms, brief, objective, matrices=matrices)
+
     def listed(name: str, values: np.ndarray) -> list:
         return rounded_column(name, values) if rounded else values.tolist()
 

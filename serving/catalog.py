@@ -423,7 +423,7 @@ def snapshot(engine: Engine, chunk: int = SNAPSHOT_CHUNK) -> Snapshot:
 def _categorical(values: np.ndarray) -> pd.Categorical:
     """Text as categories of Python strings (not pandas' own string type), missing values NaN."""
     distinct = pd.unique(values[~pd.isna(values)])
-    return pd.Categorical(values, categories=pd.Index(sorted(distinct), dtype=object))
+    return pd.Categorical(values, categories=pd.Index(sorted(distinct, key=str), dtype=object))
 
 
 class _CatalogArrays:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from microlift.bootstrap import bootstrap
-from microlift.models.planning import DECIMALS
+from microlift.models.rounding import DECIMALS
 from microlift.serving.app import create_app
 from microlift.serving.auth import digest
 from microlift.training import pipeline
