@@ -285,9 +285,7 @@ class ConversionModel(_Model):
         table = getattr(self, "relevance_", None) or {}
         product = str(product_niche).strip().lower()
         # each distinct niche looked up once (hashed: sorting a million strings took longer than the lookups)
-        niches = creator_niche if isinstance(creator_niche, pd.Series | pd.api.extensions.ExtensionArray) else \
-            np.asarray(creator_niche, dtype=object).reshape(-1)
-        where, values = pd.factorize(niches, use_na_sentinel=False)
+        where, values = F.factorized(creator_niche, use_na_sentinel=False)
         looked = np.array([table.get(str(v).strip().lower(), {}).get(product, 1.0) for v in values], dtype=float)
         return looked[where] if len(values) else np.ones(0)
 

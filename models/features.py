@@ -115,10 +115,13 @@ def _stored(column: pd.Series):
 
 
 def factorized(values, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """`pd.factorize` of a column as stored; one value seen on every row (a brief's field) is read once."""
+    """`pd.factorize` of a text column: pandas' strings and categories as stored (no conversion of a large
+    catalog), anything else as Python objects; one value seen on every row (a brief's field) is read once."""
     if _repeated(values) and len(values):
         codes, distinct = pd.factorize(values[:1], use_na_sentinel=use_na_sentinel)
         return np.broadcast_to(codes, values.shape), distinct
+    if not isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        values = np.asarray(values, dtype=object).reshape(-1)
     return pd.factorize(values, use_na_sentinel=use_na_sentinel)
 
 
@@ -148,9 +151,7 @@ def codes(values, vocabulary: tuple[str, ...]) -> np.ndarray:
         missing, seen = len(vocabulary), {}
         return np.array([seen[v] if v in seen else seen.setdefault(v, lookup.get(str(v).strip().lower(), missing))
                          for v in (values.tolist() if hasattr(values, "tolist") else list(values))], dtype=np.float32)
-    if not isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):  # as stored (arrow: no copy)
-        values = np.asarray(values, dtype=object)
-    found, distinct = pd.factorize(values, use_na_sentinel=True)
+    found, distinct = factorized(values)
     # code -1 (missing) takes the last entry: the reserved code
     known = np.array([lookup.get(str(v).strip().lower(), len(vocabulary)) for v in distinct] + [len(vocabulary)],
                      dtype=np.float32)

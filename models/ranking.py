@@ -133,9 +133,7 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
 
 def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
     """`features.unique_engagements` of each creator alone, with the pools looked up once per platform."""
-    if not isinstance(platform, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):  # else as stored
-        platform = np.asarray(platform, dtype=object)
-    codes, names = pd.factorize(platform, use_na_sentinel=False)  # missing: smallest pool
+    codes, names = F.factorized(platform, use_na_sentinel=False)  # missing: smallest pool
     pool = F.engaged_pools(np.asarray(names, dtype=object))[codes]
     return unique_reach(engagements, pool)
 

@@ -17,6 +17,7 @@ _RATIOS = ("roas", "roi", "lift_multiple", "p_roi_positive", "p_revenue_above_co
            "target_roas", "margin", "relevance", "shift", "shift_sd", "scale", "prior_sd", "multiplier")
 DECIMALS = {**{k: 2 for k in _MONEY}, **{k: 1 for k in _UNITS}, **{k: 3 for k in _RATIOS}}
 BAND = ("mean", "p10", "p50", "p90")
+_FEW = 16  # values up to which Python's round, one by one, costs less than numpy's calls
 
 
 def rounded(answer, decimals: int | None = None):
@@ -41,7 +42,7 @@ def column(field: str, values: np.ndarray) -> list:
     places = DECIMALS.get(field)
     if places is None:
         return values.tolist()
-    if len(values) < 16:  # a few values: Python's round costs less than numpy's calls
+    if len(values) < _FEW:
         return [round(v, places) for v in values.tolist()]
     return round_array(np.asarray(values, dtype=float), places).tolist()
 
@@ -64,7 +65,7 @@ def round_array(values: np.ndarray, places: int) -> np.ndarray:
 def _rounded_column(values: list, places: int | None) -> list:
     """A field's values in a list of records, rounded: numbers and bands in numpy (`round_array`), anything else
     one by one."""
-    if places is not None and len(values) >= 16:  # fewer: one by one costs less than numpy's calls
+    if places is not None and len(values) >= _FEW:
         if all(v.__class__ is float for v in values):
             return round_array(np.array(values), places).tolist()
         order = list(values[0]) if values and values[0].__class__ is dict else None
