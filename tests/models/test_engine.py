@@ -991,9 +991,9 @@ def test_a_column_of_one_repeated_value_is_factorised_by_that_value():
     codes, distinct = F.factorized(repeated, use_na_sentinel=False)
     assert codes.shape == (1_000,) and (codes == 0).all() and list(distinct) == ["paid"]
     values = np.array(["b", "a", None, "b"], dtype=object)
-    for given in (values, list(values), pd.Series(values).astype("category")):  # objects, a list, categories
+    for source in (values, list(values), pd.Series(values).astype("category")):  # objects, a list, categories
         for sentinel in (True, False):
-            got, expected = F.factorized(given, sentinel), pd.factorize(values, use_na_sentinel=sentinel)
+            got, expected = F.factorized(source, sentinel), pd.factorize(values, use_na_sentinel=sentinel)
             np.testing.assert_array_equal(got[0], expected[0])
             assert [v if isinstance(v, str) else None for v in got[1]] == \
                 [v if isinstance(v, str) else None for v in expected[1]]
