@@ -1,6 +1,7 @@
 """Answers rounded to what their numbers mean: units and counts to a tenth, money to cents, ratios and chances to a
 thousandth (`DECIMALS`). A band ({mean, p10, p50, p90}) takes its field's places; fields not named (ids, the lift
-model's slopes) are left whole."""
+model's slopes) are left whole. An answer's numbers are finite: rounding refuses NaN and infinities (`NonFinite`), a
+server's bug rather than something to send, so a rounded answer needs no second look before it is encoded."""
 
 from __future__ import annotations
 
@@ -20,9 +21,16 @@ BAND = ("mean", "p10", "p50", "p90")
 _FEW = 16  # values up to which Python's round, one by one, costs less than numpy's calls
 
 
+class NonFinite(ValueError):
+    """A NaN or an infinity in an answer: a bug in what computed it."""
+
+    def __init__(self, field: str | None):
+        super().__init__(f"a non-finite number in the answer's {field or 'numbers'}")
+
+
 def rounded(answer, decimals: int | None = None):
     """The answer with its numbers rounded to what they mean (`DECIMALS`); a list of records (a ranking's creators, a
-    roster) a field at a time, each field's places looked up once."""
+    roster) a field at a time, each field's places looked up once. `NonFinite` on a NaN or an infinity."""
     if isinstance(answer, list):
         if len(answer) >= 8 and answer[0].__class__ is dict:
             keys = answer[0].keys()
@@ -40,6 +48,8 @@ def column(field: str, values: np.ndarray) -> list:
     """One field's numbers (a column of records) rounded as `rounded` rounds them in each record, as a list: the
     same values, without walking the records."""
     places = DECIMALS.get(field)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise NonFinite(field)
     if places is None:
         return values.tolist()
     if len(values) < _FEW:
@@ -67,7 +77,10 @@ def _rounded_column(values: list, places: int | None) -> list:
     one by one."""
     if places is not None and len(values) >= _FEW:
         if all(v.__class__ is float for v in values):
-            return round_array(np.array(values), places).tolist()
+            array = np.array(values)
+            if not np.isfinite(array).all():
+                raise NonFinite(None)
+            return round_array(array, places).tolist()
         order = list(values[0]) if values and values[0].__class__ is dict else None
         if order and set(order) == _BAND_KEYS and all(v.__class__ is dict and list(v) == order for v in values):
             quantiles = [_rounded_column([v[q] for v in values], places) for q in order]
@@ -84,10 +97,14 @@ def _rounded(value, places: int | None):
     nested answer."""
     kind = value.__class__
     if kind is float:
-        return round(value, places) if places is not None and _finite(value) else value
+        if not _finite(value):
+            raise NonFinite(None)
+        return value if places is None else round(value, places)
     if kind is dict and places is not None and value.keys() == _BAND_KEYS:
         return {q: round(v, places) if v.__class__ is float and _finite(v) else _rounded(v, places)
                 for q, v in value.items()}
     if kind is dict or kind is list:
         return rounded(value, places)
+    if isinstance(value, float | np.floating) and not _finite(value):  # numpy's floats, kept as they are
+        raise NonFinite(None)
     return value

@@ -13,7 +13,7 @@ from microlift.models import calibration, planning
 from microlift.models.contract import TABLES
 from microlift.models.features import Columns
 from microlift.serving import catalog, schemas
-from microlift.serving.openapi import route
+from microlift.serving.openapi import json_response, route
 from microlift.serving.problems import Problem, invalid
 
 bp = Blueprint("plan", __name__, url_prefix="/v1")
@@ -76,14 +76,14 @@ def candidate_frame(candidates: list) -> Columns:
 def rank_creators(body: schemas.RankRequest):
     bundle = models_or_503()
     request = schemas.rank_request(body)
-    return planning.rank(request, candidates_from(body), bundle.models, bundle.describe(),
-                         runtime().service.request_deadline)
+    return json_response(planning.rank(request, candidates_from(body), bundle.models, bundle.describe(),
+                                       runtime().service.request_deadline), finite=True)  # rounded: finite
 
 
 @route(bp, "/forecast", "POST", "Choose a roster for the budget; forecast the sales lift and the budget curve",
        body=schemas.ForecastRequest, response=schemas.ForecastResponse, errors=(503,))
 def forecast_campaign(body: schemas.ForecastRequest):
-    return forecast_answer(body)[1]
+    return json_response(forecast_answer(body)[1], finite=True)  # rounded: finite
 
 
 def forecast_answer(body: schemas.ForecastRequest) -> tuple[planning.ForecastRequest, dict]:

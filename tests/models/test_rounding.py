@@ -5,19 +5,19 @@ import math
 import numpy as np
 import pytest
 
-from microlift.models.rounding import column, round_array, rounded
+from microlift.models.rounding import NonFinite, column, round_array, rounded
 
 
 def record(i: int) -> dict:
-    band = {"mean": 10.123456 + i, "p10": 1.98765, "p50": math.nan if i == 3 else 5.55555, "p90": math.inf}
+    band = {"mean": 10.123456 + i, "p10": 1.98765, "p50": None if i == 3 else 5.55555, "p90": 1e300}
     return {"rank": i + 1, "creator_id": f"c{i}", "price_per_post": 12.345678 * i, "followers": 1000 + i,
             "posting": None if i == 2 else 0.12345 * i, "incremental_revenue": band, "engagements": dict(band),
-            "reasons": [f"reason {i}", "another"], "other": 1.23456789, "marginal_roas": -math.inf,
+            "reasons": [f"reason {i}", "another"], "other": 1.23456789, "marginal_roas": -1e-300,
             "nested": [{"cost": 1.23456, "p10": 2.3456}], "curve": {"budget": 3.14159}}
 
 
 def test_a_list_of_records_is_rounded_as_each_record_alone():
-    # given: records of numbers, bands, missing and infinite values, text and nested answers
+    # given: records of numbers, bands, missing and extreme values, text and nested answers
     records = [record(i) for i in range(20)]  # enough for the columns to be rounded in numpy
     # when
     together = rounded(records)
@@ -52,10 +52,42 @@ def test_numpy_rounding_gives_pythons_round_to_the_last_bit(places):
     assert np.array_equal(np.signbit(got), np.signbit(want))
 
 
+@pytest.mark.parametrize("where", ["price_per_post", "band", "other", "nested", "curve", "one record"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, np.float64("nan")])
+def test_a_non_finite_number_anywhere_in_an_answer_is_refused(where, bad):
+    # given: an answer whose numbers are finite but one (a bug upstream: JSON has no NaN, and null would hide it)
+    records = [record(i) for i in range(20)]
+    target = records[7]
+    match where:
+        case "band":
+            target["incremental_revenue"]["p10"] = bad
+        case "nested":
+            target["nested"][0]["cost"] = bad
+        case "curve":
+            target["curve"]["budget"] = bad
+        case "one record":
+            records = {"roster": record(1) | {"cost": bad}}
+        case _:
+            target[where] = bad
+    # when / then
+    with pytest.raises(NonFinite):
+        rounded(records)
+    assert rounded([record(i) for i in range(20)])  # the same answer without it is rounded
+
+
+@pytest.mark.parametrize("n", [3, 40])
+def test_a_column_with_a_non_finite_number_is_refused(n):
+    values = np.arange(n, dtype=float)
+    values[1] = math.nan
+    for field in ("cost", "creator_slope"):
+        with pytest.raises(NonFinite, match=field):
+            column(field, values)
+
+
 def test_a_column_is_rounded_as_its_field_means():
-    values = np.array([1.23456, math.nan, 2.5e-3])
+    values = np.array([1.23456, 9.87654, 2.5e-3])
     cost = column("cost", values)
-    assert cost[0] == 1.23 and math.isnan(cost[1]) and cost[2] == 0.0
+    assert cost[0] == 1.23 and cost[1] == 9.88 and cost[2] == 0.0
     many = np.random.default_rng(0).normal(0, 100, 40)  # long columns are rounded in numpy, short ones in Python
     assert column("cost", many) == [round(v, 2) for v in many.tolist()] == column("cost", many[:10]) + \
         column("cost", many[10:])

@@ -184,3 +184,37 @@ def test_the_planner_page_and_the_docs(client):
     assert page.status_code == 200 and b"<form" in page.data
     assert client.get("/docs").status_code == 200
     assert client.get("/openapi.json").get_json()["paths"]["/v1/forecast"]["post"]
+
+
+@pytest.mark.parametrize("route", ["/v1/rank", "/v1/forecast"])
+def test_a_nan_in_an_answer_gets_a_server_error_not_a_null(client, route, monkeypatch):
+    # given: a NaN where the answer holds a number (a bug: JSON has no NaN, and a null would pass it off as "not
+    # applicable"), from the conversion model's range of a shown creator, or in a forecast's roster
+    from microlift.models import planning
+
+    if route == "/v1/rank":
+        model = client.application.extensions["microlift"].bundle.models["conversion"]
+        bands = model.bands
+
+        def broken(mu):
+            out = bands(mu)
+            out["p10"] = out["p10"].copy()
+            out["p10"][0] = float("nan")
+            return out
+
+        monkeypatch.setattr(model, "bands", broken)
+    else:
+        forecast_budget = planning.forecast_budget
+
+        def broken(*args, **kwargs):
+            out = forecast_budget(*args, **kwargs)
+            out["roster"]["total_cost"] = float("inf")
+            return out
+
+        monkeypatch.setattr(planning, "forecast_budget", broken)
+    # when
+    answer = client.post(route, json={"brief": BRIEF, "budget": 2000, "draws": 100} if route == "/v1/forecast"
+                         else {"brief": BRIEF, "top_k": 5})
+    # then: a problem, without the stack
+    assert answer.status_code == 500, answer.get_json()
+    assert answer.mimetype == "application/problem+json" and "Traceback" not in answer.get_data(as_text=True)
