@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.linear_model import PoissonRegressor
 
 KNOTS = (0.2, 0.4, 0.6, 0.8)  # quantiles of a numeric feature's training values where its term may bend
+_BLOCK = 16_384  # rows whose numeric terms are computed together (a few temporaries of this many rows each)
 
 
 def nb_dispersion(y: np.ndarray, mu: np.ndarray) -> float:
@@ -114,26 +115,30 @@ class LogLinear:
             return np.column_stack([block @ np.asarray(t["coef"] + t.get("hinge", []), dtype=float)
                                     for t, block in zip(self.terms, self._columns(X), strict=True)])
         values = np.repeat(self._compiled()["centers"][None, :], len(X), axis=0)
-        for j, column in self._answers(X):
-            values[:, j] = column
+        for rows, j, column in self._answers(X):
+            values[rows, j] = column
         return values
 
     def _answers(self, X: np.ndarray):
-        """(feature index, values) of each answering term: vectorised over the numeric terms, a table lookup for
-        the levels (this runs on every scored candidate)."""
+        """(rows, feature index, values) of each answering term: the numeric terms side by side over a block of
+        rows at a time (a few temporaries of one block each), a table lookup for the levels (this runs on every
+        scored candidate)."""
         tables = self._compiled()
         num, mean, sd, low, high, b2, bm = tables["number"]
-        for k, j in enumerate(num.tolist()):  # a column at a time: a few temporaries of one column each
-            z = (X[:, j] - mean[k]) / sd[k]
+        for start in range(0, len(X), _BLOCK) if len(num) else ():
+            rows = slice(start, start + _BLOCK)
+            z = (X[rows][:, num] - mean) / sd
             missing = np.isnan(z)
-            np.clip(z, low[k], high[k], out=z)
+            np.clip(z, low, high, out=z)
             z[missing] = 0.0
-            xs, ys = tables["lines"][k]  # the linear part and the hinges: one broken line over the clipped range
-            yield j, np.interp(z, xs, ys) + z * z * b2[k] + missing * bm[k]
+            square, absent = z * z * b2, missing * bm
+            for k, j in enumerate(num.tolist()):
+                xs, ys = tables["lines"][k]  # the linear part and the hinges: one broken line over the clipped range
+                yield rows, j, np.interp(z[:, k], xs, ys) + square[:, k] + absent[:, k]
         for j, (codes, table) in tables["level"].items():
             x = X[:, j]
             index = np.minimum(np.searchsorted(codes, np.where(np.isfinite(x), x, np.inf)), len(codes) - 1)
-            yield j, np.where(codes[index] == x, table[index], table[-1])
+            yield slice(None), j, np.where(codes[index] == x, table[index], table[-1])
 
     def _compiled(self) -> dict:
         if getattr(self, "_tables", None) is None:
@@ -172,8 +177,8 @@ class LogLinear:
         """ln rate per unit of exposure of each row: the typical rate and each answering term's departure."""
         out = np.full(len(X), self.typical)
         centers = self._compiled()["centers"]
-        for j, column in self._answers(X):
-            out += column - centers[j]
+        for rows, j, column in self._answers(X):
+            out[rows] += column - centers[j]
         return out
 
     def spreads(self) -> dict[str, float]:

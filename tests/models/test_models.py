@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from microlift.models import features as F
+from microlift.models import loglinear
 from microlift.models.datasets import Dataset
 from microlift.models.estimators import ConversionModel, EngagementModel, LiftModel, _Model
 from microlift.models.loglinear import LogLinear
@@ -264,6 +265,30 @@ def test_the_base_rate_recovers_a_log_linear_law_and_reads_unseen_or_missing_val
     contributions = base.contributions(probe)
     assert contributions[3, 0] == pytest.approx(0.0, abs=1e-12)
     assert abs(contributions[4, 1]) < abs(contributions[2, 1])
+
+
+def test_the_base_rate_answers_each_row_the_same_alone_as_in_a_batch_of_many_blocks():
+    # given: a base rate of a level and two numbers (one with missing values), and 40,000 rows to answer: more than
+    # two blocks of rows computed together
+    rng = np.random.default_rng(8)
+    n = 40_000
+    level = rng.integers(0, 4, n).astype(float)
+    numbers = rng.normal(0.0, 1.0, (n, 2))
+    numbers[rng.random(n) < 0.1, 1] = np.nan
+    exposure = np.exp(rng.normal(0.0, 1.0, n))
+    units = rng.poisson(exposure * 0.3 * np.exp(0.2 * level + 0.3 * np.nan_to_num(numbers[:, 1])))
+    X = np.column_stack([numbers[:, 0], level, numbers[:, 1]])
+    base = LogLinear.fit(["a", "level", "b"], {"level"}, X, units, exposure)
+    assert n > 2 * loglinear._BLOCK
+    # when
+    rate, values = base(X), base.contributions(X)
+    # then: each row, alone, gets the very same floats (a block boundary changes nothing)
+    for i in (0, 1, loglinear._BLOCK - 1, loglinear._BLOCK, loglinear._BLOCK + 1, 2 * loglinear._BLOCK, n - 1):
+        row = X[i:i + 1]
+        assert base(row)[0] == rate[i]
+        assert np.array_equal(base.contributions(row)[0], values[i])
+    # and the rate is the typical rate plus each term's departure from its centre
+    np.testing.assert_allclose(rate, base.typical + values.sum(axis=1), rtol=0, atol=1e-12)
 
 
 def test_the_base_rate_weighs_overdispersed_counts_so_that_a_few_large_exposures_do_not_decide_an_effect():
