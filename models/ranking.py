@@ -131,11 +131,11 @@ def _reasons(models: dict, rows: pd.DataFrame, scored: Mapping[str, np.ndarray],
     return out
 
 
-def _engaged(engagements: np.ndarray, platform: np.ndarray) -> np.ndarray:
-    """`features.unique_engagements` of each creator alone, with the pools looked up once per platform."""
+def _pools(platform: np.ndarray) -> np.ndarray:
+    """Each creator's engaged-audience pool (`features.engaged_pools`), looked up once per platform: with it,
+    `economics.unique_reach` gives `features.unique_engagements` of each creator alone."""
     codes, names = F.factorized(platform, use_na_sentinel=False)  # missing: smallest pool
-    pool = F.engaged_pools(np.asarray(names, dtype=object))[codes]
-    return unique_reach(engagements, pool)
+    return F.engaged_pools(np.asarray(names, dtype=object))[codes]
 
 
 def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray], slopes: Slopes,
@@ -160,8 +160,8 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
                                                                if f"conversions_per_post_{q}" in scored
                                                                else "conversions_per_post_mean") for q in qs}
     relevance = column("relevance")  # engaged people count for the halo as far as they care about the product
-    platform = scored["platform"]
-    revenue = {q: (slopes.engagement * _engaged(eng[q] * relevance, platform) + slopes.conversion * conv[q])
+    pool = _pools(scored["platform"])
+    revenue = {q: (slopes.engagement * unique_reach(eng[q] * relevance, pool) + slopes.conversion * conv[q])
                * brief.months * brief.product_price for q in qs}
     # a creator's cost: a fee is paid only if they post (expected: times that chance; at p10/p50/p90: paid or not at
     # that level of the chance), a commission follows the units sold
@@ -246,13 +246,10 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
                "followers": top["followers"].astype(np.int64).tolist(),
                "price_per_post": listed("price_per_post", top["price"]),
                "expected_posts": listed("expected_posts", top["posts"].astype(float))}
-    bands = {name: None if by_q is None else {q: listed(name, by_q[q]) for q in by_q}
-             for name, by_q in values.items()}
-    out = []
-    for i, why in enumerate(reasons):
-        record = {"rank": i + 1, **{name: column[i] for name, column in columns.items()}}
-        for name, by_quantile in bands.items():
-            record[name] = None if by_quantile is None else {q: by_quantile[q][i] for q in ("mean", *QUANTS)}
-        record["reasons"] = why
-        out.append(record)
-    return out
+    for name, by_q in values.items():  # each creator's band as a dict, built in one pass per field
+        columns[name] = [None] * len(order) if by_q is None else \
+            [{"mean": m, "p10": lo, "p50": mid, "p90": hi}
+             for m, lo, mid, hi in zip(*(listed(name, by_q[q]) for q in ("mean", *QUANTS)), strict=True)]
+    keys = ("rank", *columns, "reasons")
+    return [dict(zip(keys, record, strict=True))
+            for record in zip(range(1, len(order) + 1), *columns.values(), reasons, strict=True)]
