@@ -4,6 +4,9 @@ in-memory arrays that ranking reads."""
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -181,6 +184,45 @@ class State:
     model_generation: int
     model_versions: str | None
     last_reload: str | None = None
+
+
+class StateWatch:
+    """Whether the shared state may have changed since the last look, for a worker that follows it on every request.
+
+    SQLite counts the commits of every other connection, other processes' included (`PRAGMA data_version`): asked
+    on a connection kept for it, the answer costs microseconds where reading the state costs a tenth of a
+    millisecond. Any other database (or an in-memory SQLite) is always read."""
+
+    def __init__(self, engine: Engine):
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._path = database if database and database != ":memory:" and not database.startswith("file:") else None
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0
+        self._version: int | None = None
+
+    def changed(self) -> bool:
+        """False only when SQLite says nothing was committed since the last call that returned True."""
+        if self._path is None:
+            return True
+        with self._lock:
+            try:
+                if self._connection is None or self._pid != os.getpid():  # a connection is not shared across a fork
+                    self._connection = sqlite3.connect(self._path, timeout=60, check_same_thread=False)
+                    self._pid, self._version = os.getpid(), None
+                version = self._connection.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error:
+                self._connection = self._version = None
+                return True
+            if version == self._version:
+                return False
+            self._version = version
+            return True
+
+    def forget(self) -> None:
+        """The state read after the last True did not arrive: the next call says changed."""
+        with self._lock:
+            self._version = None
 
 
 def read_state(engine: Engine) -> State:

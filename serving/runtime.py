@@ -25,6 +25,7 @@ from microlift.serving import campaigns, catalog, metrics
 from microlift.serving.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+_QUIET_SECONDS = 1.0  # the longest a worker goes without reading the shared state when told nothing changed
 
 
 class Runtime:
@@ -37,6 +38,8 @@ class Runtime:
         self.database_error: str | None = None
         self._generation = 0
         self._next_sync = 0.0
+        self._watch = catalog.StateWatch(engine)
+        self._read_at = -_QUIET_SECONDS
         self._catalog_lock = threading.Lock()
         self._reload_lock = threading.Lock()
         self._following = False
@@ -61,16 +64,22 @@ class Runtime:
     def sync_now(self) -> None:
         """Follow the shared state at once (after this worker changed it)."""
         self._next_sync = 0.0
-        self.sync()
+        self.sync(force=True)
 
-    def sync(self) -> None:
+    def sync(self, force: bool = False) -> None:
+        """Follow the shared state: read it (at most every MICROLIFT_SYNC_SECONDS) unless the database says nothing
+        was committed since the last read (`catalog.StateWatch`), and at least once a second whatever it says."""
         now = time.monotonic()
         if now < self._next_sync:
             return
         self._next_sync = now + self.service.sync_seconds
+        if not force and now < self._read_at + _QUIET_SECONDS and not self._watch.changed():
+            return
+        self._read_at = now
         try:
             state = catalog.read_state(self.engine)
         except SQLAlchemyError as exc:
+            self._watch.forget()
             self.database_error = str(exc).splitlines()[0][:200]
             log.warning("catalog database unreachable: %s", self.database_error)
             return

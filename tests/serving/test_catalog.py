@@ -437,6 +437,40 @@ def test_only_api_routes_read_the_shared_state(client, monkeypatch):
     assert quiet == 0 and len(calls) == 2
 
 
+def test_a_worker_reads_the_shared_state_again_only_when_a_commit_may_have_changed_it(client, database_url, tmp_path,
+                                                                                     monkeypatch):
+    from microlift.serving import runtime as runtime_module
+    from microlift.serving.app import create_app
+
+    # given: a worker that has read the shared state, a count of its reads from now on, and a second worker (a
+    # second app: its own engine and connections) on the same database
+    monkeypatch.setattr(runtime_module, "_QUIET_SECONDS", 3600.0)  # no read for the time that passed alone
+    other = create_app({"MICROLIFT_HOME": str(tmp_path / "other"), "DATABASE_URL": database_url,
+                        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                        "MICROLIFT_API_KEY_HASHES": digest(KEY), "MICROLIFT_SYNC_SECONDS": "0"})
+    assert total(client) == 0
+    reads = []
+    read = catalog.read_state
+    monkeypatch.setattr(catalog, "read_state", lambda engine: reads.append(1) or read(engine))
+    try:
+        # when: requests come with nothing committed
+        for _ in range(5):
+            assert total(client) == 0
+        quiet = len(reads)
+        # and the second worker imports creators
+        imported = other.test_client().post("/v1/creators/import", data=SAMPLE.read_bytes(),
+                                            headers={"Content-Type": "text/csv", "X-API-Key": KEY})
+        assert imported.status_code == 200
+        reads.clear()
+        # then: the first worker's next request sees them. SQLite says when nothing was committed, so a quiet
+        # worker reads nothing; another database is read on every request
+        assert total(client) == 300
+        assert reads == [1]
+        assert quiet == (0 if database_url.startswith("sqlite") else 5)
+    finally:
+        other.extensions["microlift"].engine.dispose()
+
+
 def test_the_import_route_takes_a_contract_csv_and_is_idempotent(client):
     body = SAMPLE.read_bytes()
     headers = {"Content-Type": "text/csv", "X-API-Key": KEY}
