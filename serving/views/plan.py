@@ -39,10 +39,10 @@ def candidates_from(body) -> pd.DataFrame | Columns:
                       "not both")
     if body.candidates is not None:
         rows = candidate_frame(body.candidates)
-        ids = rows["creator_id"]
-        duplicated = pd.Index(ids).duplicated()
-        if duplicated.any():
-            i = int(np.flatnonzero(duplicated)[0])
+        ids = rows["creator_id"].tolist()
+        if len(set(ids)) < len(ids):  # the first id seen before names the field
+            seen: set[str] = set()
+            i = next(i for i, x in enumerate(ids) if x in seen or seen.add(x))
             raise invalid(f"candidates[{i}].creator_id", ids[i], "creator ids that appear once in the list")
         return rows
     snap = runtime().snapshot

@@ -218,3 +218,15 @@ def test_a_nan_in_an_answer_gets_a_server_error_not_a_null(client, route, monkey
     # then: a problem, without the stack
     assert answer.status_code == 500, answer.get_json()
     assert answer.mimetype == "application/problem+json" and "Traceback" not in answer.get_data(as_text=True)
+
+
+def test_a_repeated_inline_id_is_named_where_it_first_repeats(client):
+    # given: five inline creators, "b" at 1 and 3, "a" at 0 and 4
+    row = {"platform": "instagram", "niche": "home", "followers": 20_000}
+    candidates = [{**row, "creator_id": i} for i in ("a", "b", "c", "b", "a")]
+    # when
+    answer = client.post("/v1/rank", json={"brief": BRIEF, "candidates": candidates})
+    # then: the first position holding an id seen before
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.get_json()["errors"]] == ["candidates[3].creator_id"]
+    assert answer.get_json()["errors"][0]["value"] == "b"
