@@ -429,11 +429,15 @@ class PostingModel(_Model):
     BASE_TERMS = ("log_offer_ratio", "log_followers")  # numbers of the base; plus one level per way of paying
 
     def _base_design(self, X: np.ndarray) -> np.ndarray:
-        columns = [np.nan_to_num(X[:, self.features_.index(t)].astype(float), nan=fill)
-                   for t, fill in zip(self.BASE_TERMS, self.logit_["fill"], strict=True)]
+        """The logistic base's columns: its numbers (missing: the training median) and one flag per way of paying,
+        written into one matrix (no column of it copied twice: a million rows a request)."""
+        design = np.empty((len(X), len(self.BASE_TERMS) + len(F.COMPENSATIONS)))
+        for k, (term, fill) in enumerate(zip(self.BASE_TERMS, self.logit_["fill"], strict=True)):
+            design[:, k] = np.nan_to_num(X[:, self.features_.index(term)].astype(float), nan=fill)
         way = X[:, self.features_.index("compensation")]
-        columns += [(way == code).astype(float) for code in range(len(F.COMPENSATIONS))]
-        return np.column_stack(columns)
+        for code in range(len(F.COMPENSATIONS)):
+            np.equal(way, code, out=design[:, len(self.BASE_TERMS) + code], casting="unsafe")
+        return design
 
     def base(self, X: np.ndarray) -> np.ndarray:
         """The logistic base's log-odds of each row of `X` (0 for a model saved without one)."""

@@ -120,25 +120,27 @@ class LogLinear:
         return values
 
     def _answers(self, X: np.ndarray):
-        """(rows, feature index, values) of each answering term: the numeric terms side by side over a block of
-        rows at a time (a few temporaries of one block each), a table lookup for the levels (this runs on every
-        scored candidate)."""
+        """(rows, feature index, values) of each answering term, a block of rows at a time (a few temporaries of one
+        block each): the numeric terms side by side, a table lookup for the levels (this runs on every scored
+        candidate). Each term's values are read contiguous: the block is transposed once."""
         tables = self._compiled()
         num, mean, sd, low, high, b2, bm = tables["number"]
-        for start in range(0, len(X), _BLOCK) if len(num) else ():
+        for start in range(0, len(X), _BLOCK):
             rows = slice(start, start + _BLOCK)
-            z = (X[rows][:, num] - mean) / sd
-            missing = np.isnan(z)
-            np.clip(z, low, high, out=z)
-            z[missing] = 0.0
-            square, absent = z * z * b2, missing * bm
-            for k, j in enumerate(num.tolist()):
-                xs, ys = tables["lines"][k]  # the linear part and the hinges: one broken line over the clipped range
-                yield rows, j, np.interp(z[:, k], xs, ys) + square[:, k] + absent[:, k]
-        for j, (codes, table) in tables["level"].items():
-            x = X[:, j]
-            index = np.minimum(np.searchsorted(codes, np.where(np.isfinite(x), x, np.inf)), len(codes) - 1)
-            yield slice(None), j, np.where(codes[index] == x, table[index], table[-1])
+            block = np.ascontiguousarray(X[rows].T)  # (features, rows)
+            if len(num):
+                z = (block[num] - mean[:, None]) / sd[:, None]
+                missing = np.isnan(z)
+                np.clip(z, low[:, None], high[:, None], out=z)
+                z[missing] = 0.0
+                square, absent = z * z * b2[:, None], missing * bm[:, None]
+                for k, j in enumerate(num.tolist()):
+                    xs, ys = tables["lines"][k]  # the linear part and the hinges: one broken line over the range
+                    yield rows, j, np.interp(z[k], xs, ys) + square[k] + absent[k]
+            for j, (codes, table) in tables["level"].items():
+                x = block[j]
+                index = np.minimum(np.searchsorted(codes, np.where(np.isfinite(x), x, np.inf)), len(codes) - 1)
+                yield rows, j, np.where(codes[index] == x, table[index], table[-1])
 
     def _compiled(self) -> dict:
         if getattr(self, "_tables", None) is None:
