@@ -73,7 +73,8 @@ class Runtime:
         if now < self._next_sync:
             return
         self._next_sync = now + self.service.sync_seconds
-        if not force and now < self._read_at + _QUIET_SECONDS and not self._watch.changed():
+        changed = self._watch.changed()  # asked every time, so that its count is the one this read sees
+        if not (force or changed or now >= self._read_at + _QUIET_SECONDS):
             return
         self._read_at = now
         try:
