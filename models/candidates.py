@@ -101,19 +101,22 @@ def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = Fals
     return score_with_matrices(brief, creators, models, bands)[0]
 
 
-def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
-                        bands: bool = False) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False,
+                        ranges: bool = True) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
     """One row per candidate with its expectations for this campaign.
 
     Columns: creator_id, platform, niche, tier, followers, price; posting (probability, the posting model), posts
     (expected); relevance (the conversion model's learned niche relevance) and relevant_engagements;
-    engagements_per_post (mean, p10, p50, p90) and conversions_per_post_mean (and its p10/p50/p90 when `bands`);
-    engagements and conversions (expected over the campaign); cost (expected USD) and cost_if_posting.
+    log_engagement_rate (the engagement model's expected ln rate, from which `EngagementModel.rates` gives any range);
+    engagements_per_post (mean, and p10, p50, p90 when `ranges`: a ranking takes them for the creators it shows) and
+    conversions_per_post_mean (and its p10/p50/p90 when `bands`); engagements and conversions (expected over the
+    campaign); cost (expected USD) and cost_if_posting.
     Also the engagement and conversion feature matrices of the candidates, for whatever explains them next.
     """
     rows = candidate_rows(brief, creators)
     X_e, X_c = shared_matrices(models, rows)
-    rate = models["engagement"].predict(rows, X_e)
+    log_rate = models["engagement"].predict_log(rows, X_e)
+    rate = models["engagement"].rates(log_rate, ("mean", "p10", "p50", "p90") if ranges else ("mean",))
     units = {"mean": models["conversion"].predict_mean(rows, X_c)}
     if bands:
         units.update(conversion_bands(models, rows))
@@ -134,9 +137,10 @@ def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict,
         "posts_if_posting": np.full(len(rows), per_creator), "posts": posts,
         # how much the creator's audience cares about the product's niche, as the conversion model learned it
         "relevance": models["conversion"].relevance(rows["niche"], brief.niche),
+        "log_engagement_rate": log_rate,
     }
-    for q in ("mean", "p10", "p50", "p90"):
-        out[f"engagements_per_post_{q}"] = rate[q] * followers
+    for q, values in rate.items():
+        out[f"engagements_per_post_{q}"] = values * followers
     for q, values in units.items():
         out[f"conversions_per_post_{q}"] = values
     out["engagements"] = posts * out["engagements_per_post_mean"]

@@ -171,9 +171,15 @@ class EngagementModel(_Model):
 
     def predict(self, rows: pd.DataFrame, X: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Engagement rate per follower: mean, and the p10/p50/p90 of what will be observed."""
-        mid = self.predict_log(rows, X)
-        return {"mean": np.exp(mid) * self.smearing_, "p10": np.exp(mid + self.residual_low_),
-                "p50": np.exp(mid), "p90": np.exp(mid + self.residual_high_)}
+        return self.rates(self.predict_log(rows, X))
+
+    def rates(self, mid: np.ndarray, quantiles: tuple[str, ...] = ("mean", "p10", "p50", "p90")
+              ) -> dict[str, np.ndarray]:
+        """Engagement rate per follower from the expected ln rate `mid` (`predict_log`): the mean, and the
+        p10/p50/p90 of what will be observed; only the `quantiles` asked for."""
+        exact = {"mean": lambda: np.exp(mid) * self.smearing_, "p10": lambda: np.exp(mid + self.residual_low_),
+                 "p50": lambda: np.exp(mid), "p90": lambda: np.exp(mid + self.residual_high_)}
+        return {q: exact[q]() for q in quantiles}
 
     def _boosters(self):
         return [self.booster_]

@@ -108,7 +108,7 @@ def rank(request: RankRequest, creators: pd.DataFrame, models: dict, versions: d
     require_models(models)
     objective = resolve_objective(request.brief, request.objective)
     with workload.deadline(deadline):
-        scored, matrices = score_with_matrices(request.brief, creators, models)
+        scored, matrices = score_with_matrices(request.brief, creators, models, ranges=False)  # ranges: shown
         workload.check("scoring the candidates")
         ranked = rank_candidates(request.brief, creators, scored, models, objective, request.top_k,
                                  request.budget, matrices, rounded=True)  # the creators rounded as built

@@ -185,8 +185,7 @@ def creator_values(brief: Brief, scored: pd.DataFrame | Mapping[str, np.ndarray]
 
 # the scored columns a ranked creator shows or its values are computed from
 _SHOWN = ("creator_id", "platform", "niche", "tier", "followers", "price", "posts", "posting", "relevance", "cost",
-          "cost_if_posting", "engagements", "conversions", "conversions_per_post_mean",
-          *(f"engagements_per_post_{q}" for q in QUANTS))
+          "cost_if_posting", "engagements", "conversions", "conversions_per_post_mean", "log_engagement_rate")
 SORT_KEY = {"profit": "profit", "net_revenue": "net_revenue", "roas": "roas", "roi": "roi",
             "attributed_units": "attributed_units", "engagement": "engagements"}
 
@@ -229,6 +228,8 @@ def rank(brief: Brief, creators: pd.DataFrame, scored: pd.DataFrame, models: dic
     matrices = shared_matrices(models, context) if matrices is None else (matrices[0][order], matrices[1][order])
     shown = scored.iloc[order]  # the rows first: text columns converted for the shown rows only
     top = {c: shown[c].to_numpy() for c in _SHOWN}
+    rates = models["engagement"].rates(top["log_engagement_rate"], QUANTS)  # the shown creators' ranges only
+    top.update({f"engagements_per_post_{q}": rate * top["followers"] for q, rate in rates.items()})
     bands = conversion_bands(models, context, matrices[1], mean=top["conversions_per_post_mean"])
     top.update({f"conversions_per_post_{q}": v for q, v in bands.items()})
     values = creator_values(brief, top, slopes)

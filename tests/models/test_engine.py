@@ -997,3 +997,20 @@ def test_a_column_of_one_repeated_value_is_factorised_by_that_value():
             np.testing.assert_array_equal(got[0], expected[0])
             assert [v if isinstance(v, str) else None for v in got[1]] == \
                 [v if isinstance(v, str) else None for v in expected[1]]
+
+
+def test_a_ranking_scored_without_every_creators_engagement_range_answers_the_same(world):
+    # given: the candidates scored with the engagement ranges of every creator (a scored file's columns), and
+    # without them (a ranking takes them for the creators it shows)
+    for kind in BRIEFS:
+        brief = world.brief(kind)
+        whole, _ = score_with_matrices(brief, world.creators, world.models)
+        lean, matrices = score_with_matrices(brief, world.creators, world.models, ranges=False)
+        # then: the lean frame lacks only the ranges; every column both have is the same
+        assert set(whole.columns) - set(lean.columns) == {f"engagements_per_post_{q}" for q in ("p10", "p50", "p90")}
+        pd.testing.assert_frame_equal(whole[lean.columns], lean)
+        rates = world.models["engagement"].predict(candidate_rows(brief, world.creators))
+        np.testing.assert_array_equal(whole["engagements_per_post_p90"], rates["p90"] * whole["followers"])
+        # and the ranking, its ranges included, is the same to the last bit
+        assert rank(brief, world.creators, lean, world.models, None, 30, matrices=matrices) == \
+            rank(brief, world.creators, whole, world.models, None, 30)
