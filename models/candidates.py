@@ -96,9 +96,10 @@ def _text(values) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), dtype=object, copy=False)  # not inferred as arrow strings
 
 
-def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False) -> pd.DataFrame:
+def score(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False,
+          ranges: bool = True) -> pd.DataFrame:
     """`score_with_matrices` without the matrices."""
-    return score_with_matrices(brief, creators, models, bands)[0]
+    return score_with_matrices(brief, creators, models, bands, ranges)[0]
 
 
 def score_with_matrices(brief: Brief, creators: pd.DataFrame, models: dict, bands: bool = False,

@@ -124,7 +124,7 @@ def forecast(request: ForecastRequest, creators: pd.DataFrame, models: dict, ver
     """The roster for the budget, its forecast, the budget-response curve and the suggested budget."""
     require_models(models)
     with workload.deadline(deadline):
-        scored = score(request.brief, creators, models)
+        scored = score(request.brief, creators, models, ranges=False)  # a forecast shows no creator's range
         workload.check("scoring the candidates")
         out = forecast_budget(request.brief, scored, models["lift"], request.budget, request.limits,
                               draws=request.draws, seed=request.seed, target_roas=request.target_roas,
