@@ -139,8 +139,9 @@ def json_response(payload: Any, status: int = 200, finite: bool = False) -> Resp
     """Strict JSON (no NaN or Infinity: a non-finite number is a server bug, not something to send).
 
     `finite`: the payload's Python floats are known to be finite (a planning answer: `models.rounding` refuses any
-    other), so orjson encodes it, ten times faster than the standard library on a ranking of 50 creators and with the
-    same bytes, but writing a non-finite float as null where the standard encoder refuses it."""
+    other), so orjson encodes it: ten times faster than the standard library on a ranking of 50 creators, the same
+    bytes but for text beyond ASCII (UTF-8, not escapes), and a non-finite float would be written as null where the
+    standard encoder refuses it."""
     if finite:
         return Response(orjson.dumps(payload, default=_default), status=status, mimetype=JSON)
     return Response(json.dumps(payload, default=_default, allow_nan=False, separators=(",", ":")),
