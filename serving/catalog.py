@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -208,7 +209,8 @@ class StateWatch:
         with self._lock:
             try:
                 if self._connection is None or self._pid != os.getpid():  # a connection is not shared across a fork
-                    self._connection = sqlite3.connect(self._path, timeout=60, check_same_thread=False)
+                    self._connection = sqlite3.connect(f"file:{quote(self._path)}?mode=rw", uri=True, timeout=60,
+                                                       check_same_thread=False)  # never creates the file
                     self._pid, self._version = os.getpid(), None
                 version = self._connection.execute("PRAGMA data_version").fetchone()[0]
             except sqlite3.Error:
