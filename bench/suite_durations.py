@@ -95,7 +95,9 @@ def main() -> None:
     parser.add_argument("--previous", type=Path, help="the baseline's JUnit report, already run (skips its suite)")
     parser.add_argument("--min-seconds", type=float, default=1.0,
                         help="tests shorter than this in both runs are listed apart: their times are noise")
-    parser.add_argument("--confirm", type=int, default=2, help="reruns of each test found slower (default 2)")
+    parser.add_argument("--confirm", type=int, default=2,
+                        help="reruns of each test found slower (default 2; 0: none). A test alone sets up its module's "
+                             "fixtures: a few suspects of a slow module take minutes each")
     parser.add_argument("--tiny", action="store_true", help="one small test file against HEAD, for the smoke test")
     args = parser.parse_args()
     selection = ["tests/models/test_rounding.py"] if args.tiny else []
@@ -130,13 +132,16 @@ def main() -> None:
         print("none")
     suspects = measured.loc[measured["ratio"] > TARGET, "test"].tolist()
     slower = []
-    if suspects:
+    if suspects and args.confirm > 0:
         print(f"\n{len(suspects)} test(s) above {TARGET}x: each run again alone in both trees, "
               f"{args.confirm} time(s)")
         reruns = confirm(suspects, trees, args.confirm)
         print_table(reruns.to_dict("records"))
         worst = reruns.groupby("test")["ratio"].min()
         slower = worst[worst > TARGET].index.tolist()
+    if suspects and args.confirm <= 0:
+        print(f"\n{len(suspects)} test(s) above {TARGET}x in the suites, not run again (--confirm 0): unconfirmed")
+        return
     print(f"\nworst ratio over tests of {args.min_seconds:g} s or more: "
           f"{measured['ratio'].max() if len(measured) else float('nan'):.2f} in the suites; "
           f"tests slower than {TARGET}x in every rerun: {len(slower)} {slower} (target 0)")
